@@ -1,0 +1,91 @@
+"""The composition root: `create_app(settings)` builds every collaborator once, then wires them.
+
+Nothing is built at import time; tests build as many apps as they like, each with its own
+engine, clients, metrics registry and scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+
+from bot.config import SLACK_REQUIRED, Settings
+from bot.logs import Redactor
+from bot.metrics import Metrics
+from bot.scheduler import build_scheduler
+from bot.services import Services
+from bot.slack_app import build_slack_app
+from bot.slack_tokens import BotTokens
+from bot.web import routes
+from storage import migrate
+from storage.crypto import Cipher
+from storage.db import make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, *, redactor: Redactor | None = None) -> Services:
+    """Engine, sessions, clients and token service for one process."""
+    settings.require(*SLACK_REQUIRED)
+    assert settings.slack_client_id and settings.slack_client_secret
+    engine = make_engine(settings.database_url, cipher=Cipher(settings.encryption_keys))
+    sessions = make_sessionmaker(engine)
+    metrics = Metrics()
+    slack = AsyncWebClient(
+        base_url=settings.slack_api_url,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    tokens = BotTokens(
+        sessions=sessions,
+        client=slack,
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        metrics=metrics,
+    )
+    if redactor is not None:
+        for secret in (settings.slack_client_secret, settings.slack_signing_secret):
+            redactor.add_secret(secret.get_secret_value() if secret else None)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        metrics=metrics,
+        slack=slack,
+        tokens=tokens,
+        redactor=redactor,
+    )
+
+
+def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Redactor | None = None) -> Starlette:
+    """The ASGI app: Slack routes, our routes, and (optionally) the scheduler in the same loop."""
+    services = build_services(settings, redactor=redactor)
+    slack_app = build_slack_app(services)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            # One process owns a SQLite file, so it can bring the schema up to date itself.
+            await asyncio.to_thread(migrate.upgrade, settings.database_url)
+        scheduler = build_scheduler(services) if run_scheduler else None
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.shutdown(wait=False)
+            await services.engine.dispose()
+
+    app = Starlette(routes=routes(services, slack_app), lifespan=lifespan)
+    app.state.services = services
+    app.state.slack_app = slack_app
+    return app

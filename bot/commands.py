@@ -1,0 +1,92 @@
+"""The `/whatconverts` subcommand table and its parser.
+
+One table maps each subcommand (and aliases) to a handler; anything unmatched gets a usage
+line naming what wasn't understood. Handlers receive a parsed `Invocation` and return a reply
+dict; they never touch SQL or raw payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.errors import UsageError
+from bot.payloads import Command
+
+MAX_TEXT = 2000
+
+
+def tokenize(text: str) -> list[str]:
+    """Split on whitespace; double quotes group words (`profile:"Main Site"`). Never raises."""
+    tokens: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    started = False
+    for char in text:
+        if char in '"“”':
+            in_quotes = not in_quotes
+            started = True
+        elif char.isspace() and not in_quotes:
+            if started:
+                tokens.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if in_quotes:
+        raise UsageError("A quote (\") isn't closed.")
+    if started:
+        tokens.append("".join(current))
+    return tokens
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A command split into its subcommand name and the words after it."""
+
+    command: Command
+    name: str
+    args: tuple[str, ...]
+
+
+Handler = Callable[[Invocation], Awaitable[dict]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    handler: Handler
+    aliases: tuple[str, ...] = field(default=())
+
+
+class CommandTable:
+    """Subcommands by name and alias."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Subcommand] = {}
+        self._ordered: list[Subcommand] = []
+
+    def add(self, sub: Subcommand) -> None:
+        for name in (sub.name, *sub.aliases):
+            if name in self._by_name:
+                raise ValueError(f"subcommand {name!r} registered twice")
+            self._by_name[name] = sub
+        self._ordered.append(sub)
+
+    @property
+    def usages(self) -> Sequence[tuple[str, str]]:
+        return [(s.usage, s.summary) for s in self._ordered]
+
+    def parse(self, command: Command) -> tuple[Subcommand, Invocation]:
+        """The subcommand and its arguments, or UsageError naming what wasn't understood."""
+        if len(command.text) > MAX_TEXT:
+            raise UsageError("That command is too long.")
+        words = tokenize(command.text)
+        name = words[0].lower() if words else "help"
+        sub = self._by_name.get(name)
+        if sub is None:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            raise UsageError(f"I don't know the subcommand `{shown}`.")
+        return sub, Invocation(command=command, name=sub.name, args=tuple(words[1:]))

@@ -1,0 +1,143 @@
+"""Typed configuration from the environment, with one-line errors an operator can act on.
+
+The variable names are a contract (DESIGN.md, "Configuration"); keep them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What to tell an operator about each variable when it is missing or malformed.
+HOW_TO_FIX: dict[str, str] = {
+    "SLACK_SIGNING_SECRET": "copy it from your Slack app's Basic Information page",
+    "SLACK_CLIENT_ID": "copy it from your Slack app's Basic Information page",
+    "SLACK_CLIENT_SECRET": "copy it from your Slack app's Basic Information page",
+    "TOKEN_ENCRYPTION_KEYS": "generate one with `whatconverts-slack gen-key` (comma-separated, newest first)",
+    "DATABASE_URL": "use an async SQLAlchemy URL, e.g. sqlite+aiosqlite:///./whatconverts-slack.db "
+    "or postgresql+asyncpg://user@host/db",
+    "APP_BASE_URL": "set it to the public https:// URL of this app, e.g. https://leads.example.com",
+    "PORT": "set it to a TCP port number, e.g. 3000",
+    "POLL_MIN_INTERVAL_SECONDS": "set it to a whole number of seconds, at least 10",
+    "WHATCONVERTS_DAILY_QUOTA": "set it to a whole number of requests per day, or leave it unset",
+    "LOG_LEVEL": "use one of DEBUG, INFO, WARNING, ERROR",
+    "LOG_FORMAT": "use `text` or `json`",
+}
+
+SLACK_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEYS")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        hint = HOW_TO_FIX.get(variable, "see the configuration table in README.md")
+        super().__init__(f"{variable} {problem}: {hint}")
+        self.variable = variable
+
+
+def _url(value: str, variable: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{variable} must start with http:// or https://")
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads. Construct through `load_settings()`."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./whatconverts-slack.db"
+    app_base_url: str = "http://localhost:3000"
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    slack_signing_secret: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+
+    token_encryption_keys: SecretStr | None = None
+
+    whatconverts_api_url: str = "https://app.whatconverts.com/api/v1/"
+    whatconverts_oauth_client_id: str | None = None
+    whatconverts_oauth_client_secret: SecretStr | None = None
+    whatconverts_oauth_authorize_url: str = "https://app.whatconverts.com/oauth/authorize"
+    whatconverts_oauth_token_url: str = "https://app.whatconverts.com/oauth/token"
+    whatconverts_oauth_scopes: str = "read_leads"
+    whatconverts_daily_quota: int | None = Field(default=None, ge=1)
+
+    poll_min_interval_seconds: int = Field(default=60, ge=10)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql+psycopg://")):
+            raise ValueError("DATABASE_URL needs an async driver")
+        return value
+
+    @field_validator("app_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _url(value, "APP_BASE_URL").rstrip("/")
+
+    @field_validator("slack_api_url", "whatconverts_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _url(value, "API URL").rstrip("/") + "/"
+
+    @field_validator("token_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        for key in value.get_secret_value().split(","):
+            try:
+                Fernet(key.strip())
+            except (ValueError, TypeError):
+                # Never echo the key itself: the message may end up in a deploy log.
+                raise ValueError("contains a value that is not a Fernet key") from None
+        return value
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        """Fernet keys, newest first."""
+        if self.token_encryption_keys is None:
+            return []
+        return [k.strip() for k in self.token_encryption_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def whatconverts_oauth_enabled(self) -> bool:
+        return bool(self.whatconverts_oauth_client_id)
+
+    def require(self, *variables: str) -> Settings:
+        """Raise ConfigError for the first of `variables` that is unset."""
+        for variable in variables:
+            value = getattr(self, variable.lower())
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                raise ConfigError(variable, "is not set")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a malformed value raises a one-line ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        raise ConfigError(variable, "is invalid") from None

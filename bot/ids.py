@@ -1,0 +1,32 @@
+"""Every route path, action_id, callback_id and block_id, named once.
+
+Builders and `register()` functions both import from here so a renamed id can't drift apart.
+"""
+
+from __future__ import annotations
+
+COMMAND = "/whatconverts"
+
+# Routes (DESIGN.md, "HTTP routes"; fixed).
+ROUTE_SLACK_EVENTS = "/slack/events"
+ROUTE_SLACK_INSTALL = "/slack/install"
+ROUTE_SLACK_OAUTH_REDIRECT = "/slack/oauth_redirect"
+ROUTE_WC_CONNECT = "/whatconverts/connect"
+ROUTE_WC_OAUTH_CALLBACK = "/whatconverts/oauth/callback"
+ROUTE_WC_WEBHOOK = "/whatconverts/webhook/{token}"
+ROUTE_HEALTHZ = "/healthz"
+ROUTE_READYZ = "/readyz"
+ROUTE_METRICS = "/metrics"
+
+# Least privilege: each scope's reason is in README.md ("Bot scopes").
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:read",
+    "groups:read",
+    "users:read",
+    "im:write",
+)
+
+BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")

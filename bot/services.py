@@ -1,0 +1,41 @@
+"""The process's long-lived collaborators, built once by the composition root (`bot.app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.logs import Redactor
+from bot.metrics import Metrics
+from bot.slack_tokens import BotTokens
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    metrics: Metrics
+    slack: AsyncWebClient
+    tokens: BotTokens
+    redactor: Redactor | None = None
+
+    async def bot_client(
+        self, *, team_id: str | None, enterprise_id: str | None = None, is_enterprise_install: bool = False
+    ) -> AsyncWebClient | None:
+        """A Web API client acting as the bot in one workspace, for background work (token rotated)."""
+        creds = await self.tokens.get(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        if creds is None:
+            return None
+        return AsyncWebClient(
+            token=creds.bot_token,
+            base_url=self.slack.base_url,
+            team_id=team_id,
+            retry_handlers=self.slack.retry_handlers,
+            session=self.slack.session,
+        )

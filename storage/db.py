@@ -1,0 +1,55 @@
+"""Engine and session factory for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.crypto import Cipher
+from storage.types import CIPHER_ATTRIBUTE
+
+
+def make_engine(url: str, *, cipher: Cipher | None, echo: bool = False) -> AsyncEngine:
+    """Create the process's engine; `cipher` encrypts secret columns (None: secrets can't be stored)."""
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs.update(pool_size=10, max_overflow=20)
+    engine = create_async_engine(url, **kwargs)
+    setattr(engine.sync_engine.dialect, CIPHER_ATTRIBUTE, cipher)
+    if url.startswith("sqlite"):
+        _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    # pysqlite's own transaction handling defers BEGIN and can't upgrade a read lock under
+    # concurrency ("database is locked"); take the write lock up front and let busy_timeout wait.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on error."""
+    async with sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,1 @@
+"""Test doubles for external services (Slack) used by the test suite."""

@@ -1,0 +1,1 @@
+"""Test support: databases on both engines and the app running on a real port."""

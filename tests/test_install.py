@@ -1,0 +1,125 @@
+"""Installing, reinstalling and uninstalling the app in a workspace, end to end through the fakes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import time_machine
+
+from tests.conftest import CLIENT_SECRET
+from tests.fakes.signing import SlackClient
+from tests.fakes.slack import FakeSlack
+from tests.support import rawdb
+from tests.support.install import install
+
+
+async def test_install_stores_encrypted_tokens_and_authorizes_commands(
+    app_url: str, fake_slack: FakeSlack, slack: SlackClient, sqlite_url: str
+) -> None:
+    done = await install(app_url, fake_slack)
+
+    assert done.status_code == 200
+    rows = (await rawdb.dump(sqlite_url))["slack_installations"]
+    assert len(rows) == 1 and rows[0]["team_id"] == "T1" and rows[0]["installer_user_id"] == "U1"
+    raw = await rawdb.dump_text(sqlite_url)
+    for token in fake_slack.active_tokens("T1"):
+        assert token not in raw
+    assert "xoxb-" not in raw and "xoxe-" not in raw and CLIENT_SECRET not in raw
+
+    reply = await slack.command("help", team_id="T1")
+    assert reply.status_code == 200
+    assert reply.json()["response_type"] == "ephemeral"
+    assert "`/whatconverts help`" in reply.json()["text"]
+    # Bolt's OAuth flow calls auth.test once at install; our authorize reads the stored token, no more calls.
+    assert len(fake_slack.calls_to("auth.test")) == 1
+
+
+async def test_reinstall_keeps_one_current_installation(
+    app_url: str, fake_slack: FakeSlack, slack: SlackClient, sqlite_url: str
+) -> None:
+    await install(app_url, fake_slack)
+    first = (await rawdb.dump(sqlite_url))["slack_installations"][0]
+    await install(app_url, fake_slack, user_id="U2")
+
+    rows = (await rawdb.dump(sqlite_url))["slack_installations"]
+    assert len(rows) == 1
+    assert rows[0]["installer_user_id"] == "U2"
+    assert rows[0]["bot_token"] != first["bot_token"]
+    assert (await slack.command("help")).status_code == 200
+
+
+async def test_uninstall_deletes_tokens_and_later_requests_get_a_polite_answer(
+    app_url: str, fake_slack: FakeSlack, slack: SlackClient, sqlite_url: str
+) -> None:
+    await install(app_url, fake_slack)
+
+    response = await slack.event({"type": "app_uninstalled"}, team_id="T1")
+    assert response.status_code == 200
+    for _ in range(100):
+        if not (await rawdb.dump(sqlite_url))["slack_installations"]:
+            break
+        await asyncio.sleep(0.05)
+    assert (await rawdb.dump(sqlite_url))["slack_installations"] == []
+
+    later = await slack.command("help", team_id="T1")
+    assert later.status_code == 200
+    answers = [c.params for c in fake_slack.calls_to("response_url")]
+    shown = later.text + repr(answers)
+    assert "isn't installed" in shown
+
+
+async def test_tokens_revoked_for_the_bot_stops_the_workspace(
+    app_url: str, fake_slack: FakeSlack, slack: SlackClient, sqlite_url: str
+) -> None:
+    await install(app_url, fake_slack)
+    event = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0BOTT1"]}}
+
+    assert (await slack.event(event, team_id="T1")).status_code == 200
+    for _ in range(100):
+        if not (await rawdb.dump(sqlite_url))["slack_installations"]:
+            break
+        await asyncio.sleep(0.05)
+    assert (await rawdb.dump(sqlite_url))["slack_installations"] == []
+
+
+async def test_expired_state_is_refused(app_url: str, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    fake_slack.authorize_as(team_id="T1", user_id="U1")
+    async with httpx.AsyncClient() as browser:
+        start = await browser.get(f"{app_url}/slack/install")
+        state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+        with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
+            late = await browser.get(
+                f"{app_url}/slack/oauth_redirect",
+                params={"code": fake_slack.issue_code(), "state": state},
+                headers={"cookie": f"slack-app-oauth-state={state}"},
+            )
+    assert late.status_code >= 400
+    assert (await rawdb.dump(sqlite_url))["slack_installations"] == []
+
+
+async def test_forged_or_reused_state_stores_nothing(
+    app_url: str, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with httpx.AsyncClient() as browser:
+        forged = await browser.get(
+            f"{app_url}/slack/oauth_redirect",
+            params={"code": fake_slack.issue_code(), "state": "forged"},
+            headers={"cookie": "slack-app-oauth-state=forged"},
+        )
+    assert forged.status_code >= 400
+
+    first = await install(app_url, fake_slack)
+    assert first.status_code == 200
+    replay_state = first.request.url.params["state"]
+    async with httpx.AsyncClient() as browser:
+        replay = await browser.get(
+            f"{app_url}/slack/oauth_redirect",
+            params={"code": fake_slack.issue_code(), "state": replay_state},
+            headers={"cookie": f"slack-app-oauth-state={replay_state}"},
+        )
+    assert replay.status_code >= 400
+    rows = (await rawdb.dump(sqlite_url))["slack_installations"]
+    assert len(rows) == 1
