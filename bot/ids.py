@@ -26,7 +26,6 @@ BOT_SCOPES = (
     "channels:read",
     "groups:read",
     "users:read",
-    "im:write",
 )
 
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")

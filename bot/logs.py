@@ -26,7 +26,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"""(?i)(?<![A-Za-z0-9_])(["']?(?:client_secret|refresh_token|access_token|api_secret|api_token|"""
-            r"""secret|password|code|token|state|code_verifier)["']?\s*[:=]\s*["']?)([^"'&\s,}\]]+)"""
+            r"""secret|password|code|token|state|code_verifier)["']?\s*[:=]\s*[\[(]?\s*["']?)([^"'&\s,}\]]+)"""
         ),
         r"\1" + REDACTED,
     ),

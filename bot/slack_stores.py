@@ -6,6 +6,7 @@ row instead of piling up rows, and `state` is hashed and consumed atomically.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,8 @@ from storage import installations, oauth_states
 from storage.db import transaction
 from storage.models import SlackInstallation, workspace_key
 from storage.types import utcnow
+
+log = logging.getLogger(__name__)
 
 
 def _when(epoch: int | None) -> datetime | None:
@@ -61,10 +64,8 @@ class SQLInstallationStore(AsyncInstallationStore):
         self._client_id = client_id
 
     @property
-    def logger(self):  # type: ignore[no-untyped-def]
-        import logging
-
-        return logging.getLogger(__name__)
+    def logger(self) -> logging.Logger:
+        return log
 
     async def async_save(self, installation: Installation) -> None:
         values = {
@@ -145,10 +146,8 @@ class SQLOAuthStateStore(AsyncOAuthStateStore):
         self._ttl = timedelta(seconds=expiration_seconds)
 
     @property
-    def logger(self):  # type: ignore[no-untyped-def]
-        import logging
-
-        return logging.getLogger(__name__)
+    def logger(self) -> logging.Logger:
+        return log
 
     async def async_issue(self, *args: object, **kwargs: object) -> str:
         state = secrets.token_urlsafe(32)

@@ -23,6 +23,9 @@ def routes(services: Services, slack_app: AsyncApp) -> list[Route]:
     handler = AsyncSlackRequestHandler(slack_app)
 
     async def slack(request: Request) -> Response:
+        # slack_sdk's verifier raises on a non-numeric timestamp; that is a bad signature, not a 500.
+        if request.method == "POST" and not request.headers.get("x-slack-request-timestamp", "").isdigit():
+            return Response("invalid request", status_code=401)
         with services.metrics.request_seconds.time():
             return await handler.handle(request)
 

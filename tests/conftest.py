@@ -6,20 +6,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
+from starlette.applications import Starlette
 
 from bot.app import create_app
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
+from tests.support.constants import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET
 from tests.support.databases import fresh_database
 from tests.support.server import serve
-
-# Canary values: long and unique so the log and database canaries can search for them.
-SIGNING_SECRET = "canary-signing-secret-7f3a9c1e5b"
-CLIENT_ID = "111.222"
-CLIENT_SECRET = "canary-client-secret-4d8e2a6f0c"
-ENCRYPTION_KEY = Fernet.generate_key().decode()
+from tests.support.settings import make_settings
 
 
 @pytest.fixture
@@ -46,29 +42,19 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def make_settings(database_url: str, fake: FakeSlack, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "app_base_url": "https://wcs.test",
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_client_id": CLIENT_ID,
-        "slack_client_secret": CLIENT_SECRET,
-        "slack_api_url": fake.api_url,
-        "slack_authorize_url": fake.authorize_url,
-        "token_encryption_keys": ENCRYPTION_KEY,
-    }
-    values.update(overrides)
-    return load_settings(**values)
-
-
 @pytest.fixture
 def settings(sqlite_url: str, fake_slack: FakeSlack) -> Settings:
     return make_settings(sqlite_url, fake_slack)
 
 
 @pytest.fixture
-async def app_url(settings: Settings) -> AsyncIterator[str]:
-    async with serve(create_app(settings, run_scheduler=False)) as url:
+def app(settings: Settings) -> Starlette:
+    return create_app(settings, run_scheduler=False)
+
+
+@pytest.fixture
+async def app_url(app: Starlette) -> AsyncIterator[str]:
+    async with serve(app) as url:
         yield url
 
 

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import time_machine
 
-from tests.conftest import CLIENT_SECRET
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.support import rawdb
+from tests.support.constants import CLIENT_SECRET
 from tests.support.install import install
 
 
@@ -100,9 +100,7 @@ async def test_expired_state_is_refused(app_url: str, fake_slack: FakeSlack, sql
     assert (await rawdb.dump(sqlite_url))["slack_installations"] == []
 
 
-async def test_forged_or_reused_state_stores_nothing(
-    app_url: str, fake_slack: FakeSlack, sqlite_url: str
-) -> None:
+async def test_forged_or_reused_state_stores_nothing(app_url: str, fake_slack: FakeSlack, sqlite_url: str) -> None:
     async with httpx.AsyncClient() as browser:
         forged = await browser.get(
             f"{app_url}/slack/oauth_redirect",

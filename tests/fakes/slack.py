@@ -299,6 +299,8 @@ class FakeSlack:
         self._teams: dict[str, _Team] = {}
         self._tokens: dict[str, _Token] = {}
         self._codes: dict[str, _Grant] = {}
+        # Every secret ever handed out, for the canary tests that grep logs and databases.
+        self._issued: list[str] = []
         self._refresh_tokens: dict[str, _Grant] = {}
         self._refreshes: list[str] = []
         self._messages: dict[str, list[dict[str, Any]]] = {}
@@ -447,6 +449,7 @@ class FakeSlack:
             self._team(team_id)
             code = f"code-{team_id}-{secrets.token_hex(8)}"
             self._codes[code] = _Grant(team_id, installer_user_id, scopes)
+            self._issued.append(code)
             return code
 
     def install(
@@ -489,6 +492,11 @@ class FakeSlack:
                 if grant.team_id == team_id:
                     grant.spent = True
 
+    def issued_secrets(self) -> list[str]:
+        """Every code, access token and refresh token this fake ever issued."""
+        with self._lock:
+            return list(self._issued)
+
     def active_tokens(self, team_id: str) -> list[str]:
         """Access tokens of ``team_id`` that are neither expired nor revoked, oldest first."""
         with self._lock:
@@ -504,6 +512,7 @@ class FakeSlack:
         access = f"xoxb-{team_id}-{self._next_seq()}-{secrets.token_hex(12)}"
         expires_at = self._clock() + self.token_ttl_seconds if self.token_rotation else None
         self._tokens[access] = _Token(access, team_id, scopes, expires_at)
+        self._issued.append(access)
         body: dict[str, Any] = {"ok": True, "app_id": self.app_id}
         if include_installer:
             body["authed_user"] = {"id": installer}
@@ -523,6 +532,7 @@ class FakeSlack:
         if self.token_rotation:
             refresh = f"xoxe-1-{secrets.token_hex(24)}"
             self._refresh_tokens[refresh] = _Grant(team_id, installer, scopes)
+            self._issued.append(refresh)
             body["refresh_token"] = refresh
             body["expires_in"] = self.token_ttl_seconds
         return body

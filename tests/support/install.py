@@ -5,8 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from slack_sdk.oauth.installation_store import Installation
 
-from tests.fakes.slack import FakeSlack
+from bot.services import Services
+from bot.slack_stores import SQLInstallationStore
+from tests.fakes.slack import FakeSlack, bot_id_for
 
 
 async def install(app_url: str, fake: FakeSlack, *, team_id: str = "T1", user_id: str = "U1") -> httpx.Response:
@@ -26,3 +29,29 @@ async def install(app_url: str, fake: FakeSlack, *, team_id: str = "T1", user_id
             params={"code": query["code"][0], "state": query["state"][0]},
             headers={"cookie": cookie},
         )
+
+
+async def seed_installation(
+    services: Services, fake: FakeSlack, *, team_id: str = "T1", expires_in: int | None = None
+) -> dict:
+    """Store an installation as the OAuth flow would, optionally with a token close to expiry."""
+    body = fake.install(team_id=team_id)
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    store = SQLInstallationStore(sessions=services.sessions, client_id=services.settings.slack_client_id or "")
+    await store.async_save(
+        Installation(
+            app_id=body["app_id"],
+            team_id=body["team"]["id"],
+            team_name=body["team"]["name"],
+            bot_token=body["access_token"],
+            bot_id=bot_id_for(team_id),
+            bot_user_id=body["bot_user_id"],
+            bot_scopes=body["scope"],
+            bot_refresh_token=body.get("refresh_token"),
+            bot_token_expires_in=body.get("expires_in"),
+            user_id=body["authed_user"]["id"],
+            token_type="bot",
+        )
+    )
+    return body
