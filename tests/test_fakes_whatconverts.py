@@ -56,8 +56,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def api(fake: FakeWhatConverts, token: str = "ptok", secret: str = "psecret", **kw: object) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=fake.api_url, auth=(token, secret), timeout=5, **kw)  # type: ignore[arg-type]
+def api(fake: FakeWhatConverts, token: str = "ptok", secret: str = "psecret", timeout: float = 5) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=fake.api_url, auth=(token, secret), timeout=timeout)
 
 
 def at(text: str) -> float:

@@ -13,6 +13,23 @@ server with mandatory PKCE S256 (RFC 7636), refresh-token rotation and RFC 7009 
 app's optional OAuth connect flow can be tested against standard behaviour.
 
 Every request is recorded as a :class:`Call`, so tests can assert on exactly what the app sent.
+
+Choices where the real API is undocumented (the app must not depend on them being exact):
+
+- Keys start with the documented daily limits (Profile 1,000, Master 10,000 per UTC day); over it
+  the answer is 429 ``{"error_message": "Daily API limit reached"}`` without ``Retry-After``.
+  Injected faults cost no quota; authenticated requests do, whatever their status.
+- ``account_id``/``profile_id`` filters from a Profile key (or a profile-narrowed OAuth token) get
+  403; an account/profile outside a Master key gets 400. Another profile's lead ID answers exactly
+  like an unknown one (400 ``Invalid lead ID.``).
+- Enum filters accept only snake_case (``lead_type=phone_call``); Title Case gets 400.
+  ``spam``/``duplicate`` ``true`` return only those leads, ``false`` excludes them, absent returns all.
+- Dates must be ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM:SSZ``; a range over 400 days gets 400. Zero
+  matches give ``total_pages: 0``; a page past the end gives an empty ``leads`` list.
+- ``POST /leads/{id}`` takes only form bodies (JSON gets 415) and only ``quotable``, ``quote_value``,
+  ``sales_value``, ``spam``, ``lead_url``, ``additional_fields[Label]`` and ``send_notification``;
+  anything else gets 400. PUT/PATCH/DELETE get 405.
+- OAuth bearer tokens need the ``write_leads`` scope to update leads (403 otherwise).
 """
 
 from __future__ import annotations
@@ -850,7 +867,7 @@ class FakeWhatConverts:
             return [
                 c
                 for c in self.calls
-                if (c.path == prefix or c.path.startswith(prefix.rstrip("/") + "/") or prefix == "/")
+                if (prefix == "/" or c.path == prefix or c.path.startswith(prefix + "/"))
                 and (method is None or c.method == method)
             ]
 
