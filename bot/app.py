@@ -18,14 +18,18 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
+from bot import connect_web
 from bot.config import SLACK_REQUIRED, Settings
+from bot.errors import UserFacingError
 from bot.logs import Redactor
 from bot.metrics import Metrics
 from bot.scheduler import build_scheduler
 from bot.services import Services
 from bot.slack_app import build_slack_app
 from bot.slack_tokens import BotTokens
+from bot.wc_oauth import WhatConvertsOAuth
 from bot.web import routes
+from bot.whatconverts import WhatConvertsClient
 from storage import migrate
 from storage.crypto import Cipher
 from storage.db import make_engine, make_sessionmaker
@@ -35,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def build_services(settings: Settings, *, redactor: Redactor | None = None) -> Services:
     """Engine, sessions, clients and token service for one process."""
-    settings.require(*SLACK_REQUIRED)
+    settings.require(*SLACK_REQUIRED).check_whatconverts_oauth()
     assert settings.slack_client_id and settings.slack_client_secret
     engine = make_engine(settings.database_url, cipher=Cipher(settings.encryption_keys))
     sessions = make_sessionmaker(engine)
@@ -52,7 +56,11 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
         metrics=metrics,
     )
     if redactor is not None:
-        for secret in (settings.slack_client_secret, settings.slack_signing_secret):
+        for secret in (
+            settings.slack_client_secret,
+            settings.slack_signing_secret,
+            settings.whatconverts_oauth_client_secret,
+        ):
             redactor.add_secret(secret.get_secret_value() if secret else None)
     return Services(
         settings=settings,
@@ -61,6 +69,8 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
         metrics=metrics,
         slack=slack,
         tokens=tokens,
+        wc=WhatConvertsClient(settings.whatconverts_api_url),
+        oauth=WhatConvertsOAuth(settings) if settings.whatconverts_oauth_enabled else None,
         redactor=redactor,
     )
 
@@ -83,9 +93,13 @@ def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Reda
         finally:
             if scheduler:
                 scheduler.shutdown(wait=False)
-            await services.engine.dispose()
+            await services.aclose()
 
-    app = Starlette(routes=routes(services, slack_app), lifespan=lifespan)
+    app = Starlette(
+        routes=[*routes(services, slack_app), *connect_web.routes(services)],
+        lifespan=lifespan,
+        exception_handlers={UserFacingError: connect_web.user_facing_error},
+    )
     app.state.services = services
     app.state.slack_app = slack_app
     return app

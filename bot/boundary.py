@@ -10,7 +10,7 @@ import logging
 import secrets
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.response import BoltResponse
 
 from bot import messages
@@ -26,14 +26,20 @@ def _ephemeral(reply: dict) -> BoltResponse:
 
 def register(app: AsyncApp) -> None:
     @app.error
-    async def boundary(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    async def boundary(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> BoltResponse:
         if isinstance(error, UserFacingError):
-            return _ephemeral(messages.error_message(error.message))
-        correlation_id = secrets.token_hex(6)
-        log.error(
-            "unhandled error in %s (correlation id %s)",
-            body.get("type") or body.get("command") or "request",
-            correlation_id,
-            exc_info=error,
-        )
-        return _ephemeral(messages.generic_error_message(correlation_id))
+            reply = messages.error_message(error.message)
+        else:
+            correlation_id = secrets.token_hex(6)
+            log.error(
+                "unhandled error in %s (correlation id %s)",
+                body.get("type") or body.get("command") or "request",
+                correlation_id,
+                exc_info=error,
+            )
+            reply = messages.generic_error_message(correlation_id)
+        if body.get("type") == "block_actions" and respond is not None:
+            # Button handlers ack first; the answer goes to the presser alone, the card stays as it was.
+            await respond(response_type="ephemeral", replace_original=False, **reply)
+            return BoltResponse(status=200, body="")
+        return _ephemeral(reply)

@@ -58,7 +58,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
-            await services.engine.dispose()
+            await services.aclose()
 
     asyncio.run(run())
     return 0

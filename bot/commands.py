@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.errors import UsageError
 from bot.payloads import Command
 
@@ -47,6 +49,8 @@ class Invocation:
     command: Command
     name: str
     args: tuple[str, ...]
+    client: AsyncWebClient | None = None
+    installer_user_id: str | None = None
 
 
 Handler = Callable[[Invocation], Awaitable[dict]]
@@ -79,7 +83,9 @@ class CommandTable:
     def usages(self) -> Sequence[tuple[str, str]]:
         return [(s.usage, s.summary) for s in self._ordered]
 
-    def parse(self, command: Command) -> tuple[Subcommand, Invocation]:
+    def parse(
+        self, command: Command, *, client: AsyncWebClient | None = None, installer_user_id: str | None = None
+    ) -> tuple[Subcommand, Invocation]:
         """The subcommand and its arguments, or UsageError naming what wasn't understood."""
         if len(command.text) > MAX_TEXT:
             raise UsageError("That command is too long.")
@@ -89,4 +95,11 @@ class CommandTable:
         if sub is None:
             shown = name if len(name) <= 40 else name[:40] + "…"
             raise UsageError(f"I don't know the subcommand `{shown}`.")
-        return sub, Invocation(command=command, name=sub.name, args=tuple(words[1:]))
+        invocation = Invocation(
+            command=command,
+            name=sub.name,
+            args=tuple(words[1:]),
+            client=client,
+            installer_user_id=installer_user_id,
+        )
+        return sub, invocation

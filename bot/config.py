@@ -25,6 +25,7 @@ HOW_TO_FIX: dict[str, str] = {
     "WHATCONVERTS_DAILY_QUOTA": "set it to a whole number of requests per day, or leave it unset",
     "LOG_LEVEL": "use one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "use `text` or `json`",
+    "WHATCONVERTS_OAUTH_CLIENT_SECRET": "set it with WHATCONVERTS_OAUTH_CLIENT_ID, or unset both to use API keys",
 }
 
 SLACK_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEYS")
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     whatconverts_oauth_authorize_url: str = "https://app.whatconverts.com/oauth/authorize"
     whatconverts_oauth_token_url: str = "https://app.whatconverts.com/oauth/token"
     whatconverts_oauth_scopes: str = "read_leads"
+    whatconverts_oauth_revocation_url: str | None = None
     whatconverts_daily_quota: int | None = Field(default=None, ge=1)
 
     poll_min_interval_seconds: int = Field(default=60, ge=10)
@@ -123,6 +125,12 @@ class Settings(BaseSettings):
     @property
     def whatconverts_oauth_enabled(self) -> bool:
         return bool(self.whatconverts_oauth_client_id)
+
+    def check_whatconverts_oauth(self) -> Settings:
+        """OAuth needs both halves of the client credentials."""
+        if self.whatconverts_oauth_client_id and not self.whatconverts_oauth_client_secret:
+            raise ConfigError("WHATCONVERTS_OAUTH_CLIENT_SECRET", "is not set")
+        return self
 
     def require(self, *variables: str) -> Settings:
         """Raise ConfigError for the first of `variables` that is unset."""

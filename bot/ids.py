@@ -29,3 +29,8 @@ BOT_SCOPES = (
 )
 
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
+
+# Action ids (block_actions).
+ACTION_CONNECT_LINK = "connect_link"
+ACTION_DISCONNECT_CONFIRM = "disconnect_confirm"
+ACTION_DISCONNECT_CANCEL = "disconnect_cancel"

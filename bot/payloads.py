@@ -44,3 +44,35 @@ class TeamRef:
     @classmethod
     def from_event_body(cls, body: Mapping[str, Any]) -> TeamRef:
         return cls(team_id=body.get("team_id") or None, enterprise_id=body.get("enterprise_id") or None)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One button press (`block_actions`) in a message or on the Home tab."""
+
+    team_id: str
+    enterprise_id: str | None
+    user_id: str
+    channel_id: str | None
+    action_id: str
+    value: str
+    response_url: str | None
+    trigger_id: str | None
+    message_ts: str | None
+
+    @classmethod
+    def from_payload(cls, body: Mapping[str, Any]) -> Action:
+        actions = body.get("actions") or [{}]
+        first = actions[0] if isinstance(actions[0], Mapping) else {}
+        container = body.get("container") or {}
+        return cls(
+            team_id=str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""),
+            enterprise_id=(body.get("enterprise") or {}).get("id") if body.get("enterprise") else None,
+            user_id=str((body.get("user") or {}).get("id") or ""),
+            channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+            action_id=str(first.get("action_id") or ""),
+            value=str(first.get("value") or ""),
+            response_url=body.get("response_url") or None,
+            trigger_id=body.get("trigger_id") or None,
+            message_ts=container.get("message_ts"),
+        )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -11,6 +13,8 @@ from bot.config import Settings
 from bot.logs import Redactor
 from bot.metrics import Metrics
 from bot.slack_tokens import BotTokens
+from bot.wc_oauth import WhatConvertsOAuth
+from bot.whatconverts import WhatConvertsClient
 
 
 @dataclass
@@ -21,7 +25,15 @@ class Services:
     metrics: Metrics
     slack: AsyncWebClient
     tokens: BotTokens
+    wc: WhatConvertsClient
+    oauth: WhatConvertsOAuth | None = None
     redactor: Redactor | None = None
+    # Single-flight locks within this process (credential refreshes); the database locks across processes.
+    locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+
+    async def aclose(self) -> None:
+        await self.wc.aclose()
+        await self.engine.dispose()
 
     async def bot_client(
         self, *, team_id: str | None, enterprise_id: str | None = None, is_enterprise_install: bool = False

@@ -147,6 +147,8 @@ class WorkspaceAuthorize(AsyncAuthorize):
         )
         if creds is None:
             return None
+        # Listeners need the installer for permission checks; carry it on the request context.
+        context["installer_user_id"] = creds.installer_user_id
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import EncryptedString, UTCDateTime, utcnow
@@ -70,3 +70,61 @@ class SlackEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=64)
     team_id: str | None = Field(default=None, max_length=32)
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Connection(SQLModel, table=True):
+    """A WhatConverts account connected to a workspace: API key or OAuth grant, stored encrypted."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("team_id", "label", name="uq_connection_label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    enterprise_id: str | None = Field(default=None, max_length=32)
+    label: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # api_key | oauth
+    key_type: str = Field(default="profile", max_length=16)  # profile | master
+    daily_quota: int = 1000
+    owner_user_id: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+
+    api_token: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
+    api_secret: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
+    oauth_access_token: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
+    oauth_refresh_token: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
+    oauth_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    oauth_scopes: str | None = Field(default=None, max_length=255)
+
+    # JSON list of {"account_id", "account", "profiles": [{"profile_id", "profile"}]} the key can see.
+    scope_json: str = Field(default="[]", sa_column=Column(Text(), nullable=False))
+    status: str = Field(default="ok", max_length=16)  # ok | needs_reauth | error | paused
+    last_error: str | None = Field(default=None, max_length=500)
+    last_error_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConnectState(SQLModel, table=True):
+    """A pending `/whatconverts connect` link: hashed, one-time, bound to team, user and channel."""
+
+    __tablename__ = "connect_states"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(max_length=32)
+    enterprise_id: str | None = Field(default=None, max_length=32)
+    user_id: str = Field(max_length=32)
+    channel_id: str | None = Field(default=None, max_length=32)
+    label: str | None = Field(default=None, max_length=64)
+    reconnect_id: int | None = None
+    code_verifier: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class QuotaUsage(SQLModel, table=True):
+    """WhatConverts requests made per connection per UTC day (the API's quota resets at midnight UTC)."""
+
+    __tablename__ = "quota_usage"
+
+    connection_id: int = Field(primary_key=True, foreign_key="connections.id", ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    requests: int = 0

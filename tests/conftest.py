@@ -12,8 +12,20 @@ from bot.app import create_app
 from bot.config import Settings
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
-from tests.support.constants import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET
+from tests.fakes.whatconverts import FakeWhatConverts
+from tests.support.constants import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MASTER_SECRET,
+    MASTER_TOKEN,
+    PROFILE_SECRET,
+    PROFILE_TOKEN,
+    SIGNING_SECRET,
+    WC_OAUTH_CLIENT_ID,
+    WC_OAUTH_CLIENT_SECRET,
+)
 from tests.support.databases import fresh_database
+from tests.support.install import install
 from tests.support.server import serve
 from tests.support.settings import make_settings
 
@@ -26,6 +38,18 @@ def fake_slack() -> Iterator[FakeSlack]:
         fake.add_user("T1", "U2", name="bob")
         fake.add_user("T1", "U3", is_restricted=True, name="guest")
         fake.add_channel("T1", "C1", name="leads")
+        yield fake
+
+
+@pytest.fixture
+def fake_wc() -> Iterator[FakeWhatConverts]:
+    with FakeWhatConverts() as fake:
+        fake.add_profile_key(PROFILE_TOKEN, PROFILE_SECRET)
+        fake.add_master_key(MASTER_TOKEN, MASTER_SECRET)
+        fake.register_oauth_client(
+            WC_OAUTH_CLIENT_ID, WC_OAUTH_CLIENT_SECRET, "https://wcs.test/whatconverts/oauth/callback"
+        )
+        fake.authorize_as(PROFILE_TOKEN)
         yield fake
 
 
@@ -43,8 +67,8 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(sqlite_url: str, fake_slack: FakeSlack) -> Settings:
-    return make_settings(sqlite_url, fake_slack)
+def settings(sqlite_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) -> Settings:
+    return make_settings(sqlite_url, fake_slack, fake_wc)
 
 
 @pytest.fixture
@@ -62,3 +86,10 @@ async def app_url(app: Starlette) -> AsyncIterator[str]:
 async def slack(app_url: str, fake_slack: FakeSlack) -> AsyncIterator[SlackClient]:
     async with SlackClient(app_url, SIGNING_SECRET, response_url=fake_slack.response_url()) as client:
         yield client
+
+
+@pytest.fixture
+async def installed(app_url: str, fake_slack: FakeSlack) -> None:
+    """The app installed in workspace T1 by U1 (an admin), through the real OAuth flow."""
+    response = await install(app_url, fake_slack)
+    assert response.status_code == 200

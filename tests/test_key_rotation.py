@@ -21,7 +21,7 @@ async def _seed(url: str, fake: FakeSlack) -> dict:
     try:
         return await seed_installation(services, fake, expires_in=43200)
     finally:
-        await services.engine.dispose()
+        await services.aclose()
 
 
 async def _token(url: str, fake: FakeSlack, keys: str) -> str | None:
@@ -30,7 +30,7 @@ async def _token(url: str, fake: FakeSlack, keys: str) -> str | None:
         client = await services.bot_client(team_id="T1")
         return client.token if client else None
     finally:
-        await services.engine.dispose()
+        await services.aclose()
 
 
 def test_rotate_keys_then_drop_the_old_key(

@@ -20,7 +20,7 @@ from tests.support.settings import make_settings
 async def services(database_url: str, fake_slack: FakeSlack) -> AsyncIterator[Services]:
     services = build_services(make_settings(database_url, fake_slack))
     yield services
-    await services.engine.dispose()
+    await services.aclose()
 
 
 async def test_expiring_token_is_refreshed_once_for_ten_concurrent_tasks(
@@ -77,7 +77,7 @@ async def test_two_processes_never_spend_one_refresh_token(
             *(s.bot_client(team_id="T1") for _ in range(5) for s in (services, other)),
         )
     finally:
-        await other.engine.dispose()
+        await other.aclose()
 
     assert fake_slack.refresh_count("T1") == 1
     assert len({c.token for c in clients if c is not None}) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import commands, home, lifecycle
+from bot.listeners import actions, commands, home, lifecycle
 from bot.services import Services
 
 
@@ -12,3 +12,4 @@ def register(app: AsyncApp, services: Services) -> None:
     lifecycle.register(app, services)
     home.register(app, services)
     commands.register(app, services)
+    actions.register(app, services)

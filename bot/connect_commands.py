@@ -1,0 +1,107 @@
+"""Subcommands `connect`, `disconnect` and `status`, and the disconnect confirmation buttons."""
+
+from __future__ import annotations
+
+from bot import connect_messages as build
+from bot import connections
+from bot.commands import Invocation
+from bot.errors import NotFound, UsageError
+from bot.payloads import Action
+from bot.permissions import Actor, load_actor, require_configure, require_member
+from bot.services import Services
+from storage import connections as store
+from storage.models import Connection
+from storage.types import utcnow
+
+
+async def actor_of(inv: Invocation) -> Actor:
+    assert inv.client is not None
+    return await load_actor(inv.client, user_id=inv.command.user_id, installer_user_id=inv.installer_user_id)
+
+
+async def _connections(services: Services, team_id: str) -> list[Connection]:
+    async with services.sessions() as session:
+        return await store.list_connections(session, team_id=team_id)
+
+
+def _pick(rows: list[Connection], label: str | None) -> Connection:
+    labels = ", ".join(f"`{c.label}`" for c in rows) or "none"
+    if label is None:
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise NotFound("No WhatConverts account is connected.")
+        raise UsageError(
+            f"Several connections exist ({labels}); name one, e.g. `/whatconverts disconnect {rows[0].label}`."
+        )
+    for row in rows:
+        if row.label == label.lower():
+            return row
+    raise NotFound(f"No connection called `{label[:40]}`. Connections: {labels}.")
+
+
+async def connect(services: Services, inv: Invocation) -> dict:
+    if len(inv.args) > 1:
+        raise UsageError("Usage: `/whatconverts connect [label]`.")
+    label = connections.normalize_label(inv.args[0] if inv.args else None)
+    actor = await actor_of(inv)
+    owner = None
+    if label is not None:
+        existing = [c for c in await _connections(services, inv.command.team_id) if c.label == label]
+        owner = existing[0].owner_user_id if existing else None
+    require_configure(actor, owner_user_id=owner)
+    url = await connections.start_connect(services, command=inv.command, label=label)
+    return build.connect_link_message(url, label=label, oauth=services.oauth is not None)
+
+
+async def disconnect(services: Services, inv: Invocation) -> dict:
+    if len(inv.args) > 1:
+        raise UsageError("Usage: `/whatconverts disconnect [label]`.")
+    actor = await actor_of(inv)
+    require_member(actor)
+    row = _pick(await _connections(services, inv.command.team_id), inv.args[0] if inv.args else None)
+    require_configure(actor, owner_user_id=row.owner_user_id)
+    assert row.id is not None
+    return build.disconnect_confirm_message(label=row.label, connection_id=row.id, kind=row.kind)
+
+
+async def status(services: Services, inv: Invocation) -> dict:
+    if inv.args:
+        raise UsageError("Usage: `/whatconverts status`.")
+    require_member(await actor_of(inv))
+    rows = await _connections(services, inv.command.team_id)
+    async with services.sessions() as session:
+        used = await store.requests_on(
+            session, connection_ids=[c.id for c in rows if c.id is not None], day=utcnow().date()
+        )
+    return build.status_message(
+        [
+            build.ConnectionStatus(
+                label=c.label,
+                kind=c.kind,
+                key_type=c.key_type,
+                scope=connections.scope_of(c),
+                status=c.status,
+                last_error=c.last_error,
+                last_poll_at=None,
+                quota_used=used.get(c.id or 0, 0),
+                quota_limit=c.daily_quota,
+            )
+            for c in rows
+        ]
+    )
+
+
+async def confirm_disconnect(services: Services, action: Action, actor: Actor) -> dict:
+    """The "Disconnect" button: permissions are checked again, the press may be stale."""
+    try:
+        connection_id = int(action.value)
+    except ValueError:
+        raise NotFound("That connection no longer exists.") from None
+    async with services.sessions() as session:
+        row = await store.get_connection(session, connection_id=connection_id)
+    if row is None or row.team_id != action.team_id:
+        raise NotFound("That connection was already removed.")
+    require_configure(actor, owner_user_id=row.owner_user_id)
+    removed = await connections.disconnect(services, connection_id=connection_id)
+    return build.disconnected_message(label=removed.label, kind=removed.kind)

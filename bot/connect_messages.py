@@ -1,0 +1,145 @@
+"""Pure builders for the connect, disconnect and status replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import ids
+from bot.escape import escape_mrkdwn
+
+HEALTH = {
+    "ok": (":large_green_circle:", "healthy"),
+    "needs_reauth": (":red_circle:", "needs to be reconnected — run `/whatconverts connect {label}`"),
+    "error": (":large_orange_circle:", "failing"),
+    "paused": (":white_circle:", "paused"),
+}
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def connect_link_message(url: str, *, label: str | None, oauth: bool) -> dict:
+    how = (
+        "You'll be sent to WhatConverts to approve access."
+        if oauth
+        else "You'll paste an API token and secret on our page (never in Slack)."
+    )
+    named = f" as `{escape_mrkdwn(label)}`" if label else ""
+    text = f"Connect your WhatConverts account{named}. {how} The link works once and expires in 10 minutes."
+    return {
+        "text": text,
+        "blocks": [
+            _section(text),
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.ACTION_CONNECT_LINK,
+                        "text": {"type": "plain_text", "text": "Connect WhatConverts"},
+                        "url": url,
+                        "style": "primary",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def disconnect_confirm_message(*, label: str, connection_id: int, kind: str) -> dict:
+    after = (
+        "Its OAuth tokens will be revoked."
+        if kind == "oauth"
+        else "Afterwards, delete the API key in WhatConverts too: we can't revoke it for you."
+    )
+    text = f"Disconnect `{escape_mrkdwn(label)}`? Its subscriptions stop and its credentials are deleted. {after}"
+    return {
+        "text": text,
+        "blocks": [
+            _section(text),
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.ACTION_DISCONNECT_CONFIRM,
+                        "text": {"type": "plain_text", "text": "Disconnect"},
+                        "style": "danger",
+                        "value": str(connection_id),
+                    },
+                    {
+                        "type": "button",
+                        "action_id": ids.ACTION_DISCONNECT_CANCEL,
+                        "text": {"type": "plain_text", "text": "Cancel"},
+                        "value": str(connection_id),
+                    },
+                ],
+            },
+        ],
+    }
+
+
+def disconnected_message(*, label: str, kind: str) -> dict:
+    extra = "" if kind == "oauth" else " Remember to delete the API key in WhatConverts (Integrations → API Keys)."
+    text = f"Disconnected `{escape_mrkdwn(label)}`; its credentials are deleted.{extra}"
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def cancelled_message() -> dict:
+    return {"text": "Nothing was disconnected.", "blocks": [_section("Nothing was disconnected.")]}
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """Plain data for one connection's line in `/whatconverts status` and the Home tab."""
+
+    label: str
+    kind: str  # api_key | oauth
+    key_type: str  # profile | master
+    scope: Sequence[dict]
+    status: str
+    last_error: str | None
+    last_poll_at: datetime | None
+    quota_used: int
+    quota_limit: int
+
+
+def _scope_text(scope: Sequence[dict]) -> str:
+    parts = []
+    for account in scope[:5]:
+        profiles = ", ".join(str(p.get("profile") or p.get("profile_id")) for p in (account.get("profiles") or [])[:5])
+        name = account.get("account") or account.get("account_id") or "account"
+        parts.append(f"{name} ({profiles})" if profiles else str(name))
+    more = f" and {len(scope) - 5} more" if len(scope) > 5 else ""
+    return escape_mrkdwn("; ".join(parts) + more) if parts else "no leads seen yet"
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "not yet"
+    return f"<!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
+
+
+def status_message(rows: Sequence[ConnectionStatus]) -> dict:
+    if not rows:
+        text = "No WhatConverts account is connected yet. Run `/whatconverts connect` to connect one."
+        return {"text": text, "blocks": [_section(text)]}
+    blocks: list[dict] = [_section(f"*WhatConverts connections ({len(rows)})*")]
+    lines = []
+    for row in rows[:40]:
+        emoji, health = HEALTH.get(row.status, (":grey_question:", row.status))
+        health = health.format(label=escape_mrkdwn(row.label))
+        if row.status == "error" and row.last_error:
+            health += f": {escape_mrkdwn(row.last_error[:200])}"
+        kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
+        line = (
+            f"{emoji} *{escape_mrkdwn(row.label)}* — {kind} — {health}\n"
+            f"Accounts: {_scope_text(row.scope)}\n"
+            f"Last poll: {_when(row.last_poll_at)} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
+        )
+        lines.append(line)
+        blocks.append(_section(line))
+    return {"text": "\n".join(lines)[:3000], "blocks": blocks[:50]}

@@ -1,0 +1,443 @@
+"""Connecting WhatConverts accounts: connect links, API-key and OAuth completion, credentials, disconnect.
+
+A connect link is a random state (stored hashed, one-time, 10 minutes, bound to team, user
+and channel). With an OAuth client configured the link starts a PKCE authorization-code
+flow; without one it shows a form for an API token and secret. Either way the credentials
+are checked against the API, stored encrypted, and the user is told in Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import NotFound, UserFacingError
+from bot.ids import ROUTE_WC_CONNECT
+from bot.payloads import Command
+from bot.services import Services
+from bot.wc_oauth import OAuthGrantError, OAuthTokens, OAuthUnavailable
+from bot.whatconverts import (
+    ApiKey,
+    BearerToken,
+    Credentials,
+    WhatConvertsAuthError,
+    WhatConvertsError,
+    WhatConvertsForbidden,
+)
+from storage import connections as store
+from storage.db import transaction
+from storage.models import Connection, ConnectState
+
+__all__ = ["Connection", "InvalidCredentials", "LinkExpired"]
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+LINK_TTL = timedelta(minutes=10)
+REFRESH_AHEAD = timedelta(minutes=5)
+LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+QUOTA = {"profile": 1000, "master": 10000}
+T = TypeVar("T")
+
+
+class LinkExpired(UserFacingError):
+    status_code = 410
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This connect link has expired or was already used. "
+            "Run /whatconverts connect in Slack again for a new one (links last 10 minutes)."
+        )
+
+
+class InvalidCredentials(UserFacingError):
+    """The API rejected what the user typed; shown on the form again."""
+
+
+@dataclass(frozen=True)
+class PendingLink:
+    """What the connect page needs to know about a valid link."""
+
+    label: str | None
+    oauth_url: str | None  # set in OAuth mode
+
+
+def normalize_label(label: str | None) -> str | None:
+    if label is None or not label.strip():
+        return None
+    cleaned = label.strip().lower()
+    if not LABEL_RE.match(cleaned):
+        raise UserFacingError(
+            "A label is 1 to 32 characters: letters, digits, dot, dash or underscore, starting with a letter or digit."
+        )
+    return cleaned
+
+
+def _slug(name: str | None) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", (name or "").lower()).strip("-")[:28]
+    return slug or "whatconverts"
+
+
+def _unique(label: str, taken: set[str]) -> str:
+    if label not in taken:
+        return label
+    n = 2
+    while f"{label[:28]}-{n}" in taken:
+        n += 1
+    return f"{label[:28]}-{n}"
+
+
+def scope_of(connection: Connection) -> list[dict]:
+    """The accounts and profiles the connection can see (as stored at connect time)."""
+    try:
+        value = json.loads(connection.scope_json or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+# --------------------------------------------------------------------------- starting
+
+
+async def start_connect(services: Services, *, command: Command, label: str | None) -> str:
+    """Create a one-time connect link for the user who ran the command."""
+    state = secrets.token_urlsafe(32)
+    verifier = secrets.token_urlsafe(64)[:96] if services.oauth else None
+    async with transaction(services.sessions) as session:
+        await store.create_connect_state(
+            session,
+            state=state,
+            team_id=command.team_id,
+            enterprise_id=command.enterprise_id,
+            user_id=command.user_id,
+            channel_id=command.channel_id or None,
+            label=label,
+            code_verifier=verifier,
+            expires_at=utcnow() + LINK_TTL,
+        )
+    return f"{services.settings.app_base_url}{ROUTE_WC_CONNECT}?state={state}"
+
+
+async def open_link(services: Services, *, state: str) -> PendingLink:
+    """The connect page for `state`: where to redirect (OAuth) or what the form needs."""
+    async with services.sessions() as session:
+        pending = await store.peek_connect_state(session, state=state, now=utcnow())
+    if pending is None:
+        raise LinkExpired()
+    if services.oauth is None:
+        return PendingLink(label=pending.label, oauth_url=None)
+    assert pending.code_verifier
+    return PendingLink(
+        label=pending.label,
+        oauth_url=services.oauth.authorization_url(state=state, code_verifier=pending.code_verifier),
+    )
+
+
+# --------------------------------------------------------------------------- checking keys
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    key_type: str
+    scope: list[dict]
+    requests: int
+
+
+async def _check(services: Services, credentials: Credentials) -> KeyCheck:
+    """Validate credentials (`GET /leads?leads_per_page=1`) and tell a master key by `GET /accounts`."""
+    try:
+        page = await services.wc.leads_page(credentials, leads_per_page=1)
+    except WhatConvertsAuthError:
+        raise InvalidCredentials(
+            "WhatConverts didn't accept that API token and secret. Copy both again from "
+            "Tracking → Integrations → API Keys (or Master Account Settings for an agency key)."
+        ) from None
+    except WhatConvertsError:
+        raise InvalidCredentials(
+            "We couldn't check those credentials: WhatConverts isn't answering properly right now. "
+            "Please try again in a minute."
+        ) from None
+    try:
+        accounts = await services.wc.accounts(credentials)
+    except (WhatConvertsAuthError, WhatConvertsForbidden):
+        scope = [
+            {
+                "account_id": lead.account_id,
+                "account": lead.account,
+                "profiles": [{"profile_id": lead.profile_id, "profile": lead.profile}],
+            }
+            for lead in page.leads[:1]
+        ]
+        return KeyCheck(key_type="profile", scope=scope, requests=2)
+    except WhatConvertsError:
+        raise InvalidCredentials("WhatConverts isn't answering properly right now. Please try again.") from None
+    scope = [
+        {
+            "account_id": a.account_id,
+            "account": a.name,
+            "profiles": [{"profile_id": p.profile_id, "profile": p.name} for p in a.profiles],
+        }
+        for a in accounts
+    ]
+    return KeyCheck(key_type="master", scope=scope, requests=2)
+
+
+def _default_label(check: KeyCheck) -> str:
+    first = check.scope[0] if check.scope else {}
+    if check.key_type == "master":
+        return _slug(first.get("account"))
+    profiles = first.get("profiles") or [{}]
+    return _slug(profiles[0].get("profile") or first.get("account"))
+
+
+# --------------------------------------------------------------------------- completing
+
+
+async def connect_api_key(services: Services, *, state: str, token: str, secret: str, label: str | None) -> Connection:
+    """Check the key, then consume the link and store the connection, in that order."""
+    token, secret = token.strip(), secret.strip()
+    if not token or not secret or len(token) > 200 or len(secret) > 200:
+        raise InvalidCredentials("Enter both the API token and the API secret.")
+    async with services.sessions() as session:
+        if await store.peek_connect_state(session, state=state, now=utcnow()) is None:
+            raise LinkExpired()
+    check = await _check(services, ApiKey(token, secret))
+    return await _store(services, consume=state, check=check, label=label, api_key=ApiKey(token, secret))
+
+
+async def connect_oauth(services: Services, *, state: str, code: str) -> Connection:
+    """The OAuth callback: consume the link first (one of N concurrent callbacks wins), then exchange."""
+    assert services.oauth is not None
+    async with transaction(services.sessions) as session:
+        pending = await store.consume_connect_state(session, state=state, now=utcnow())
+    if pending is None or not pending.code_verifier:
+        raise LinkExpired()
+    try:
+        tokens = await services.oauth.exchange_code(code=code, code_verifier=pending.code_verifier)
+    except (OAuthGrantError, OAuthUnavailable):
+        raise UserFacingError(
+            "WhatConverts didn't complete the authorization. Run /whatconverts connect in Slack to try again."
+        ) from None
+    check = await _check(services, BearerToken(tokens.access_token))
+    return await _store(services, pending=pending, check=check, label=pending.label, oauth=tokens)
+
+
+async def _store(
+    services: Services,
+    *,
+    check: KeyCheck,
+    label: str | None,
+    consume: str | None = None,
+    pending: ConnectState | None = None,
+    api_key: ApiKey | None = None,
+    oauth: OAuthTokens | None = None,
+) -> Connection:
+    """Store the connection; with `consume`, the link is consumed in the same transaction."""
+    quota = services.settings.whatconverts_daily_quota or QUOTA[check.key_type]
+    async with transaction(services.sessions) as session:
+        if consume is not None:
+            pending = await store.consume_connect_state(session, state=consume, now=utcnow())
+        if pending is None:
+            raise LinkExpired()
+        team_id = pending.team_id
+        taken = await store.labels_in_use(session, team_id=team_id)
+        existing = None
+        wanted = normalize_label(label) or pending.label
+        if wanted and wanted in taken:
+            existing = next(c for c in await store.list_connections(session, team_id=team_id) if c.label == wanted)
+        values = {
+            "kind": "oauth" if oauth else "api_key",
+            "key_type": check.key_type,
+            "daily_quota": quota,
+            "api_token": api_key.token if api_key else None,
+            "api_secret": api_key.secret if api_key else None,
+            "oauth_access_token": oauth.access_token if oauth else None,
+            "oauth_refresh_token": oauth.refresh_token if oauth else None,
+            "oauth_expires_at": oauth.expires_at if oauth else None,
+            "oauth_scopes": oauth.scope if oauth else None,
+            "scope_json": json.dumps(check.scope),
+            "status": "ok",
+            "last_error": None,
+            "updated_at": utcnow(),
+        }
+        if existing is not None:
+            # Reconnecting a label (e.g. after needs_reauth) replaces its credentials in place.
+            for key, value in values.items():
+                setattr(existing, key, value)
+            session.add(existing)
+            connection = existing
+        else:
+            connection = await store.create_connection(
+                session,
+                team_id=team_id,
+                enterprise_id=pending.enterprise_id,
+                label=wanted or _unique(_default_label(check), taken),
+                owner_user_id=pending.user_id,
+                channel_id=pending.channel_id,
+                **values,
+            )
+        await session.flush()
+        await store.count_requests(
+            session, connection_id=connection.id or 0, day=utcnow().date(), requests=check.requests
+        )
+    await notify(
+        services,
+        team_id=connection.team_id,
+        user_ids=[connection.owner_user_id],
+        text=f":white_check_mark: WhatConverts is connected as `{connection.label}` "
+        f"({'agency/master' if connection.key_type == 'master' else 'profile'} "
+        f"{'OAuth grant' if connection.kind == 'oauth' else 'API key'}). "
+        f"Next: run `/whatconverts subscribe` in a channel that should get leads.",
+    )
+    return connection
+
+
+# --------------------------------------------------------------------------- using credentials
+
+
+async def credentials_for(services: Services, connection: Connection, *, rejected: str | None = None) -> Credentials:
+    """Credentials to call the API with; OAuth tokens are refreshed ahead of expiry or after a 401.
+
+    `rejected` is the access token the API just refused: refresh unless someone already has.
+    The refresh is single-flight: an in-process lock, then the row lock (PostgreSQL `FOR UPDATE`).
+    """
+    if connection.kind == "api_key":
+        assert connection.api_token and connection.api_secret
+        return ApiKey(connection.api_token, connection.api_secret)
+
+    def due(row: Connection) -> bool:
+        if rejected is not None and row.oauth_access_token == rejected:
+            return True
+        return row.oauth_expires_at is not None and row.oauth_expires_at - REFRESH_AHEAD <= utcnow()
+
+    if not due(connection):
+        assert connection.oauth_access_token
+        return BearerToken(connection.oauth_access_token)
+    assert connection.id is not None and services.oauth is not None
+    async with services.locks[f"connection:{connection.id}"], transaction(services.sessions) as session:
+        row = await store.get_connection(session, connection_id=connection.id, for_update=True)
+        if row is None:
+            raise NotFound("That connection was removed.")
+        if row.status == "needs_reauth":
+            raise WhatConvertsAuthError("connection needs to be reconnected")
+        if due(row):
+            if not row.oauth_refresh_token:
+                await _needs_reauth(services, session, row, "no refresh token")
+                raise WhatConvertsAuthError("connection needs to be reconnected")
+            try:
+                tokens = await services.oauth.refresh(row.oauth_refresh_token)
+            except OAuthGrantError as exc:
+                await _needs_reauth(services, session, row, exc.error)
+                raise WhatConvertsAuthError("connection needs to be reconnected") from None
+            except OAuthUnavailable:
+                raise WhatConvertsAuthError("token refresh failed; will retry") from None
+            await store.save_oauth_tokens(
+                session,
+                connection=row,
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token,
+                expires_at=tokens.expires_at,
+            )
+        connection.oauth_access_token = row.oauth_access_token
+        connection.oauth_refresh_token = row.oauth_refresh_token
+        connection.oauth_expires_at = row.oauth_expires_at
+        assert row.oauth_access_token
+        return BearerToken(row.oauth_access_token)
+
+
+async def _needs_reauth(services: Services, session: AsyncSession, row: Connection, reason: str) -> None:
+    assert row.id is not None
+    await store.set_status(
+        session,
+        connection_id=row.id,
+        status="needs_reauth",
+        error=f"WhatConverts refused the stored authorization ({reason})",
+    )
+    row.status = "needs_reauth"
+    # Tell people after the transaction, without holding the row lock over Slack calls.
+    asyncio.get_running_loop().create_task(
+        notify(
+            services,
+            team_id=row.team_id,
+            user_ids=[row.owner_user_id],
+            text=f":warning: WhatConverts connection `{row.label}` needs to be reconnected: "
+            f"WhatConverts no longer accepts its authorization, so its leads have stopped. "
+            f"Run `/whatconverts connect {row.label}` to reconnect it.",
+            include_installer=True,
+        )
+    )
+
+
+async def call_api(
+    services: Services, connection: Connection, request: Callable[[Credentials], Awaitable[T]], *, requests: int = 1
+) -> T:
+    """Run one API request for a connection, count it against the quota, retry once after a 401 on OAuth."""
+    assert connection.id is not None
+    credentials = await credentials_for(services, connection)
+    try:
+        result = await request(credentials)
+    except WhatConvertsAuthError:
+        if not isinstance(credentials, BearerToken):
+            raise
+        await _count(services, connection.id, requests)
+        credentials = await credentials_for(services, connection, rejected=credentials.access_token)
+        result = await request(credentials)
+    await _count(services, connection.id, requests)
+    return result
+
+
+async def _count(services: Services, connection_id: int, requests: int) -> None:
+    async with transaction(services.sessions) as session:
+        await store.count_requests(session, connection_id=connection_id, day=utcnow().date(), requests=requests)
+
+
+# --------------------------------------------------------------------------- disconnecting
+
+
+async def disconnect(services: Services, *, connection_id: int) -> Connection:
+    """Delete the credentials (revoking OAuth tokens where a revocation URL is configured)."""
+    async with transaction(services.sessions) as session:
+        row = await store.get_connection(session, connection_id=connection_id)
+        if row is None:
+            raise NotFound("That connection was already removed.")
+        await store.delete_connection(session, connection_id=connection_id)
+    if row.kind == "oauth" and services.oauth is not None:
+        for token in (row.oauth_refresh_token, row.oauth_access_token):
+            if token:
+                await services.oauth.revoke(token)
+    return row
+
+
+# --------------------------------------------------------------------------- telling people
+
+
+async def notify(
+    services: Services, *, team_id: str, user_ids: list[str], text: str, include_installer: bool = False
+) -> None:
+    """DM people from the app; failures are logged, never raised (the caller's work is done)."""
+    creds = await services.tokens.get(enterprise_id=None, team_id=team_id)
+    if creds is None:
+        return
+    recipients = list(dict.fromkeys([*user_ids, *([creds.installer_user_id] if include_installer else [])]))
+    client = await services.bot_client(team_id=team_id)
+    if client is None:
+        return
+    for user_id in recipients:
+        if not user_id:
+            continue
+        try:
+            await client.chat_postMessage(channel=user_id, text=text, unfurl_links=False, unfurl_media=False)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            # A DM that fails must not undo the work it reports.
+            log.warning("could not DM %s in %s: %s", user_id, team_id, type(exc).__name__)

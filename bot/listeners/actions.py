@@ -1,0 +1,35 @@
+"""Button presses (`block_actions`): ack at once, then act and answer the presser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import connect_commands, connect_messages, ids
+from bot.payloads import Action
+from bot.permissions import load_actor
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.action(ids.ACTION_CONNECT_LINK)
+    async def on_connect_link(ack: AsyncAck) -> None:
+        # A link button still sends block_actions; acknowledging avoids a warning icon in Slack.
+        await ack()
+
+    @app.action(ids.ACTION_DISCONNECT_CANCEL)
+    async def on_disconnect_cancel(ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await respond(replace_original=True, **connect_messages.cancelled_message())
+
+    @app.action(ids.ACTION_DISCONNECT_CONFIRM)
+    async def on_disconnect_confirm(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        action = Action.from_payload(body)
+        actor = await load_actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
+        reply = await connect_commands.confirm_disconnect(services, action, actor)
+        await respond(replace_original=True, **reply)

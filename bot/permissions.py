@@ -1,0 +1,62 @@
+"""Who may do what: admins/owners, the installer and connection owners configure; guests see no lead data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import PermissionDenied
+
+GUEST_REFUSAL = (
+    "Sorry, guests can't use WhatConverts for Slack: lead data contains personal information. "
+    "Ask a member of this workspace for help."
+)
+CONFIGURE_REFUSAL = (
+    "Only workspace admins and owners, the person who installed the app, or the person who made "
+    "the connection can do that."
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The Slack user behind a request, as far as permissions go."""
+
+    user_id: str
+    is_admin: bool  # workspace admin or owner
+    is_installer: bool
+    is_guest: bool  # restricted or ultra-restricted
+    tz: str | None = None
+
+    def may_configure(self, *, owner_user_id: str | None = None) -> bool:
+        if self.is_guest:
+            return False
+        return self.is_admin or self.is_installer or (owner_user_id is not None and owner_user_id == self.user_id)
+
+
+async def load_actor(client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:
+    """Look the user up with `users.info`; on failure assume the least privilege (a guest)."""
+    try:
+        response = await client.users_info(user=user_id)
+        user = response.get("user") or {}
+    except SlackApiError:
+        user = {"is_restricted": True}
+    return Actor(
+        user_id=user_id,
+        is_admin=bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")),
+        is_installer=installer_user_id is not None and user_id == installer_user_id,
+        is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+        tz=user.get("tz"),
+    )
+
+
+def require_member(actor: Actor) -> None:
+    if actor.is_guest:
+        raise PermissionDenied(GUEST_REFUSAL)
+
+
+def require_configure(actor: Actor, *, owner_user_id: str | None = None) -> None:
+    require_member(actor)
+    if not actor.may_configure(owner_user_id=owner_user_id):
+        raise PermissionDenied(CONFIGURE_REFUSAL)

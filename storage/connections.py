@@ -1,0 +1,136 @@
+"""WhatConverts connections, their pending connect links, and their daily request counts."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Connection, ConnectState, QuotaUsage
+from storage.sql import dialect_insert
+from storage.types import utcnow
+
+
+def hash_token(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- connect links
+
+
+async def create_connect_state(session: AsyncSession, *, state: str, **values: Any) -> None:
+    session.add(ConnectState(state_hash=hash_token(state), **values))
+    await session.flush()
+
+
+async def peek_connect_state(session: AsyncSession, *, state: str, now: datetime) -> ConnectState | None:
+    """The pending link if it exists and hasn't expired (not consumed)."""
+    return (
+        await session.execute(
+            select(ConnectState).where(ConnectState.state_hash == hash_token(state), ConnectState.expires_at > now)
+        )
+    ).scalar_one_or_none()
+
+
+async def consume_connect_state(session: AsyncSession, *, state: str, now: datetime) -> ConnectState | None:
+    """Delete and return the link; exactly one of several concurrent callers gets it."""
+    stmt = (
+        delete(ConnectState)
+        .where(ConnectState.state_hash == hash_token(state), ConnectState.expires_at > now)
+        .returning(ConnectState)
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    await session.flush()
+    return row
+
+
+async def purge_expired_connect_states(session: AsyncSession, *, now: datetime) -> int:
+    result = await session.execute(delete(ConnectState).where(ConnectState.expires_at <= now))
+    return int(result.rowcount or 0)
+
+
+# --------------------------------------------------------------------------- connections
+
+
+async def create_connection(session: AsyncSession, **values: Any) -> Connection:
+    connection = Connection(**values)
+    session.add(connection)
+    await session.flush()
+    return connection
+
+
+async def list_connections(session: AsyncSession, *, team_id: str) -> list[Connection]:
+    stmt = select(Connection).where(Connection.team_id == team_id).order_by(Connection.label)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def labels_in_use(session: AsyncSession, *, team_id: str) -> set[str]:
+    return set((await session.execute(select(Connection.label).where(Connection.team_id == team_id))).scalars())
+
+
+async def get_connection(session: AsyncSession, *, connection_id: int, for_update: bool = False) -> Connection | None:
+    stmt = select(Connection).where(Connection.id == connection_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def delete_connection(session: AsyncSession, *, connection_id: int) -> bool:
+    result = await session.execute(delete(Connection).where(Connection.id == connection_id))
+    await session.flush()
+    return bool(result.rowcount)
+
+
+async def delete_team_connections(session: AsyncSession, *, team_id: str) -> int:
+    result = await session.execute(delete(Connection).where(Connection.team_id == team_id))
+    return int(result.rowcount or 0)
+
+
+async def set_status(session: AsyncSession, *, connection_id: int, status: str, error: str | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if error is not None:
+        values.update(last_error=error[:500], last_error_at=utcnow())
+    await session.execute(update(Connection).where(Connection.id == connection_id).values(**values))
+
+
+async def save_oauth_tokens(
+    session: AsyncSession,
+    *,
+    connection: Connection,
+    access_token: str,
+    refresh_token: str | None,
+    expires_at: datetime | None,
+) -> None:
+    connection.oauth_access_token = access_token
+    connection.oauth_refresh_token = refresh_token
+    connection.oauth_expires_at = expires_at
+    connection.updated_at = utcnow()
+    session.add(connection)
+    await session.flush()
+
+
+# --------------------------------------------------------------------------- quota
+
+
+async def count_requests(session: AsyncSession, *, connection_id: int, day: date, requests: int = 1) -> None:
+    """Add `requests` to the connection's count for `day` (UTC)."""
+    table = QuotaUsage.__table__  # type: ignore[attr-defined]
+    stmt = dialect_insert(session, table).values(connection_id=connection_id, day=day, requests=requests)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["connection_id", "day"], set_={"requests": table.c.requests + stmt.excluded.requests}
+    )
+    await session.execute(stmt)
+
+
+async def requests_on(session: AsyncSession, *, connection_ids: list[int], day: date) -> dict[int, int]:
+    if not connection_ids:
+        return {}
+    stmt = (
+        select(QuotaUsage.connection_id, func.sum(QuotaUsage.requests))
+        .where(QuotaUsage.connection_id.in_(connection_ids), QuotaUsage.day == day)
+        .group_by(QuotaUsage.connection_id)
+    )
+    return {cid: int(n or 0) for cid, n in (await session.execute(stmt)).all()}
