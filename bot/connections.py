@@ -8,7 +8,6 @@ are checked against the API, stored encrypted, and the user is told in Slack.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -20,7 +19,6 @@ from typing import TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
@@ -34,6 +32,7 @@ from bot.whatconverts import (
     WhatConvertsAuthError,
     WhatConvertsError,
     WhatConvertsForbidden,
+    WhatConvertsUnavailable,
 )
 from storage import connections as store
 from storage.db import transaction
@@ -311,6 +310,7 @@ async def credentials_for(services: Services, connection: Connection, *, rejecte
 
     `rejected` is the access token the API just refused: refresh unless someone already has.
     The refresh is single-flight: an in-process lock, then the row lock (PostgreSQL `FOR UPDATE`).
+    A refused refresh token (`invalid_grant`) marks the connection `needs_reauth` and tells its owner.
     """
     if connection.kind == "api_key":
         assert connection.api_token and connection.api_secret
@@ -325,6 +325,7 @@ async def credentials_for(services: Services, connection: Connection, *, rejecte
         assert connection.oauth_access_token
         return BearerToken(connection.oauth_access_token)
     assert connection.id is not None and services.oauth is not None
+    refused: str | None = None
     async with services.locks[f"connection:{connection.id}"], transaction(services.sessions) as session:
         row = await store.get_connection(session, connection_id=connection.id, for_update=True)
         if row is None:
@@ -332,42 +333,31 @@ async def credentials_for(services: Services, connection: Connection, *, rejecte
         if row.status == "needs_reauth":
             raise WhatConvertsAuthError("connection needs to be reconnected")
         if due(row):
-            if not row.oauth_refresh_token:
-                await _needs_reauth(services, session, row, "no refresh token")
-                raise WhatConvertsAuthError("connection needs to be reconnected")
             try:
+                if not row.oauth_refresh_token:
+                    raise OAuthGrantError("invalid_grant", "no refresh token stored")
                 tokens = await services.oauth.refresh(row.oauth_refresh_token)
             except OAuthGrantError as exc:
-                await _needs_reauth(services, session, row, exc.error)
-                raise WhatConvertsAuthError("connection needs to be reconnected") from None
+                refused = exc.error
+                await store.set_status(
+                    session,
+                    connection_id=connection.id,
+                    status="needs_reauth",
+                    error=f"WhatConverts refused the stored authorization ({exc.error})",
+                )
             except OAuthUnavailable:
-                raise WhatConvertsAuthError("token refresh failed; will retry") from None
-            await store.save_oauth_tokens(
-                session,
-                connection=row,
-                access_token=tokens.access_token,
-                refresh_token=tokens.refresh_token,
-                expires_at=tokens.expires_at,
-            )
-        connection.oauth_access_token = row.oauth_access_token
-        connection.oauth_refresh_token = row.oauth_refresh_token
-        connection.oauth_expires_at = row.oauth_expires_at
-        assert row.oauth_access_token
-        return BearerToken(row.oauth_access_token)
-
-
-async def _needs_reauth(services: Services, session: AsyncSession, row: Connection, reason: str) -> None:
-    assert row.id is not None
-    await store.set_status(
-        session,
-        connection_id=row.id,
-        status="needs_reauth",
-        error=f"WhatConverts refused the stored authorization ({reason})",
-    )
-    row.status = "needs_reauth"
-    # Tell people after the transaction, without holding the row lock over Slack calls.
-    asyncio.get_running_loop().create_task(
-        notify(
+                raise WhatConvertsUnavailable("token refresh failed; will retry") from None
+            else:
+                await store.save_oauth_tokens(
+                    session,
+                    connection=row,
+                    access_token=tokens.access_token,
+                    refresh_token=tokens.refresh_token,
+                    expires_at=tokens.expires_at,
+                )
+    if refused is not None:
+        connection.status = "needs_reauth"
+        await notify(
             services,
             team_id=row.team_id,
             user_ids=[row.owner_user_id],
@@ -376,7 +366,12 @@ async def _needs_reauth(services: Services, session: AsyncSession, row: Connecti
             f"Run `/whatconverts connect {row.label}` to reconnect it.",
             include_installer=True,
         )
-    )
+        raise WhatConvertsAuthError("connection needs to be reconnected")
+    connection.oauth_access_token = row.oauth_access_token
+    connection.oauth_refresh_token = row.oauth_refresh_token
+    connection.oauth_expires_at = row.oauth_expires_at
+    assert row.oauth_access_token
+    return BearerToken(row.oauth_access_token)
 
 
 async def call_api(

@@ -22,7 +22,8 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from tests.fakes.whatconverts import DAILY_LIMIT_MESSAGE, FakeWhatConverts
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "whatconverts"
+# Copies of ../shared/fixtures/whatconverts (public API samples; see the README beside them).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "whatconverts"
 START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC).timestamp()
 REDIRECT_URI = "https://wcs.test/whatconverts/oauth/callback"
 
@@ -482,8 +483,6 @@ async def test_fault_injection_is_fifo_per_path(fake: FakeWhatConverts) -> None:
 
 
 async def test_fixtures_load_and_webhook_payload_matches_the_official_shape(fake: FakeWhatConverts) -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip("shared WhatConverts fixtures are not available")
     loaded = fake.load_fixture_leads(FIXTURES / "leads_page_mixed.json", profile_id=10)
     assert [lead["lead_id"] for lead in loaded] == [448621, 448601, 448600]
     assert loaded[0]["additional_fields"] == {"Name:": "John Doe", "Email": "John@Doe.com"}

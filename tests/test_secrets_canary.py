@@ -9,15 +9,29 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot import connections
 from bot.app import create_app
 from bot.config import Settings
 from bot.logs import setup_logging
+from storage import connections as store
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
+from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
-from tests.support.constants import CLIENT_SECRET, ENCRYPTION_KEY, SIGNING_SECRET
+from tests.support.connect import button_url, connect_link, submit_key
+from tests.support.constants import (
+    CLIENT_SECRET,
+    ENCRYPTION_KEY,
+    MASTER_SECRET,
+    PROFILE_SECRET,
+    PROFILE_TOKEN,
+    SIGNING_SECRET,
+    WC_OAUTH_CLIENT_SECRET,
+)
 from tests.support.install import install, seed_installation
+from tests.support.oauth import authorize, callback, query
 from tests.support.server import serve
+from tests.support.settings import make_settings, oauth_overrides
 
 
 @pytest.fixture
@@ -54,3 +68,67 @@ async def test_no_secret_in_debug_logs_or_database(
     assert leaked == []
     stored = await rawdb.dump_text(sqlite_url)
     assert [s for s in secrets if s in stored] == []
+
+
+async def test_whatconverts_secrets_reach_no_log_page_or_slack_call(
+    captured_logs: io.StringIO, sqlite_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    redactor = setup_logging(level="DEBUG", fmt="text", stream=captured_logs)
+    settings = make_settings(sqlite_url, fake_slack, fake_wc, **oauth_overrides(fake_wc))
+    fake_wc.add_lead()
+    pages: list[str] = []
+    app = create_app(settings, run_scheduler=False, redactor=redactor)
+    async with serve(app) as url, SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url()) as slack:
+        assert (await install(url, fake_slack)).status_code == 200
+        reply = await slack.command("connect")
+        pages.append(reply.text)
+        landing, back, cookie = await authorize(url, button_url(reply.json()))
+        done = await callback(url, back, cookie)
+        pages += [landing.text, done.text, str(landing.headers), str(done.headers)]
+        async with app.state.services.sessions() as session:
+            (row,) = await store.list_connections(session, team_id="T1")
+        first_access, first_refresh = row.oauth_access_token, row.oauth_refresh_token
+        fake_wc.expire_access_token(first_access)
+        services = app.state.services
+        await connections.call_api(services, row, lambda c: services.wc.leads_page(c, leads_per_page=1))
+        async with services.sessions() as session:
+            (refreshed,) = await store.list_connections(session, team_id="T1")
+        pages.append((await slack.command("status")).text)
+
+    secrets = [
+        PROFILE_SECRET,
+        WC_OAUTH_CLIENT_SECRET,
+        query(back)["code"],
+        first_access,
+        first_refresh,
+        refreshed.oauth_access_token,
+        refreshed.oauth_refresh_token,
+    ]
+    assert all(secrets) and refreshed.oauth_access_token != first_access
+    logs = captured_logs.getvalue()
+    assert "oauth/token" in logs  # the token requests were logged: the filter had work to do
+    assert [s for s in secrets if s in logs] == []
+    assert [s for s in secrets[:1] + secrets[3:] if s in "".join(pages)] == []
+    assert [s for s in secrets if s in repr([c.params for c in fake_slack.calls])] == []
+    assert [s for s in secrets if s in await rawdb.dump_text(sqlite_url)] == []
+
+
+async def test_api_key_secret_reaches_no_log_or_page(
+    captured_logs: io.StringIO, settings: Settings, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    redactor = setup_logging(level="DEBUG", fmt="json", stream=captured_logs)
+    app = create_app(settings, run_scheduler=False, redactor=redactor)
+    async with serve(app) as url, SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url()) as slack:
+        assert (await install(url, fake_slack)).status_code == 200
+        link = await connect_link(slack)
+        _, wrong = await submit_key(url, link, token=PROFILE_TOKEN, secret=MASTER_SECRET)
+        page, right = await submit_key(url, link, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+        status = await slack.command("status")
+
+    logs = captured_logs.getvalue()
+    assert "GET /api/v1/leads" in logs or "api/v1/leads" in logs
+    for secret in (PROFILE_SECRET, MASTER_SECRET):
+        assert secret not in logs
+        assert secret not in wrong.text + page.text + right.text + status.text
+        assert secret not in repr([c.params for c in fake_slack.calls])
+        assert secret not in await rawdb.dump_text(sqlite_url)

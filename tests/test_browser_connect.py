@@ -1,0 +1,62 @@
+"""The connect page in a real headless browser (Debian's chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright
+
+from tests.fakes.signing import SlackClient
+from tests.fakes.whatconverts import FakeWhatConverts
+from tests.support import rawdb
+from tests.support.connect import connect_link, local
+from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# CI installs chromium (.ci/run) and sets REQUIRE_BROWSER=1 so a missing browser fails instead of skipping.
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and os.environ.get("REQUIRE_BROWSER") != "1",
+    reason="chromium not installed (apt-get install chromium)",
+)
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+async def test_fill_the_form_and_see_success(
+    installed: None, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts, sqlite_url: str, tmp_path: Path
+) -> None:
+    fake_wc.add_lead()
+    link = local(await connect_link(slack), app_url)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(link)
+            await page.fill("#api_token", PROFILE_TOKEN)
+            await page.fill("#api_secret", "wrong-secret-typed")
+            await page.click("#connect")
+            error = await page.text_content("#error")
+            await page.fill("#api_token", PROFILE_TOKEN)  # nothing typed is echoed back, not even the token
+            await page.fill("#api_secret", PROFILE_SECRET)
+            await page.click("#connect")
+            await page.wait_for_selector("#success")
+            body = await page.text_content("main")
+            await page.screenshot(path=str(tmp_path / "connected.png"))
+        finally:
+            await browser.close()
+
+    assert error is not None and "accept that API token and secret" in error
+    assert body is not None and "Connected" in body and "main-site" in body
+    assert (tmp_path / "connected.png").stat().st_size > 1000
+    assert len((await rawdb.dump(sqlite_url))["connections"]) == 1
