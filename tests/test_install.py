@@ -12,7 +12,8 @@ import time_machine
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.support import rawdb
-from tests.support.constants import CLIENT_SECRET
+from tests.support.connect import connect_link, submit_key
+from tests.support.constants import CLIENT_SECRET, PROFILE_SECRET, PROFILE_TOKEN
 from tests.support.install import install
 
 
@@ -55,6 +56,8 @@ async def test_uninstall_deletes_tokens_and_later_requests_get_a_polite_answer(
     app_url: str, fake_slack: FakeSlack, slack: SlackClient, sqlite_url: str
 ) -> None:
     await install(app_url, fake_slack)
+    link = await connect_link(slack)
+    assert (await submit_key(app_url, link, token=PROFILE_TOKEN, secret=PROFILE_SECRET))[1].status_code == 200
 
     response = await slack.event({"type": "app_uninstalled"}, team_id="T1")
     assert response.status_code == 200
@@ -63,6 +66,7 @@ async def test_uninstall_deletes_tokens_and_later_requests_get_a_polite_answer(
             break
         await asyncio.sleep(0.05)
     assert (await rawdb.dump(sqlite_url))["slack_installations"] == []
+    assert (await rawdb.dump(sqlite_url))["connections"] == []  # WhatConverts credentials go too
 
     later = await slack.command("help", team_id="T1")
     assert later.status_code == 200
