@@ -10,13 +10,16 @@ import logging
 import secrets
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
 
 from bot import messages
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
+
+# Set on the request context once a listener has acked, so errors go to response_url instead.
+ACKED = "whatconverts_acked"
 
 
 def _ephemeral(reply: dict) -> BoltResponse:
@@ -26,7 +29,9 @@ def _ephemeral(reply: dict) -> BoltResponse:
 
 def register(app: AsyncApp) -> None:
     @app.error
-    async def boundary(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> BoltResponse:
+    async def boundary(
+        error: Exception, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond | None = None
+    ) -> BoltResponse:
         if isinstance(error, UserFacingError):
             reply = messages.error_message(error.message)
         else:
@@ -38,8 +43,9 @@ def register(app: AsyncApp) -> None:
                 exc_info=error,
             )
             reply = messages.generic_error_message(correlation_id)
-        if body.get("type") == "block_actions" and respond is not None:
-            # Button handlers ack first; the answer goes to the presser alone, the card stays as it was.
+        acked = body.get("type") == "block_actions" or context.get(ACKED, False)
+        if acked and respond is not None:
+            # Acked already (buttons, slow commands): answer the user alone, leave any card as it was.
             await respond(response_type="ephemeral", replace_original=False, **reply)
             return BoltResponse(status=200, body="")
         return _ephemeral(reply)

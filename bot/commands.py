@@ -63,6 +63,8 @@ class Subcommand:
     summary: str
     handler: Handler
     aliases: tuple[str, ...] = field(default=())
+    # Slow handlers (WhatConverts calls) run after the ack and answer through response_url.
+    slow: bool = False
 
 
 class CommandTable:

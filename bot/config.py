@@ -21,7 +21,7 @@ HOW_TO_FIX: dict[str, str] = {
     "or postgresql+asyncpg://user@host/db",
     "APP_BASE_URL": "set it to the public https:// URL of this app, e.g. https://leads.example.com",
     "PORT": "set it to a TCP port number, e.g. 3000",
-    "POLL_MIN_INTERVAL_SECONDS": "set it to a whole number of seconds, at least 10",
+    "POLL_MIN_INTERVAL_SECONDS": "set it to a whole number of seconds (60 or more recommended)",
     "WHATCONVERTS_DAILY_QUOTA": "set it to a whole number of requests per day, or leave it unset",
     "LOG_LEVEL": "use one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "use `text` or `json`",
@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     whatconverts_oauth_revocation_url: str | None = None
     whatconverts_daily_quota: int | None = Field(default=None, ge=1)
 
-    poll_min_interval_seconds: int = Field(default=60, ge=10)
+    poll_min_interval_seconds: int = Field(default=60, ge=1)
+    # How often each process looks for due work; the work itself is claimed in the database.
+    poll_tick_seconds: float = Field(default=5.0, gt=0)
+    delivery_tick_seconds: float = Field(default=1.0, gt=0)
+    delivery_retention_days: int = Field(default=7, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -375,20 +375,31 @@ async def credentials_for(services: Services, connection: Connection, *, rejecte
 
 
 async def call_api(
-    services: Services, connection: Connection, request: Callable[[Credentials], Awaitable[T]], *, requests: int = 1
+    services: Services,
+    connection: Connection,
+    request: Callable[[Credentials], Awaitable[T]],
+    *,
+    requests: int | Callable[[T], int] = 1,
 ) -> T:
-    """Run one API request for a connection, count it against the quota, retry once after a 401 on OAuth."""
+    """Run API requests for a connection, count them against its quota, retry once after a 401 on OAuth.
+
+    `requests` is how many requests `request` makes (or a function of its result, for page walks).
+    """
     assert connection.id is not None
     credentials = await credentials_for(services, connection)
     try:
-        result = await request(credentials)
-    except WhatConvertsAuthError:
-        if not isinstance(credentials, BearerToken):
-            raise
-        await _count(services, connection.id, requests)
-        credentials = await credentials_for(services, connection, rejected=credentials.access_token)
-        result = await request(credentials)
-    await _count(services, connection.id, requests)
+        try:
+            result = await request(credentials)
+        except WhatConvertsAuthError:
+            if not isinstance(credentials, BearerToken):
+                raise
+            await _count(services, connection.id, 1)
+            credentials = await credentials_for(services, connection, rejected=credentials.access_token)
+            result = await request(credentials)
+    except WhatConvertsError:
+        await _count(services, connection.id, 1)
+        raise
+    await _count(services, connection.id, requests(result) if callable(requests) else requests)
     return result
 
 

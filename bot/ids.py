@@ -34,3 +34,10 @@ BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 ACTION_CONNECT_LINK = "connect_link"
 ACTION_DISCONNECT_CONFIRM = "disconnect_confirm"
 ACTION_DISCONNECT_CANCEL = "disconnect_cancel"
+
+# Lead card buttons
+ACTION_LEAD_QUOTABLE = "lead_quotable"
+ACTION_LEAD_NOT_QUOTABLE = "lead_not_quotable"
+ACTION_LEAD_VALUE = "lead_value"
+ACTION_LEAD_SPAM = "lead_spam"
+BLOCK_LEAD_ACTIONS = "lead_actions"

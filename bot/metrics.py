@@ -33,6 +33,35 @@ class Metrics:
             ["event"],
             registry=self.registry,
         )
+        self.leads_polled = Counter(
+            "whatconverts_leads_polled", "Leads returned by WhatConverts polls", registry=self.registry
+        )
+        self.poll_errors = Counter(
+            "whatconverts_poll_errors", "Failed polls, by error type", ["kind"], registry=self.registry
+        )
+        self.poll_leases_lost = Counter(
+            "whatconverts_poll_leases_lost",
+            "Polls discarded because their lease expired before they finished",
+            registry=self.registry,
+        )
+        self.deliveries_enqueued = Counter(
+            "whatconverts_deliveries_enqueued", "Lead cards queued, by path", ["path"], registry=self.registry
+        )
+        self.deliveries_sent = Counter("whatconverts_deliveries_sent", "Lead cards posted", registry=self.registry)
+        self.deliveries_retried = Counter(
+            "whatconverts_deliveries_retried", "Sends to retry later, by reason", ["reason"], registry=self.registry
+        )
+        self.deliveries_failed = Counter(
+            "whatconverts_deliveries_failed", "Sends given up, by reason", ["reason"], registry=self.registry
+        )
+        self.deliveries_uncertain = Counter(
+            "whatconverts_deliveries_uncertain",
+            "Sends repeated after an unknown outcome (crash or timeout mid-send): possible duplicates",
+            registry=self.registry,
+        )
+        self.slack_rate_limited = Counter(
+            "whatconverts_slack_rate_limited", "429 answers from Slack", registry=self.registry
+        )
         self.request_seconds = Histogram(
             "whatconverts_slack_request_seconds",
             "Time to answer a Slack request",

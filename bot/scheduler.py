@@ -11,8 +11,10 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.delivery import Sender
+from bot.poller import Poller
 from bot.services import Services
-from storage import events, oauth_states
+from storage import connections, events, oauth_states, outbox
 from storage.db import transaction
 from storage.types import utcnow
 
@@ -22,16 +24,42 @@ EVENT_RETENTION = timedelta(days=2)
 
 
 async def housekeeping(services: Services) -> None:
-    """Purge expired install states and old event ids."""
+    """Purge expired install and connect states, old event ids, and delivered rows past retention.
+
+    Delivered rows are the dedup record for the poll lookback, so retention must exceed it (days vs minutes).
+    """
     now = utcnow()
+    retention = timedelta(days=services.settings.delivery_retention_days)
     async with transaction(services.sessions) as session:
         states = await oauth_states.purge_expired_slack_states(session, now=now)
+        links = await connections.purge_expired_connect_states(session, now=now)
         seen = await events.purge_events(session, before=now - EVENT_RETENTION)
-    log.debug("housekeeping: %d expired states, %d old event ids purged", states, seen)
+        sent = await outbox.purge_sent(session, before=now - retention)
+    log.debug("housekeeping: purged %d states, %d links, %d event ids, %d sent rows", states, links, seen, sent)
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
+    settings = services.settings
     scheduler = AsyncIOScheduler(timezone="UTC")
+    poller, sender = Poller(services), Sender(services)
+    scheduler.add_job(
+        poller.tick,
+        "interval",
+        seconds=settings.poll_tick_seconds,
+        id="poll",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        sender.tick,
+        "interval",
+        seconds=settings.delivery_tick_seconds,
+        id="deliver",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
     scheduler.add_job(
         housekeeping,
         "interval",

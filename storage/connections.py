@@ -134,3 +134,10 @@ async def requests_on(session: AsyncSession, *, connection_ids: list[int], day: 
         .group_by(QuotaUsage.connection_id)
     )
     return {cid: int(n or 0) for cid, n in (await session.execute(stmt)).all()}
+
+
+async def get_connections(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, Connection]:
+    if not connection_ids:
+        return {}
+    rows = await session.execute(select(Connection).where(Connection.id.in_(connection_ids)))
+    return {row.id: row for row in rows.scalars() if row.id is not None}

@@ -128,3 +128,93 @@ class QuotaUsage(SQLModel, table=True):
     connection_id: int = Field(primary_key=True, foreign_key="connections.id", ondelete="CASCADE")
     day: date = Field(primary_key=True)
     requests: int = 0
+
+
+class Subscription(SQLModel, table=True):
+    """A channel's interest in a connection's leads, with filters in the command grammar."""
+
+    __tablename__ = "subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    connection_id: int = Field(foreign_key="connections.id", ondelete="CASCADE", index=True)
+    channel_id: str = Field(max_length=32, index=True)
+    channel_name: str | None = Field(default=None, max_length=255)
+    filters_json: str = Field(sa_column=Column(Text(), nullable=False))
+    created_by: str = Field(max_length=32)
+    status: str = Field(default="active", max_length=16)  # active | paused | broken
+    broken_reason: str | None = Field(default=None, max_length=255)
+    # Leads created before this are history, not news: a new subscription starts from "now".
+    start_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PollState(SQLModel, table=True):
+    """Where a connection's poller is, and who holds its lease (fencing by `lease_version`)."""
+
+    __tablename__ = "poll_state"
+    __table_args__ = (Index("ix_poll_state_due", "next_run_at"),)
+
+    connection_id: int = Field(primary_key=True, foreign_key="connections.id", ondelete="CASCADE")
+    cursor: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    next_run_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    lease_version: int = 0
+    last_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_requests: int = 1
+    failures: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (subscription, lead), so a lead is never enqueued twice for a channel."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "lead_id", name="uq_delivery_subscription_lead"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscriptions.id", ondelete="CASCADE")
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    lead_id: int
+    lead_json: str = Field(sa_column=Column(Text(), nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claim_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # A send whose outcome we can't know (timeout, crash mid-send): a retry may duplicate it.
+    uncertain: bool = False
+    message_ts: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ChannelPace(SQLModel, table=True):
+    """The next free send slot per channel, shared by every sender process (Slack allows ~1/s)."""
+
+    __tablename__ = "channel_pace"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(primary_key=True, max_length=32)
+    next_slot: float = 0.0  # epoch seconds
+
+
+class Problem(SQLModel, table=True):
+    """Something an admin should know about (a broken subscription, a failing key), for status and Home."""
+
+    __tablename__ = "problems"
+    __table_args__ = (Index("ix_problems_team_at", "team_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    subject: str = Field(max_length=128)  # e.g. "subscription 4 in #sales" or "connection acme"
+    message: str = Field(max_length=500)
+    fix: str = Field(max_length=500)

@@ -11,7 +11,7 @@ from tests.fakes.signing import SlackClient
     ("text", "expected"),
     [
         ("frobnicate", "I don't know the subcommand `frobnicate`."),
-        ('connect "unclosed', 'A quote (") isn\'t closed.'),
+        ('connect "unclosed', "A quote (\") isn't closed."),
         ("x" * 2500, "That command is too long."),
         ("<!channel> hi", "I don't know the subcommand `&lt;!channel&gt;`."),
     ],

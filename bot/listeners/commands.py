@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connect_commands, messages
+from bot import connect_commands, lead_commands, messages, subscribe_commands
+from bot.boundary import ACKED
 from bot.commands import CommandTable, Invocation, Subcommand
 from bot.errors import UsageError
 from bot.ids import COMMAND
@@ -29,6 +30,19 @@ def build_table(services: Services) -> CommandTable:
                    partial(connect_commands.disconnect, services)),
         Subcommand("status", "status", "connections, their health and today's quota",
                    partial(connect_commands.status, services)),
+        Subcommand("subscribe", "subscribe [#channel] [filters]",
+                   "new leads in a channel, e.g. `calls forms +source:google -medium:organic`",
+                   partial(subscribe_commands.subscribe, services), aliases=("sub",)),
+        Subcommand("unsubscribe", "unsubscribe [id|all]", "stop a subscription in this channel",
+                   partial(subscribe_commands.unsubscribe, services), aliases=("unsub",)),
+        Subcommand("list", "list [all]", "subscriptions in this channel (or the workspace)",
+                   partial(subscribe_commands.list_, services), aliases=("ls",)),
+        Subcommand("leads", "leads [today|yesterday|7d|30d] [filters]", "the latest 10 leads, just for you",
+                   partial(lead_commands.leads, services), slow=True),
+        Subcommand("stats", "stats [today|yesterday|7d|30d] [filters]", "counts by type and source, values",
+                   partial(lead_commands.stats, services), slow=True),
+        Subcommand("test", "test", "post a sample lead card in this channel",
+                   partial(lead_commands.test, services)),
         Subcommand("help", "help", "what this app can do", help_, aliases=("?", "usage")),
     ]  # fmt: skip
     for entry in entries:
@@ -41,13 +55,18 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.command(COMMAND)
     async def on_command(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond
     ) -> None:
         command = Command.from_payload(body)
         try:
             sub, invocation = table.parse(command, client=client, installer_user_id=context.get("installer_user_id"))
         except UsageError as exc:
             await ack(response_type="ephemeral", **messages.usage_message(exc.message, table.usages))
+            return
+        if sub.slow:
+            await ack()
+            context[ACKED] = True
+            await respond(response_type="ephemeral", **await sub.handler(invocation))
             return
         reply = await sub.handler(invocation)
         await ack(response_type="ephemeral", **reply)

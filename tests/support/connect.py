@@ -46,3 +46,10 @@ async def submit_key(
             headers={"cookie": f"wcs_connect={page.cookies.get('wcs_connect', '')}"},
         )
     return page, result
+
+
+async def connect_key(app_url: str, slack: SlackClient, *, token: str, secret: str, text: str = "connect") -> None:
+    """Connect an API key end to end, as an admin (U1) would."""
+    link = await connect_link(slack, text=text)
+    _, result = await submit_key(app_url, link, token=token, secret=secret)
+    assert result.status_code == 200, result.text

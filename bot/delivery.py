@@ -1,0 +1,249 @@
+"""The sender: claim due deliveries, post each card at its channel's next free slot, record the outcome.
+
+Pacing is shared through the database (`channel_pace`), so all processes together post about
+one message per second per channel. Outcomes are decided by error type (`bot.slack_errors`):
+429 waits `Retry-After`; a gone channel breaks its subscription and tells its creator; a dead
+token stops the workspace; transient errors retry with capped exponential backoff and jitter
+up to a bound; nothing is dropped without a recorded reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import secrets
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import cards, connections, filters
+from bot.leads import Lead
+from bot.services import Services
+from bot.slack_errors import (
+    SlackBadMessage,
+    SlackChannelGone,
+    SlackError,
+    SlackRateLimited,
+    SlackTokenRevoked,
+    SlackTransient,
+    classify,
+)
+from storage import installations, outbox, problems
+from storage import subscriptions as subscription_store
+from storage.db import transaction
+from storage.models import Delivery, Subscription
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+SPACING = 1.05  # seconds between posts to one channel; Slack allows about one per second
+CLAIM_TTL = timedelta(seconds=90)
+CLAIM_LIMIT = 1000
+PER_CHANNEL = 2
+MAX_ATTEMPTS = 8
+MAX_RETRY_DELAY = 300.0
+SEND_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, ValueError)
+
+CHANNEL_FIX = {
+    "channel_not_found": "The channel was deleted or is private without the app. Subscribe another channel.",
+    "is_archived": "The channel is archived. Unarchive it, or subscribe another channel.",
+    "not_in_channel": "Invite the app to the channel (/invite @WhatConverts), then resume the subscription.",
+}
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def retry_delay(attempts: int) -> float:
+    """Capped exponential backoff with jitter: ~2 s, 4 s, 8 s … up to 5 minutes."""
+    return min(MAX_RETRY_DELAY, 2.0**attempts) * random.uniform(0.5, 1.5)
+
+
+class Sender:
+    """One per process; `tick()` is what the scheduler calls."""
+
+    def __init__(self, services: Services, *, owner: str | None = None) -> None:
+        self.services = services
+        self.owner = owner or f"sender-{secrets.token_hex(4)}"
+        self._semaphore = asyncio.Semaphore(200)
+
+    async def tick(self) -> SendReport:
+        report = SendReport()
+        async with transaction(self.services.sessions) as session:
+            claimed = await outbox.claim(
+                session, owner=self.owner, now=utcnow(), limit=CLAIM_LIMIT, per_channel=PER_CHANNEL, ttl=CLAIM_TTL
+            )
+            if not claimed:
+                return report
+            counts = Counter((d.team_id, d.channel_id) for d in claimed)
+            firsts = await outbox.reserve_slots(session, counts=counts, now=time.time(), spacing=SPACING)
+            subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
+        report.claimed = len(claimed)
+        slots: dict[int, float] = {}
+        taken: defaultdict[tuple[str, str], int] = defaultdict(int)
+        for d in sorted(claimed, key=lambda d: d.id or 0):
+            key = (d.team_id, d.channel_id)
+            slots[d.id or 0] = firsts[key] + taken[key] * SPACING
+            taken[key] += 1
+        clients: dict[str, AsyncWebClient | None] = {}
+        for team_id in {d.team_id for d in claimed}:
+            clients[team_id] = await self._client(team_id)
+        await asyncio.gather(
+            *(self._send(d, slots[d.id or 0], subs.get(d.subscription_id), clients[d.team_id], report) for d in claimed)
+        )
+        return report
+
+    async def _client(self, team_id: str) -> AsyncWebClient | None:
+        creds = await self.services.tokens.get(enterprise_id=None, team_id=team_id)
+        if creds is None:
+            return None
+        # No rate-limit retry handler here: the outbox schedules its own retries from Retry-After.
+        return AsyncWebClient(token=creds.bot_token, base_url=self.services.slack.base_url, team_id=team_id, timeout=15)
+
+    async def _send(
+        self,
+        delivery: Delivery,
+        slot: float,
+        subscription: Subscription | None,
+        client: AsyncWebClient | None,
+        report: SendReport,
+    ) -> None:
+        assert delivery.id is not None
+        if subscription is None:
+            return  # deleted meanwhile; its deliveries went with it
+        if client is None:
+            await self._stop_workspace(delivery, "the app is no longer installed in this workspace")
+            report.failed += 1
+            return
+        rules = filters.from_json(subscription.filters_json)
+        message = cards.lead_card(Lead.from_api(json.loads(delivery.lead_json)), compact=rules.compact)
+        wait = slot - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        async with self._semaphore:
+            try:
+                response = await client.chat_postMessage(
+                    channel=delivery.channel_id, unfurl_links=False, unfurl_media=False, **message
+                )
+            except SEND_ERRORS as exc:
+                await self._failed(delivery, subscription, classify(exc), report)
+                return
+        async with transaction(self.services.sessions) as session:
+            await outbox.mark_sent(
+                session, delivery_id=delivery.id, owner=self.owner, ts=response.get("ts"), now=utcnow()
+            )
+        report.sent += 1
+        self.services.metrics.deliveries_sent.inc()
+        if delivery.uncertain:
+            self.services.metrics.deliveries_uncertain.inc()
+
+    async def _failed(
+        self, delivery: Delivery, subscription: Subscription, error: SlackError, report: SendReport
+    ) -> None:
+        assert delivery.id is not None
+        metrics = self.services.metrics
+        now = utcnow()
+        if isinstance(error, SlackRateLimited):
+            metrics.slack_rate_limited.inc()
+            metrics.deliveries_retried.labels("ratelimited").inc()
+            report.retried += 1
+            async with transaction(self.services.sessions) as session:
+                await outbox.push_back_channel(
+                    session,
+                    team_id=delivery.team_id,
+                    channel_id=delivery.channel_id,
+                    until=time.time() + error.retry_after,
+                )
+                await outbox.mark_retry(
+                    session,
+                    delivery_id=delivery.id,
+                    owner=self.owner,
+                    at=now + timedelta(seconds=error.retry_after),
+                    error="ratelimited",
+                )
+            return
+        if isinstance(error, SlackChannelGone):
+            report.failed += 1
+            metrics.deliveries_failed.labels(error.reason).inc()
+            await self._break(subscription, error.reason)
+            return
+        if isinstance(error, SlackTokenRevoked):
+            report.failed += 1
+            metrics.deliveries_failed.labels(error.reason).inc()
+            await self._stop_workspace(delivery, f"Slack refused the app's token ({error.reason})")
+            return
+        if isinstance(error, SlackTransient) and delivery.attempts < MAX_ATTEMPTS:
+            report.retried += 1
+            metrics.deliveries_retried.labels(error.reason).inc()
+            async with transaction(self.services.sessions) as session:
+                await outbox.mark_retry(
+                    session,
+                    delivery_id=delivery.id,
+                    owner=self.owner,
+                    at=now + timedelta(seconds=retry_delay(delivery.attempts)),
+                    error=error.reason,
+                    uncertain=error.uncertain,
+                )
+            return
+        # Our bug (Slack refused the message) or retries exhausted: park it, visibly.
+        report.failed += 1
+        gave_up = isinstance(error, SlackBadMessage)
+        metrics.deliveries_failed.labels(error.reason).inc()
+        async with transaction(self.services.sessions) as session:
+            await outbox.mark_failed(session, delivery_ids=[delivery.id], error=error.reason)
+            await problems.record(
+                session,
+                team_id=delivery.team_id,
+                subject=f"lead {delivery.lead_id} in <#{delivery.channel_id}>",
+                message=f"Slack refused the lead card ({error.reason})."
+                if gave_up
+                else f"Posting failed {delivery.attempts} times ({error.reason}); we stopped retrying.",
+                fix="This is a bug on our side; please report it." if gave_up else "Check Slack's status page.",
+            )
+
+    async def _break(self, subscription: Subscription, reason: str) -> None:
+        assert subscription.id is not None
+        fix = CHANNEL_FIX.get(reason, "Check the channel, then subscribe again.")
+        async with transaction(self.services.sessions) as session:
+            changed = await subscription_store.mark_broken(session, subscription_id=subscription.id, reason=reason)
+            if changed:
+                await problems.record(
+                    session,
+                    team_id=subscription.team_id,
+                    subject=f"subscription {subscription.id} in <#{subscription.channel_id}>",
+                    message=f"Lead cards can't be posted there ({reason}).",
+                    fix=fix,
+                )
+        if changed:
+            await connections.notify(
+                self.services,
+                team_id=subscription.team_id,
+                user_ids=[subscription.created_by],
+                text=f":warning: Lead alerts for <#{subscription.channel_id}> stopped: Slack says `{reason}`. {fix}",
+            )
+
+    async def _stop_workspace(self, delivery: Delivery, reason: str) -> None:
+        client_id = self.services.settings.slack_client_id or ""
+        async with transaction(self.services.sessions) as session:
+            await installations.delete_team_installations(session, team_id=delivery.team_id, enterprise_id=None)
+            await outbox.fail_team(session, team_id=delivery.team_id, error=reason)
+            await problems.record(
+                session,
+                team_id=delivery.team_id,
+                subject="workspace",
+                message=f"Posting stopped: {reason}.",
+                fix="Reinstall the app from /slack/install; connections and subscriptions are kept.",
+            )
+        log.warning("workspace %s stopped (%s) for client %s", delivery.team_id, reason, client_id)

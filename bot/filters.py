@@ -1,0 +1,493 @@
+"""Subscription filters: the `subscribe` grammar parsed into `Filters`, rendered back, and matched.
+
+`/whatconverts subscribe [#channel] [filters…]`, for example
+`subscribe #sales calls forms +source:google -medium:organic +status:unique profile:"Main Site"`.
+The grammar follows GitHub's Slack app but fixes what its users complain about (reference/peers.md):
+any number of filters at once, include *and* exclude, and naming one lead type means only that type.
+
+- bare words are lead types (`calls`, `forms`, … `all`); `-calls` drops a type;
+- `[+|-]field:v1,v2` includes or excludes values of source, medium, campaign, keyword, content,
+  status, quotable; `[+|-]profile:X` / `account:X` take one name or id each (names may hold commas);
+- `connection:LABEL`, flags `+spam +duplicates +compact +thread`, `+digest:HH:MM`,
+  `+quiet:HH:MM-HH:MM`, `+urgent:<lead filter>`.
+
+Values of one field OR together, fields AND together, and excludes always win. Everything here
+is pure: tokens in (from `bot.commands.tokenize`), typed values out; `matches` reads a `Lead`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Any
+
+from bot.errors import UsageError
+from bot.escape import escape_mrkdwn
+from bot.leads import LEAD_TYPES, Lead, snake
+
+TYPE_WORDS: dict[str, str] = {
+    "calls": "phone_call",
+    "call": "phone_call",
+    "forms": "web_form",
+    "form": "web_form",
+    "chats": "chat",
+    "chat": "chat",
+    "texts": "text_message",
+    "text": "text_message",
+    "sms": "text_message",
+    "emails": "email",
+    "email": "email",
+    "transactions": "transaction",
+    "transaction": "transaction",
+    "appointments": "appointment",
+    "appointment": "appointment",
+    "events": "event",
+    "event": "event",
+    "other": "other",
+}
+# The first word for each type in TYPE_WORDS is the one `render` writes.
+TYPE_WORD = {lead_type: word for word, lead_type in reversed(TYPE_WORDS.items())}
+ATTRIBUTES = ("source", "medium", "campaign", "keyword", "content")
+CHOICES = {"status": ("unique", "repeat"), "quotable": ("yes", "no", "pending", "not_set")}
+SCOPES = ("account", "profile")
+FIELDS = (*ATTRIBUTES, *CHOICES, *SCOPES)  # also the order `render` writes them in
+FLAGS = {"spam": "show_spam", "duplicates": "show_duplicates", "compact": "compact", "thread": "thread"}
+FLAG_ALIASES = {"duplicate": "duplicates"}
+# Same rule as bot.connections.LABEL_RE (a test keeps them equal); importing that module would
+# drag the HTTP and database layers into this pure one.
+LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+EXAMPLE = "#sales calls forms +source:google -medium:organic"
+
+_ALL_TYPES = frozenset(LEAD_TYPES)
+_QUOTES = '"“”'  # what tokenize treats as quotes: a value holding one could never be typed back
+_CHANNEL_ID_RE = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^<>|]*))?>")
+_CHANNEL_NAME_RE = re.compile(r"#([^\s<>|#&,:]{1,80})")
+_LINK_RE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_ENTITY_RE = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+_TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """The channel named in `subscribe`: an id when Slack resolved the mention, else just a name."""
+
+    id: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which leads a subscription posts, and how. The defaults mean every lead, spam and duplicates hidden."""
+
+    lead_types: frozenset[str] = frozenset()  # empty: every type
+    include: frozenset[tuple[str, str]] = frozenset()  # (field, value); values of one field OR together
+    exclude: frozenset[tuple[str, str]] = frozenset()  # (field, value); any hit drops the lead
+    connection: str | None = None  # routing, not matching: the caller picks leads of this connection
+    show_spam: bool = False
+    show_duplicates: bool = False
+    compact: bool = False
+    thread: bool = False
+    digest: time | None = None
+    quiet: tuple[time, time] | None = None  # may wrap midnight
+    urgent: Filters | None = None  # leads matching it bypass quiet hours; holds only types/include/exclude
+
+    def __post_init__(self) -> None:
+        # Every Filters must render to text that parses back to it, so from_json and direct
+        # construction get the same checks the parser applies.
+        for name in ("lead_types", "include", "exclude"):
+            object.__setattr__(self, name, frozenset(getattr(self, name)))
+        if not self.lead_types <= _ALL_TYPES:
+            raise ValueError(f"unknown lead types {sorted(self.lead_types - _ALL_TYPES)}")
+        if self.lead_types == _ALL_TYPES:
+            object.__setattr__(self, "lead_types", frozenset())  # one spelling of "every type"
+        for pair in self.include | self.exclude:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and pair[0] in FIELDS and isinstance(pair[1], str)):
+                raise ValueError(f"bad filter {pair!r}")
+            problem = _value_problem(*pair)
+            if problem:
+                raise ValueError(f"bad filter {pair!r}: {problem}")
+        if self.connection is not None and not LABEL_RE.match(self.connection):
+            raise ValueError(f"bad connection label {self.connection!r}")
+        if self.digest is not None and not _plain_time(self.digest):
+            raise ValueError("digest must be a naive HH:MM time")
+        if self.quiet is not None:
+            if not (isinstance(self.quiet, tuple) and len(self.quiet) == 2 and all(map(_plain_time, self.quiet))):
+                raise ValueError("quiet must be two naive HH:MM times")
+            if self.quiet[0] == self.quiet[1]:
+                raise ValueError("quiet hours must not be empty")
+        if self.urgent is not None and (
+            not isinstance(self.urgent, Filters) or self.urgent != _lead_filter(self.urgent)
+        ):
+            raise ValueError("urgent takes only lead types and field filters")
+
+
+class _Invalid(Exception):
+    """Why one token is wrong; `parse_subscription` names the token around it."""
+
+    def __init__(self, reason: str, example: str = EXAMPLE, token: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.example = example
+        self.token = token  # set only where the bad token isn't the one being read
+
+
+@dataclass
+class _Draft:
+    """Filters under construction, with what's needed to spot conflicts between tokens."""
+
+    types: set[str] = field(default_factory=set)
+    every: bool = False
+    dropped: set[str] = field(default_factory=set)
+    last_drop: str | None = None
+    include: set[tuple[str, str]] = field(default_factory=set)
+    exclude: set[tuple[str, str]] = field(default_factory=set)
+    settings: dict[str, Any] = field(default_factory=dict)
+    urgent: _Draft | None = None
+    urgent_token: str | None = None
+
+
+def parse_subscription(args: Sequence[str]) -> tuple[ChannelRef | None, Filters]:
+    """The channel (if named) and filters from the tokens after `subscribe`; UsageError names a bad token."""
+    channel: ChannelRef | None = None
+    draft = _Draft()
+    for token in args:
+        try:
+            if token.startswith(("#", "<#")):
+                if channel is not None:
+                    raise _Invalid("a subscription posts to one channel", "#sales calls")
+                channel = _channel(token)
+            else:
+                _read(token, draft, nested=False)
+        except _Invalid as bad:
+            raise _usage(token, bad) from None
+    try:
+        return channel, _build(draft)
+    except _Invalid as bad:
+        raise _usage(bad.token, bad) from None
+
+
+def _usage(token: str, bad: _Invalid) -> UsageError:
+    # Slack sent the token HTML-escaped: show what the user typed, on one line, then escape it
+    # again so a token like `<!channel>` can't ping anyone.
+    shown = " ".join(_unescape(token).split())
+    if len(shown) > 40:
+        shown = shown[:39] + "…"
+    shown = escape_mrkdwn(shown).replace("`", "'")  # a backtick would end the code span early
+    return UsageError(
+        f"I can't use `{shown}` in a subscription: {bad.reason}. Example: `/whatconverts subscribe {bad.example}`"
+    )
+
+
+def _channel(token: str) -> ChannelRef:
+    if match := _CHANNEL_ID_RE.fullmatch(token):
+        return ChannelRef(id=match.group(1), name=match.group(2) or None)
+    if match := _CHANNEL_NAME_RE.fullmatch(token):
+        return ChannelRef(id=None, name=match.group(1).lower())
+    raise _Invalid("that isn't a channel name", "#sales calls")
+
+
+def _read(token: str, draft: _Draft, *, nested: bool) -> None:
+    """Apply one token (a type word, flag or `key:value`) to the draft."""
+    sign, body = (token[0], token[1:]) if token[:1] in "+-" else ("", token)
+    key, colon, raw = body.partition(":")
+    key = key.lower()
+    key = FLAG_ALIASES.get(key, key)
+    if not colon:
+        if key == "all" and sign != "-":
+            draft.every = True
+        elif key in TYPE_WORDS:
+            if sign == "-":
+                draft.dropped.add(TYPE_WORDS[key])
+                draft.last_drop = token
+            else:
+                draft.types.add(TYPE_WORDS[key])
+        elif key in FLAGS and sign and not nested:
+            _setting(draft, FLAGS[key], sign == "+")
+        elif key in FLAGS and not nested:
+            raise _Invalid(f"flags start with + (`+{key}`)", f"calls +{key}")
+        elif key in (*FIELDS, "connection", "digest", "quiet", "urgent"):
+            raise _Invalid(f"`{key}` needs a value after a colon", _FIELD_EXAMPLES.get(key, EXAMPLE))
+        elif nested:
+            raise _Invalid("`urgent` takes a lead type or a field filter", _FIELD_EXAMPLES["urgent"])
+        else:
+            raise _Invalid("it isn't a lead type, filter or channel", f"{EXAMPLE} +status:unique")
+        return
+    if key in FIELDS:
+        target = draft.exclude if sign == "-" else draft.include
+        target.update((key, value) for value in _values(key, raw))
+        return
+    if key in ("connection", "digest", "quiet", "urgent") and (sign == "-" or nested):
+        where = "inside +urgent" if nested else "with -"
+        raise _Invalid(f"`{key}` can't be used {where}", _FIELD_EXAMPLES[key])
+    if key == "connection":
+        label = _clean(raw).lower()
+        if not LABEL_RE.match(label):
+            raise _Invalid("a connection label is letters, digits, dot, dash or underscore", "connection:acme calls")
+        _setting(draft, "connection", label)
+    elif key == "digest":
+        _setting(draft, "digest", _time(raw))
+    elif key == "quiet":
+        start, dash, end = raw.partition("-")
+        window = (_time(start), _time(end)) if dash else None
+        if window is None or window[0] == window[1]:
+            raise _Invalid("quiet hours are a window like 22:00-07:00", _FIELD_EXAMPLES["quiet"])
+        _setting(draft, "quiet", window)
+    elif key == "urgent":
+        if not raw:
+            raise _Invalid("`urgent` needs a lead filter after the colon", _FIELD_EXAMPLES["urgent"])
+        draft.urgent = draft.urgent or _Draft()
+        draft.urgent_token = token
+        _read(raw, draft.urgent, nested=True)
+    elif key in TYPE_WORDS or key in FLAGS or key == "all":
+        raise _Invalid(f"`{key}` takes no value", f"calls +{key}" if key in FLAGS else EXAMPLE)
+    else:
+        # The reason never quotes the unknown key: only the escaped token may echo user text.
+        raise _Invalid(f"that field doesn't exist (fields: {', '.join(FIELDS)})", _FIELD_EXAMPLES["source"])
+
+
+_FIELD_EXAMPLES = {
+    **{name: f"+{name}:google,bing -{name}:facebook" for name in ATTRIBUTES},
+    "status": "+status:unique",
+    "quotable": "+quotable:yes,pending",
+    "account": 'account:"Acme Corp"',
+    "profile": 'profile:"Main Site" profile:12345',
+    "connection": "connection:acme calls",
+    "digest": "+digest:09:00",
+    "quiet": "+quiet:22:00-07:00 +urgent:calls",
+    "urgent": "+quiet:22:00-07:00 +urgent:source:google",
+}
+
+
+def _setting(draft: _Draft, name: str, value: object) -> None:
+    # The same setting twice is harmless; two different values are a mistake worth naming.
+    if draft.settings.get(name, value) != value:
+        raise _Invalid(f"it contradicts an earlier `{name.removeprefix('show_')}`")
+    draft.settings[name] = value
+
+
+def _values(key: str, raw: str) -> list[str]:
+    """The cleaned values of one `key:…`; commas separate them except for account/profile names."""
+    text = _clean(raw, strip=False)
+    values = [text.strip()] if key in SCOPES else [part.strip() for part in text.split(",")]
+    if key in CHOICES:
+        values = [snake(v) or "" for v in values]
+    for value in values:
+        problem = _value_problem(key, value)
+        if problem:
+            raise _Invalid(problem, _FIELD_EXAMPLES[key])
+    return values
+
+
+def _clean(raw: str, *, strip: bool = True) -> str:
+    """A value as the user typed it: Slack's link markup unwrapped and its HTML escaping undone."""
+
+    def unwrap(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target[:1] in "#@!":
+            raise _Invalid("Slack turned part of it into a mention", _FIELD_EXAMPLES["source"])
+        return label or target  # with should_escape on, Slack auto-links values like `google.com`
+
+    text = _LINK_RE.sub(unwrap, raw)
+    if "<" in text or ">" in text:
+        raise _Invalid("it contains Slack markup", _FIELD_EXAMPLES["source"])
+    text = _unescape(text)
+    return text.strip() if strip else text
+
+
+def _unescape(text: str) -> str:
+    # One pass, so it exactly inverts escape_mrkdwn (which `render` applies).
+    return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(1)], text)
+
+
+def _value_problem(key: str, value: str) -> str | None:
+    if not value:
+        return "a value is empty"
+    if value != value.strip():
+        return "a value has spaces around it"
+    if any(c in _QUOTES or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value):
+        return "a value contains a quote, line break or control character"
+    if key in CHOICES and value not in CHOICES[key]:
+        return f"{key} is one of {', '.join(CHOICES[key])}"
+    if key not in SCOPES and "," in value:
+        return "commas separate values"
+    return None
+
+
+def _time(raw: str) -> time:
+    match = _TIME_RE.fullmatch(raw.strip())
+    if not match:
+        raise _Invalid("times are 24-hour HH:MM, 00:00 to 23:59", _FIELD_EXAMPLES["digest"])
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _plain_time(value: object) -> bool:
+    return isinstance(value, time) and value.tzinfo is None and value.second == 0 and value.microsecond == 0
+
+
+def _build(draft: _Draft, token: str | None = None) -> Filters:
+    types = set(LEAD_TYPES) if draft.every or not draft.types else set(draft.types)
+    types -= draft.dropped
+    if not types:
+        raise _Invalid("no lead type is left", EXAMPLE, token or draft.last_drop or "-")
+    urgent = None
+    if draft.urgent is not None:
+        urgent = _build(draft.urgent, draft.urgent_token)
+    return Filters(
+        lead_types=frozenset(types),
+        include=frozenset(draft.include),
+        exclude=frozenset(draft.exclude),
+        urgent=urgent,
+        **draft.settings,
+    )
+
+
+def _lead_filter(filters: Filters) -> Filters:
+    """Only the parts that select leads: what `+urgent:` may hold."""
+    return Filters(lead_types=filters.lead_types, include=filters.include, exclude=filters.exclude)
+
+
+def render(filters: Filters) -> str:
+    """Canonical text in the subscribe grammar; parses back to `filters`.
+
+    Written the way Slack delivers command text (`&`, `<`, `>` HTML-escaped), so it is safe to
+    show in mrkdwn as is and must not be escaped again.
+    """
+    return " ".join(_tokens(filters)) or "all"
+
+
+def _tokens(filters: Filters) -> list[str]:
+    words = [TYPE_WORD[t] for t in LEAD_TYPES if t in filters.lead_types]
+    for key in FIELDS:
+        for sign, pairs in (("+", filters.include), ("-", filters.exclude)):
+            values = _sorted(value for name, value in pairs if name == key)
+            if not values:
+                continue
+            prefix = f"{'' if sign == '+' and key in SCOPES else sign}{key}:"
+            if key in SCOPES:
+                words += [prefix + _quote(value) for value in values]
+            else:
+                words.append(prefix + ",".join(map(_quote, values)))
+    if filters.connection:
+        words.append(f"connection:{filters.connection}")
+    words += [f"+{flag}" for flag, attr in FLAGS.items() if getattr(filters, attr)]
+    if filters.digest:
+        words.append(f"+digest:{filters.digest:%H:%M}")
+    if filters.quiet:
+        words.append(f"+quiet:{filters.quiet[0]:%H:%M}-{filters.quiet[1]:%H:%M}")
+    if filters.urgent is not None:
+        words += [f"+urgent:{word}" for word in _tokens(filters.urgent) or ["all"]]
+    return words
+
+
+def _sorted(values: Iterable[str]) -> list[str]:
+    return sorted(values, key=lambda v: (v.casefold(), v))
+
+
+def _quote(value: str) -> str:
+    escaped = escape_mrkdwn(value)
+    return f'"{escaped}"' if any(c.isspace() for c in value) else escaped
+
+
+def matches(filters: Filters, lead: Lead) -> bool:
+    """Whether a subscription with these filters posts this lead (connection routing is the caller's)."""
+    if (lead.spam and not filters.show_spam) or (lead.duplicate and not filters.show_duplicates):
+        return False
+    if filters.lead_types and lead.lead_type not in filters.lead_types:
+        return False
+    if any(_hit(key, value, lead) for key, value in filters.exclude):
+        return False
+    wanted: dict[str, list[str]] = {}
+    for key, value in filters.include:
+        wanted.setdefault(key, []).append(value)
+    return all(any(_hit(key, value, lead) for value in values) for key, values in wanted.items())
+
+
+def _hit(key: str, value: str, lead: Lead) -> bool:
+    if key in SCOPES:
+        name, ident = (lead.profile, lead.profile_id) if key == "profile" else (lead.account, lead.account_id)
+        if value.isascii() and value.isdigit() and ident is not None and int(value) == ident:
+            return True
+        actual = name
+    else:
+        actual = getattr(lead, key)  # the Lead attribute of each field has the field's name
+    # The API gives exact strings, but people type "Google" for "google".
+    return actual is not None and actual.strip().casefold() == value.casefold()
+
+
+def to_json(filters: Filters) -> str:
+    """Stable JSON for storage (sorted keys and values); `from_json` reads it back."""
+    return json.dumps({"v": 1, **_to_obj(filters)}, sort_keys=True, separators=(",", ":"))
+
+
+def _to_obj(filters: Filters) -> dict[str, Any]:
+    def grouped(pairs: frozenset[tuple[str, str]]) -> dict[str, list[str]]:
+        return {key: _sorted(v for k, v in pairs if k == key) for key in FIELDS if any(k == key for k, _ in pairs)}
+
+    return {
+        "types": [t for t in LEAD_TYPES if t in filters.lead_types],
+        "include": grouped(filters.include),
+        "exclude": grouped(filters.exclude),
+        "connection": filters.connection,
+        **{attr: getattr(filters, attr) for attr in FLAGS.values()},
+        "digest": f"{filters.digest:%H:%M}" if filters.digest else None,
+        "quiet": [f"{t:%H:%M}" for t in filters.quiet] if filters.quiet else None,
+        "urgent": _to_obj(filters.urgent) if filters.urgent is not None else None,
+    }
+
+
+def from_json(text: str) -> Filters:
+    """Filters stored by `to_json`; ValueError on anything else. Unknown keys are ignored (added later)."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("v") != 1:
+        raise ValueError("not version 1 subscription filters")
+    return _from_obj(data)
+
+
+def _from_obj(data: object) -> Filters:
+    if not isinstance(data, dict):
+        raise ValueError("filters must be an object")
+
+    def pairs(name: str) -> frozenset[tuple[str, str]]:
+        groups = data.get(name) or {}
+        if not isinstance(groups, dict):
+            raise ValueError(f"{name} must be an object")
+        return frozenset((key, value) for key, values in groups.items() for value in _strings(values))
+
+    def clock(value: object) -> time:
+        if not isinstance(value, str):
+            raise ValueError("times are HH:MM strings")
+        try:
+            return _time(value)
+        except _Invalid as bad:
+            raise ValueError(bad.reason) from None
+
+    quiet = data.get("quiet")
+    if quiet is not None and (not isinstance(quiet, list) or len(quiet) != 2):
+        raise ValueError("quiet must be two times")
+    flags = {attr: data.get(attr, False) for attr in FLAGS.values()}
+    if not all(isinstance(v, bool) for v in flags.values()):
+        raise ValueError("flags must be booleans")
+    connection = data.get("connection")
+    if connection is not None and not isinstance(connection, str):
+        raise ValueError("connection must be a string")
+    return Filters(
+        lead_types=frozenset(_strings(data.get("types") or [])),
+        include=pairs("include"),
+        exclude=pairs("exclude"),
+        connection=connection,
+        digest=clock(data["digest"]) if data.get("digest") is not None else None,
+        quiet=(clock(quiet[0]), clock(quiet[1])) if quiet is not None else None,
+        urgent=_from_obj(data["urgent"]) if data.get("urgent") is not None else None,
+        **flags,
+    )
+
+
+def _strings(values: object) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError("expected a list of strings")
+    return values

@@ -1,0 +1,79 @@
+"""Pure builders for `/whatconverts leads` and `/whatconverts stats` answers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bot.cards import TYPE_LABELS, lead_card, money
+from bot.escape import escape_mrkdwn
+from bot.leads import Lead
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def leads_message(latest: Sequence[Lead], *, total: int, range_label: str, grammar: str) -> dict:
+    scope = "" if grammar == "all" else f" matching `{escape_mrkdwn(grammar)}`"
+    if not latest:
+        text = f"No leads {range_label}{scope}."
+        return {"text": text, "blocks": [_section(text)]}
+    shown = f"latest {len(latest)} of {total}" if total > len(latest) else f"{total}"
+    header = f"*Leads {range_label}{scope}* ({shown})"
+    blocks: list[dict] = [_section(header), {"type": "divider"}]
+    lines = []
+    for lead in latest:
+        card = lead_card(lead, compact=True)
+        blocks.extend(card["blocks"])
+        lines.append(card["text"])
+    return {"text": "\n".join([header, *lines])[:3000], "blocks": blocks[:50]}
+
+
+@dataclass
+class Summary:
+    total: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_source: Counter[str] = field(default_factory=Counter)
+    by_campaign: Counter[str] = field(default_factory=Counter)
+    quote_total: Decimal = Decimal(0)
+    sales_total: Decimal = Decimal(0)
+    quotable: int = 0
+
+
+def summarize(leads: Sequence[Lead]) -> Summary:
+    summary = Summary(total=len(leads))
+    for lead in leads:
+        summary.by_type[lead.lead_type] += 1
+        summary.by_source[(lead.source or "(none)").lower()] += 1
+        if lead.campaign:
+            summary.by_campaign[lead.campaign] += 1
+        summary.quote_total += lead.quote_value or 0
+        summary.sales_total += lead.sales_value or 0
+        summary.quotable += lead.quotable == "yes"
+    return summary
+
+
+def stats_message(summary: Summary, *, range_label: str, grammar: str) -> dict:
+    scope = "" if grammar == "all" else f" matching `{escape_mrkdwn(grammar)}`"
+    if not summary.total:
+        text = f"No leads {range_label}{scope}."
+        return {"text": text, "blocks": [_section(text)]}
+    types = ", ".join(
+        f"{TYPE_LABELS.get(t, ('', t))[0]} {TYPE_LABELS.get(t, ('', t))[1]}: {n}"
+        for t, n in summary.by_type.most_common()
+    )
+    sources = ", ".join(f"{escape_mrkdwn(s[:40])}: {n}" for s, n in summary.by_source.most_common(8))
+    campaigns = ", ".join(f"{escape_mrkdwn(c[:40])}: {n}" for c, n in summary.by_campaign.most_common(5))
+    lines = [
+        f"*{summary.total} leads {range_label}{scope}*",
+        f"*By type:* {types}",
+        f"*By source:* {sources}",
+        f"*Top campaigns:* {campaigns}" if campaigns else "",
+        f"*Quotable:* {summary.quotable} · *Quote value:* {money(summary.quote_total)} · "
+        f"*Sales value:* {money(summary.sales_total)}",
+    ]
+    text = "\n".join(line for line in lines if line)
+    return {"text": text[:3000], "blocks": [_section(text[:3000])]}

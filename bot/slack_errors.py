@@ -1,0 +1,86 @@
+"""Slack Web API failures as a closed vocabulary; the outbox decides by type, never by string.
+
+`classify` is the only place that reads Slack's error strings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "restricted_action", "ekm_access_denied"}
+TOKEN_DEAD = {"token_revoked", "account_inactive", "invalid_auth", "not_authed", "token_expired", "team_disabled"}
+OUR_BUG = {
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+    "invalid_arguments",
+    "too_many_attachments",
+    "invalid_blocks_format",
+}
+UNCERTAIN = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
+
+
+class SlackError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SlackRateLimited(SlackError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("ratelimited")
+        self.retry_after = retry_after
+
+
+class SlackChannelGone(SlackError):
+    """The channel can't take our messages (archived, deleted, bot not invited)."""
+
+
+class SlackTokenRevoked(SlackError):
+    """The workspace's token no longer works: the workspace is stopped."""
+
+
+class SlackBadMessage(SlackError):
+    """Slack refused the message itself: our bug, retrying won't help."""
+
+
+class SlackTransient(SlackError):
+    """Try again later; `uncertain` when the message may have been posted anyway."""
+
+    def __init__(self, reason: str, *, uncertain: bool) -> None:
+        super().__init__(reason)
+        self.uncertain = uncertain
+
+
+def classify(exc: BaseException) -> SlackError:
+    """Map an exception from an AsyncWebClient call to one of the types above."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        error = str(response.get("error") or "")
+        if response.status_code == 429 or error == "ratelimited":
+            try:
+                retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+            except (TypeError, ValueError):
+                retry_after = 1.0
+            return SlackRateLimited(max(retry_after, 0.5))
+        if error in CHANNEL_GONE:
+            return SlackChannelGone(error)
+        if error in TOKEN_DEAD:
+            return SlackTokenRevoked(error)
+        if error in OUR_BUG:
+            return SlackBadMessage(error)
+        if response.status_code >= 500 or error in UNCERTAIN:
+            return SlackTransient(error or f"http_{response.status_code}", uncertain=True)
+        # No error code at all (e.g. an unparseable 200): the post may have happened.
+        return SlackTransient(error or "unknown_error", uncertain=not error)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return SlackTransient("timeout", uncertain=True)
+    if isinstance(exc, aiohttp.ClientError):
+        return SlackTransient(type(exc).__name__, uncertain=True)
+    if isinstance(exc, ValueError):
+        # slack_sdk raises ValueError-family errors for bodies that aren't JSON.
+        return SlackTransient("malformed_response", uncertain=True)
+    raise exc

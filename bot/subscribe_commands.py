@@ -1,0 +1,164 @@
+"""Subcommands `subscribe`, `unsubscribe` and `list`: which channels get which leads."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from slack_sdk.errors import SlackApiError
+
+from bot import filters
+from bot import subscription_messages as build
+from bot.commands import Invocation
+from bot.connect_commands import actor_of
+from bot.errors import NotFound, UsageError, UserFacingError
+from bot.permissions import Actor, require_configure, require_member
+from bot.services import Services
+from storage import connections as connection_store
+from storage import outbox
+from storage import subscriptions as store
+from storage.db import transaction
+from storage.models import Connection, Subscription
+from storage.types import utcnow
+
+DAY_SECONDS = 86400
+
+
+async def _connections(services: Services, team_id: str) -> list[Connection]:
+    async with services.sessions() as session:
+        return await connection_store.list_connections(session, team_id=team_id)
+
+
+def choose_connection(rows: list[Connection], label: str | None) -> Connection:
+    """The connection a command means: the one named, or the only one."""
+    if not rows:
+        raise NotFound("Connect WhatConverts first: `/whatconverts connect`.")
+    if label:
+        for row in rows:
+            if row.label == label:
+                return row
+        raise UsageError(f"No connection called `{label[:40]}`. Connections: {', '.join(r.label for r in rows)}.")
+    if len(rows) > 1:
+        labels = ", ".join(f"`connection:{r.label}`" for r in rows)
+        raise UsageError(f"This workspace has several connections; add one of {labels}.")
+    return rows[0]
+
+
+async def _check_channel(inv: Invocation, channel_id: str) -> str | None:
+    """Refuse a channel the bot can't post in, with what to do; returns the channel's name."""
+    assert inv.client is not None
+    try:
+        info = (await inv.client.conversations_info(channel=channel_id)).get("channel") or {}
+    except SlackApiError as exc:
+        if exc.response.get("error") == "channel_not_found":
+            raise UserFacingError(
+                "I can't see that channel. If it's private, invite me first (`/invite @WhatConverts`), then try again."
+            ) from None
+        raise UserFacingError("Slack didn't let me check that channel; please try again.") from None
+    if info.get("is_archived"):
+        raise UserFacingError("That channel is archived; pick another one.")
+    if (info.get("is_private") or info.get("is_im") or info.get("is_mpim")) and not info.get("is_member"):
+        raise UserFacingError("I'm not in that private channel. Invite me (`/invite @WhatConverts`), then subscribe.")
+    return info.get("name")
+
+
+async def subscribe(services: Services, inv: Invocation) -> dict:
+    actor = await actor_of(inv)
+    require_member(actor)
+    channel, rules = filters.parse_subscription(inv.args)
+    if channel is not None and not channel.id:
+        raise UsageError(
+            f"Pick the channel from Slack's autocomplete so it becomes a link (I got `#{(channel.name or '')[:40]}`)."
+        )
+    channel_id = channel.id if channel and channel.id else inv.command.channel_id
+    connection = choose_connection(await _connections(services, inv.command.team_id), rules.connection)
+    require_configure(actor, owner_user_id=connection.owner_user_id)
+    name = await _check_channel(inv, channel_id)
+    # The connection lives on the row; stored filters are about leads only (`list` adds it back).
+    rules = dataclasses.replace(rules, connection=None)
+    canonical = filters.to_json(rules)
+    async with transaction(services.sessions) as session:
+        existing = await store.list_subscriptions(session, team_id=inv.command.team_id, channel_id=channel_id)
+        for sub in existing:
+            if sub.connection_id == connection.id and filters.from_json(sub.filters_json) == rules:
+                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).")
+        assert connection.id is not None
+        sub = await store.create_subscription(
+            session,
+            team_id=inv.command.team_id,
+            connection_id=connection.id,
+            channel_id=channel_id,
+            channel_name=name,
+            filters_json=canonical,
+            created_by=inv.command.user_id,
+            start_at=utcnow().replace(microsecond=0),
+        )
+    return build.subscribed_message(sub, connection_label=connection.label, rules=rules)
+
+
+def _may_manage(actor: Actor, sub: Subscription, owners: dict[int, str]) -> bool:
+    return actor.may_configure(owner_user_id=owners.get(sub.connection_id)) or sub.created_by == actor.user_id
+
+
+async def unsubscribe(services: Services, inv: Invocation) -> dict:
+    actor = await actor_of(inv)
+    require_member(actor)
+    if len(inv.args) > 1:
+        raise UsageError("Usage: `/whatconverts unsubscribe [id|all]`.")
+    target = inv.args[0].lower() if inv.args else None
+    team_id = inv.command.team_id
+    owners = {c.id or 0: c.owner_user_id for c in await _connections(services, team_id)}
+    async with services.sessions() as session:
+        if target is None or target == "all":
+            chosen = await store.list_subscriptions(session, team_id=team_id, channel_id=inv.command.channel_id)
+            if not chosen:
+                raise NotFound("This channel has no subscriptions.")
+            if target is None and len(chosen) > 1:
+                ids = ", ".join(str(s.id) for s in chosen)
+                raise UsageError(f"This channel has several subscriptions ({ids}); name one, or say `all`.")
+        else:
+            if not target.isdigit():
+                raise UsageError(
+                    f"`{target[:40]}` isn't a subscription id. Usage: `/whatconverts unsubscribe [id|all]`."
+                )
+            sub = await store.get_subscription(session, subscription_id=int(target))
+            if sub is None or sub.team_id != team_id:
+                raise NotFound(f"There's no subscription {target[:12]}. `/whatconverts list all` shows them.")
+            chosen = [sub]
+    if not all(_may_manage(actor, s, owners) for s in chosen):
+        require_configure(actor, owner_user_id=None)
+    async with transaction(services.sessions) as session:
+        removed = await store.delete_subscriptions(session, team_id=team_id, ids=[s.id or 0 for s in chosen])
+    return build.unsubscribed_message(chosen[:removed] if removed else [])
+
+
+async def list_(services: Services, inv: Invocation) -> dict:
+    require_member(await actor_of(inv))
+    if inv.args and inv.args != ("all",):
+        raise UsageError("Usage: `/whatconverts list` (this channel) or `/whatconverts list all`.")
+    everywhere = bool(inv.args)
+    team_id = inv.command.team_id
+    labels = {c.id: c.label for c in await _connections(services, team_id)}
+    async with services.sessions() as session:
+        subs = await store.list_subscriptions(
+            session, team_id=team_id, channel_id=None if everywhere else inv.command.channel_id
+        )
+        counts = await outbox.counts_by_subscription(
+            session,
+            subscription_ids=[s.id or 0 for s in subs],
+            since=utcnow().replace(microsecond=0) - build.DAY,
+        )
+    rows = [
+        build.SubscriptionLine(
+            id=s.id or 0,
+            channel_id=s.channel_id,
+            connection_label=labels.get(s.connection_id, "?"),
+            grammar=filters.render(filters.from_json(s.filters_json)),
+            status=s.status,
+            broken_reason=s.broken_reason,
+            sent_24h=counts.get(s.id or 0, {}).get("sent", 0),
+            pending=counts.get(s.id or 0, {}).get("pending", 0) + counts.get(s.id or 0, {}).get("sending", 0),
+            failed=counts.get(s.id or 0, {}).get("failed", 0),
+        )
+        for s in subs
+    ]
+    return build.list_message(rows, everywhere=everywhere, several_connections=len(labels) > 1)

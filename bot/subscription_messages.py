@@ -1,0 +1,87 @@
+"""Pure builders for subscribe / unsubscribe / list replies, printed in the command grammar."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot import filters
+from bot.escape import escape_mrkdwn
+from storage.models import Subscription
+
+DAY = timedelta(days=1)
+STATE = {"active": ":large_green_circle: active", "paused": ":double_vertical_bar: paused", "broken": ":red_circle:"}
+BROKEN_FIX = {
+    "channel_not_found": "the channel is gone; subscribe another channel",
+    "is_archived": "the channel is archived; unarchive it or subscribe another",
+    "not_in_channel": "invite the app to the channel (`/invite @WhatConverts`), then subscribe again",
+}
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def subscribed_message(sub: Subscription, *, connection_label: str, rules: filters.Filters) -> dict:
+    grammar = escape_mrkdwn(filters.render(rules))
+    text = (
+        f":white_check_mark: <#{sub.channel_id}> now gets new leads from `{escape_mrkdwn(connection_label)}`: "
+        f"`{grammar}` (subscription {sub.id}). Leads from now on; spam and duplicates "
+        f"{'included' if rules.show_spam or rules.show_duplicates else 'hidden'}."
+    )
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def unsubscribed_message(removed: Sequence[Subscription]) -> dict:
+    ids = ", ".join(str(s.id) for s in removed)
+    text = f"Removed subscription{'s' if len(removed) != 1 else ''} {ids}." if removed else "Nothing to remove."
+    return {"text": text, "blocks": [_section(text)]}
+
+
+@dataclass(frozen=True)
+class SubscriptionLine:
+    id: int
+    channel_id: str
+    connection_label: str
+    grammar: str
+    status: str
+    broken_reason: str | None
+    sent_24h: int
+    pending: int
+    failed: int
+
+
+def _line(row: SubscriptionLine, *, with_connection: bool) -> str:
+    state = STATE.get(row.status, row.status)
+    if row.status == "broken":
+        reason = row.broken_reason or "unknown"
+        state += f" broken ({escape_mrkdwn(reason)}: {BROKEN_FIX.get(reason, 'subscribe again')})"
+    connection = f" connection:{escape_mrkdwn(row.connection_label)}" if with_connection else ""
+    extra = [f"{row.sent_24h} card{'s' if row.sent_24h != 1 else ''} in 24 h"]
+    if row.pending:
+        extra.append(f"{row.pending} waiting")
+    if row.failed:
+        extra.append(f"{row.failed} failed")
+    return f"`{row.id}` <#{row.channel_id}> `{escape_mrkdwn(row.grammar)}{connection}` — {state} · {', '.join(extra)}"
+
+
+def list_message(rows: Sequence[SubscriptionLine], *, everywhere: bool, several_connections: bool) -> dict:
+    where = "in this workspace" if everywhere else "in this channel"
+    if not rows:
+        text = f"No subscriptions {where}. Add one with `/whatconverts subscribe [#channel] [filters]`."
+        return {"text": text, "blocks": [_section(text)]}
+    lines = [_line(r, with_connection=several_connections) for r in rows]
+    header = f"*Subscriptions {where} ({len(rows)})* — shown as you'd type them after `/whatconverts subscribe`"
+    blocks = [_section(header)]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(_section("\n".join(chunk)))
+    if len(blocks) > 50:
+        blocks = [*blocks[:49], _section(f"…and more; {len(rows)} in all.")]
+    return {"text": "\n".join([header, *lines])[:3000], "blocks": blocks}

@@ -1,0 +1,175 @@
+"""The delivery outbox: enqueue once per (subscription, lead), claim with SKIP LOCKED, pace per channel.
+
+Senders claim a few due deliveries per channel, reserve send slots for them in `channel_pace`
+(shared by every process, so a channel gets about one message per second in all), and record
+each outcome. A row left `sending` past its claim (a crashed sender) is claimed again and marked
+uncertain: Slack has no idempotency key, so that resend may duplicate the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelPace, Delivery, Subscription
+from storage.sql import dialect_insert
+
+
+async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert deliveries in one statement; rows for an existing (subscription, lead) are skipped."""
+    if not rows:
+        return 0
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    stmt = (
+        dialect_insert(session, table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["subscription_id", "lead_id"])
+        .returning(table.c.id)
+    )
+    return len((await session.execute(stmt)).all())
+
+
+def _due(now: datetime) -> Any:
+    active = select(Subscription.id).where(Subscription.status == "active")
+    return and_(
+        Delivery.subscription_id.in_(active.scalar_subquery()),
+        or_(
+            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+            and_(Delivery.status == "sending", Delivery.claim_until < now),
+        ),
+    )
+
+
+async def claim(
+    session: AsyncSession, *, owner: str, now: datetime, limit: int, per_channel: int, ttl: timedelta
+) -> list[Delivery]:
+    """Claim up to `limit` due deliveries, at most `per_channel` per channel, oldest first."""
+    ranked = (
+        select(
+            Delivery.id,
+            func.row_number()
+            .over(partition_by=(Delivery.team_id, Delivery.channel_id), order_by=Delivery.id)
+            .label("rank"),
+        )
+        .where(_due(now))
+        .subquery()
+    )
+    candidates = select(ranked.c.id).where(ranked.c.rank <= per_channel).order_by(ranked.c.id).limit(limit)
+    lockable = (
+        select(Delivery.id).where(Delivery.id.in_(candidates.scalar_subquery())).with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id.in_(lockable.scalar_subquery()), _due(now))
+        .values(
+            # Claimed again while `sending`: the previous sender died mid-send, the outcome is unknown.
+            uncertain=case((Delivery.status == "sending", True), else_=Delivery.uncertain),
+            status="sending",
+            claimed_by=owner,
+            claim_until=now + ttl,
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(Delivery)
+    )
+    return list((await session.execute(stmt.execution_options(populate_existing=True))).scalars())
+
+
+async def reserve_slots(
+    session: AsyncSession, *, counts: dict[tuple[str, str], int], now: float, spacing: float
+) -> dict[tuple[str, str], float]:
+    """Reserve `count` consecutive send slots per (team, channel) in one statement; returns each first slot."""
+    if not counts:
+        return {}
+    table = ChannelPace.__table__  # type: ignore[attr-defined]
+    rows = [{"team_id": t, "channel_id": c, "next_slot": now + n * spacing} for (t, c), n in counts.items()]
+    stmt = dialect_insert(session, table).values(rows)
+    # excluded.next_slot - now carries this row's count * spacing through the upsert.
+    start = case((table.c.next_slot > now, table.c.next_slot), else_=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["team_id", "channel_id"], set_={"next_slot": start + (stmt.excluded.next_slot - now)}
+    ).returning(table.c.team_id, table.c.channel_id, table.c.next_slot)
+    result = (await session.execute(stmt)).all()
+    return {(t, c): end - counts[(t, c)] * spacing for t, c, end in result}
+
+
+async def push_back_channel(session: AsyncSession, *, team_id: str, channel_id: str, until: float) -> None:
+    """Slack said 429 for this channel: no sender may post there before `until`."""
+    await session.execute(
+        update(ChannelPace)
+        .where(ChannelPace.team_id == team_id, ChannelPace.channel_id == channel_id, ChannelPace.next_slot < until)
+        .values(next_slot=until)
+    )
+
+
+async def mark_sent(session: AsyncSession, *, delivery_id: int, owner: str, ts: str | None, now: datetime) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.claimed_by == owner)
+        .values(status="sent", message_ts=ts, sent_at=now, claimed_by=None, claim_until=None, last_error=None)
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, *, delivery_id: int, owner: str, at: datetime, error: str, uncertain: bool = False
+) -> None:
+    values: dict[str, Any] = {
+        "status": "pending",
+        "next_attempt_at": at,
+        "claimed_by": None,
+        "claim_until": None,
+        "last_error": error[:255],
+    }
+    if uncertain:
+        values["uncertain"] = True
+    await session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.claimed_by == owner).values(**values)
+    )
+
+
+async def mark_failed(session: AsyncSession, *, delivery_ids: Sequence[int], error: str) -> None:
+    if delivery_ids:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(delivery_ids)))
+            .values(status="failed", claimed_by=None, claim_until=None, last_error=error[:255])
+        )
+
+
+async def fail_team(session: AsyncSession, *, team_id: str, error: str) -> int:
+    """Park every waiting delivery of a workspace that can no longer post."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.team_id == team_id, Delivery.status.in_(("pending", "sending")))
+        .values(status="failed", claimed_by=None, claim_until=None, last_error=error[:255])
+    )
+    return int(result.rowcount or 0)
+
+
+async def counts_by_subscription(
+    session: AsyncSession, *, subscription_ids: list[int], since: datetime
+) -> dict[int, dict[str, int]]:
+    """Per subscription: sent since `since`, and pending / failed now."""
+    if not subscription_ids:
+        return {}
+    stmt = (
+        select(Delivery.subscription_id, Delivery.status, func.count())
+        .where(
+            Delivery.subscription_id.in_(subscription_ids),
+            or_(Delivery.status != "sent", Delivery.sent_at >= since),
+        )
+        .group_by(Delivery.subscription_id, Delivery.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for sub_id, status, n in (await session.execute(stmt)).all():
+        counts.setdefault(sub_id, {})[status] = int(n)
+    return counts
+
+
+async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
+    """Forget delivered rows older than the retention (which must exceed the poll lookback)."""
+    result = await session.execute(delete(Delivery).where(Delivery.status == "sent", Delivery.sent_at < before))
+    return int(result.rowcount or 0)

@@ -1,0 +1,101 @@
+"""Poll leases: claim due connections (SKIP LOCKED), and advance cursors only with a valid lease.
+
+Every write after the claim is conditional on `lease_version` (a fencing token), so a poller
+that stalled past its lease can't move the cursor or enqueue on top of its successor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Connection, PollState, SlackInstallation, Subscription
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claimed connection: its state at claim time and the fencing version."""
+
+    connection_id: int
+    version: int
+    cursor: datetime | None
+    last_requests: int
+    failures: int
+
+
+async def claim_due(session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Lease]:
+    """Lease up to `limit` due connections that have an active subscription and a healthy key."""
+    due = (
+        select(PollState.connection_id)
+        .join(Connection, Connection.id == PollState.connection_id)
+        .where(
+            PollState.next_run_at <= now,
+            or_(PollState.lease_until.is_(None), PollState.lease_until < now),
+            Connection.status.in_(("ok", "error")),
+            exists().where(and_(Subscription.connection_id == Connection.id, Subscription.status == "active")),
+            exists().where(SlackInstallation.team_id == Connection.team_id),
+        )
+        .order_by(PollState.next_run_at)
+        .limit(limit)
+        .with_for_update(of=PollState, skip_locked=True)
+    )
+    stmt = (
+        update(PollState)
+        .where(PollState.connection_id.in_(due.scalar_subquery()))
+        .values(lease_owner=owner, lease_until=now + lease, lease_version=PollState.lease_version + 1)
+        .returning(
+            PollState.connection_id,
+            PollState.lease_version,
+            PollState.cursor,
+            PollState.last_requests,
+            PollState.failures,
+        )
+    )
+    rows = (await session.execute(stmt)).all()
+    return [Lease(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def finish(
+    session: AsyncSession,
+    lease: Lease,
+    *,
+    cursor: datetime | None,
+    next_run_at: datetime,
+    now: datetime,
+    requests: int,
+    error: str | None = None,
+) -> bool:
+    """Release the lease and record the outcome; False (and nothing written) if the lease was lost."""
+    values: dict = {
+        "next_run_at": next_run_at,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_poll_at": now,
+        "last_requests": max(1, requests),
+    }
+    if error is None:
+        values.update(cursor=cursor, failures=0, last_error=None)
+    else:
+        values.update(failures=PollState.failures + 1, last_error=error[:500])
+    result = await session.execute(
+        update(PollState)
+        .where(PollState.connection_id == lease.connection_id, PollState.lease_version == lease.version)
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def states(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, PollState]:
+    if not connection_ids:
+        return {}
+    rows = await session.execute(select(PollState).where(PollState.connection_id.in_(connection_ids)))
+    return {row.connection_id: row for row in rows.scalars()}
+
+
+async def reschedule(session: AsyncSession, *, connection_id: int, next_run_at: datetime) -> None:
+    await session.execute(
+        update(PollState).where(PollState.connection_id == connection_id).values(next_run_at=next_run_at)
+    )

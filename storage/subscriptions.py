@@ -1,0 +1,96 @@
+"""Subscriptions: which channel gets which connection's leads, and their state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Delivery, PollState, Subscription
+from storage.sql import dialect_insert
+from storage.types import utcnow
+
+
+async def create_subscription(session: AsyncSession, **values: Any) -> Subscription:
+    """Add a subscription and make sure its connection is polled from now on."""
+    subscription = Subscription(**values)
+    session.add(subscription)
+    await session.flush()
+    await ensure_poll_state(session, connection_id=subscription.connection_id, cursor=subscription.start_at)
+    return subscription
+
+
+async def ensure_poll_state(session: AsyncSession, *, connection_id: int, cursor: datetime) -> None:
+    """A connection with no poll state starts at `cursor`; an existing one keeps its place."""
+    table = PollState.__table__  # type: ignore[attr-defined]
+    stmt = (
+        dialect_insert(session, table)
+        .values(connection_id=connection_id, cursor=cursor, next_run_at=utcnow(), lease_version=0)
+        .on_conflict_do_nothing(index_elements=["connection_id"])
+    )
+    await session.execute(stmt)
+
+
+async def list_subscriptions(
+    session: AsyncSession, *, team_id: str, channel_id: str | None = None
+) -> list[Subscription]:
+    stmt = select(Subscription).where(Subscription.team_id == team_id)
+    if channel_id is not None:
+        stmt = stmt.where(Subscription.channel_id == channel_id)
+    return list((await session.execute(stmt.order_by(Subscription.id))).scalars())
+
+
+async def get_subscription(session: AsyncSession, *, subscription_id: int) -> Subscription | None:
+    return await session.get(Subscription, subscription_id, populate_existing=True)
+
+
+async def active_for_connections(session: AsyncSession, *, connection_ids: list[int]) -> list[Subscription]:
+    stmt = select(Subscription).where(Subscription.connection_id.in_(connection_ids), Subscription.status == "active")
+    return list((await session.execute(stmt.order_by(Subscription.id))).scalars())
+
+
+async def delete_subscriptions(session: AsyncSession, *, team_id: str, ids: list[int]) -> int:
+    result = await session.execute(
+        delete(Subscription).where(Subscription.team_id == team_id, Subscription.id.in_(ids))
+    )
+    return int(result.rowcount or 0)
+
+
+async def set_status(
+    session: AsyncSession, *, subscription_id: int, status: str, reason: str | None = None
+) -> Subscription | None:
+    """Change a subscription's state; a broken one's waiting deliveries are parked with the reason."""
+    await session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription_id)
+        .values(status=status, broken_reason=reason, updated_at=utcnow())
+    )
+    if status == "broken":
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.subscription_id == subscription_id, Delivery.status.in_(("pending", "sending")))
+            .values(status="failed", last_error=(reason or "subscription broken")[:255], claimed_by=None)
+        )
+    return await get_subscription(session, subscription_id=subscription_id)
+
+
+async def mark_broken(session: AsyncSession, *, subscription_id: int, reason: str) -> bool:
+    """Break an active subscription (parking its deliveries); True only for the caller that changed it."""
+    result = await session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription_id, Subscription.status == "active")
+        .values(status="broken", broken_reason=reason[:255], updated_at=utcnow())
+    )
+    if not result.rowcount:
+        return False
+    await set_status(session, subscription_id=subscription_id, status="broken", reason=reason)
+    return True
+
+
+async def get_many(session: AsyncSession, *, ids: list[int]) -> dict[int, Subscription]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Subscription).where(Subscription.id.in_(ids)))
+    return {row.id: row for row in rows.scalars() if row.id is not None}

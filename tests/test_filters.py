@@ -1,0 +1,466 @@
+"""Subscription filters: the subscribe grammar, its canonical rendering, matching and storage."""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import connections
+from bot.commands import tokenize
+from bot.errors import UsageError
+from bot.filters import (
+    CHOICES,
+    LABEL_RE,
+    TYPE_WORDS,
+    ChannelRef,
+    Filters,
+    from_json,
+    matches,
+    parse_subscription,
+    render,
+    to_json,
+)
+from bot.leads import LEAD_TYPES, Lead
+
+API_TYPE = {
+    "phone_call": "Phone Call",
+    "web_form": "Web Form",
+    "chat": "Chat",
+    "text_message": "Text Message",
+    "email": "Email",
+    "transaction": "Transaction",
+    "appointment": "Appointment",
+    "event": "Event",
+    "other": "Other",
+}
+BASE_LEAD: dict[str, Any] = {
+    "lead_id": 1,
+    "lead_type": "Phone Call",
+    "lead_source": "google",
+    "lead_medium": "cpc",
+    "lead_campaign": "Spring Sale",
+    "lead_keyword": "emergency plumber",
+    "lead_content": "ad-1",
+    "lead_status": "Unique",
+    "quotable": "Yes",
+    "profile": "Main Site",
+    "profile_id": 42,
+    "account": "Acme Plumbing",
+    "account_id": 7,
+    "spam": False,
+    "duplicate": False,
+}
+
+
+def lead(**overrides: Any) -> Lead:
+    return Lead.from_api({**BASE_LEAD, **overrides})
+
+
+def parse(text: str) -> tuple[ChannelRef | None, Filters]:
+    return parse_subscription(tokenize(text))
+
+
+def filters(text: str) -> Filters:
+    return parse(text)[1]
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def test_nothing_or_all_means_every_lead_with_spam_and_duplicates_hidden() -> None:
+    assert parse("") == (None, Filters())
+    assert filters("all") == Filters()
+    assert Filters().lead_types == frozenset() and not Filters().show_spam and not Filters().show_duplicates
+    assert render(Filters()) == "all"
+
+
+@pytest.mark.parametrize(("word", "lead_type"), sorted(TYPE_WORDS.items()))
+def test_each_type_word_and_alias(word: str, lead_type: str) -> None:
+    parsed = filters(word)
+    assert parsed == Filters(lead_types=frozenset({lead_type}))
+    assert filters(word.upper()) == parsed
+    assert filters(f"+{word}") == parsed
+    assert matches(parsed, lead(lead_type=API_TYPE[lead_type]))
+    other = next(t for t in LEAD_TYPES if t != lead_type)
+    assert not matches(parsed, lead(lead_type=API_TYPE[other]))
+
+
+def test_every_type_named_is_the_same_as_all() -> None:
+    assert filters(" ".join(sorted(set(TYPE_WORDS)))) == Filters()
+    assert filters("all calls") == Filters()
+    assert Filters(lead_types=frozenset(LEAD_TYPES)) == Filters()
+
+
+def test_minus_a_type_keeps_the_others() -> None:
+    assert filters("-calls").lead_types == frozenset(LEAD_TYPES) - {"phone_call"}
+    assert filters("calls forms -forms").lead_types == frozenset({"phone_call"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+source:google", Filters(include=frozenset({("source", "google")}))),
+        ("source:google", Filters(include=frozenset({("source", "google")}))),
+        ("+SOURCE:Google", Filters(include=frozenset({("source", "Google")}))),
+        ("-medium:organic", Filters(exclude=frozenset({("medium", "organic")}))),
+        ("+source:google,bing", Filters(include=frozenset({("source", "google"), ("source", "bing")}))),
+        ('+source:"google, bing"', Filters(include=frozenset({("source", "google"), ("source", "bing")}))),
+        ("+source:google +source:bing", Filters(include=frozenset({("source", "google"), ("source", "bing")}))),
+        ('+campaign:"Spring Sale"', Filters(include=frozenset({("campaign", "Spring Sale")}))),
+        ('"+campaign:Spring Sale"', Filters(include=frozenset({("campaign", "Spring Sale")}))),
+        ("+campaign:“Spring Sale”", Filters(include=frozenset({("campaign", "Spring Sale")}))),
+        ('+keyword:" emergency plumber "', Filters(include=frozenset({("keyword", "emergency plumber")}))),
+        ("+content:ad-1", Filters(include=frozenset({("content", "ad-1")}))),
+        ("+campaign:a:b", Filters(include=frozenset({("campaign", "a:b")}))),
+        ("+status:Unique", Filters(include=frozenset({("status", "unique")}))),
+        ("-status:repeat", Filters(exclude=frozenset({("status", "repeat")}))),
+        ("+quotable:yes,pending", Filters(include=frozenset({("quotable", "yes"), ("quotable", "pending")}))),
+        ('+quotable:"Not Set"', Filters(include=frozenset({("quotable", "not_set")}))),
+        ('profile:"Main Site"', Filters(include=frozenset({("profile", "Main Site")}))),
+        ('profile:"Smith, Jones & Co"', Filters(include=frozenset({("profile", "Smith, Jones & Co")}))),
+        ("profile:42 +profile:43", Filters(include=frozenset({("profile", "42"), ("profile", "43")}))),
+        ("-account:7", Filters(exclude=frozenset({("account", "7")}))),
+        ("connection:ACME", Filters(connection="acme")),
+        ("connection:acme connection:acme", Filters(connection="acme")),
+        ("+spam", Filters(show_spam=True)),
+        ("+duplicates", Filters(show_duplicates=True)),
+        ("+duplicate", Filters(show_duplicates=True)),
+        ("-spam", Filters()),
+        ("+compact", Filters(compact=True)),
+        ("+thread", Filters(thread=True)),
+        ("+digest:9:00", Filters(digest=time(9, 0))),
+        ("+quiet:22:00-07:00", Filters(quiet=(time(22, 0), time(7, 0)))),
+        ("+urgent:calls", Filters(urgent=Filters(lead_types=frozenset({"phone_call"})))),
+        ("+urgent:all", Filters(urgent=Filters())),
+        (
+            "+urgent:source:google +urgent:-status:repeat",
+            Filters(
+                urgent=Filters(include=frozenset({("source", "google")}), exclude=frozenset({("status", "repeat")}))
+            ),
+        ),
+        # Slack sends command text HTML-escaped and, with should_escape on, auto-links domains.
+        ('+campaign:"Tom &amp; Jerry"', Filters(include=frozenset({("campaign", "Tom & Jerry")}))),
+        ("+source:<http://google.com|google.com>", Filters(include=frozenset({("source", "google.com")}))),
+        ("+source:&lt;none&gt;", Filters(include=frozenset({("source", "<none>")}))),
+    ],
+)
+def test_parse(text: str, expected: Filters) -> None:
+    assert parse(text) == (None, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "channel"),
+    [
+        ("<#C0123ABC|sales> calls", ChannelRef(id="C0123ABC", name="sales")),
+        ("<#C0123ABC> calls", ChannelRef(id="C0123ABC", name=None)),
+        ("<#G0123ABC|> calls", ChannelRef(id="G0123ABC", name=None)),
+        ("#sales calls", ChannelRef(id=None, name="sales")),
+        ("calls #Sales", ChannelRef(id=None, name="sales")),
+        ("calls", None),
+    ],
+)
+def test_channel(text: str, channel: ChannelRef | None) -> None:
+    assert parse(text) == (channel, Filters(lead_types=frozenset({"phone_call"})))
+
+
+def test_the_full_example_line() -> None:
+    text = (
+        "subscribe <#C0123ABC|sales> calls forms +source:google -medium:organic +status:unique +quotable:yes "
+        'profile:"Main Site" connection:acme'
+    )
+    words = tokenize(text)
+    assert words[0] == "subscribe"
+    channel, parsed = parse_subscription(words[1:])
+    assert channel == ChannelRef(id="C0123ABC", name="sales")
+    assert parsed == Filters(
+        lead_types=frozenset({"phone_call", "web_form"}),
+        include=frozenset({("source", "google"), ("status", "unique"), ("quotable", "yes"), ("profile", "Main Site")}),
+        exclude=frozenset({("medium", "organic")}),
+        connection="acme",
+    )
+    assert render(parsed) == (
+        'calls forms +source:google -medium:organic +status:unique +quotable:yes profile:"Main Site" connection:acme'
+    )
+    assert matches(parsed, lead())
+    assert not matches(parsed, lead(lead_medium="Organic"))
+    assert not matches(parsed, lead(lead_type="Chat"))
+    assert not matches(parsed, lead(profile="Other Site", profile_id=43))
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "expected"),
+    [
+        ("+source:google", {}, True),
+        ("+source:google", {"lead_source": "bing"}, False),
+        ("+source:google", {"lead_source": None}, False),
+        ("+source:GOOGLE", {"lead_source": "Google "}, True),
+        ("+source:goo", {}, False),  # exact, not a substring
+        ("-source:google", {}, False),
+        ("-source:google", {"lead_source": "bing"}, True),
+        ("-source:google", {"lead_source": None}, True),
+        ("+source:google,bing", {"lead_source": "bing"}, True),
+        ("+source:google +source:bing", {"lead_source": "bing"}, True),
+        ("+source:google,bing -source:bing", {"lead_source": "bing"}, False),
+        ("+source:google,bing -source:bing", {"lead_source": "google"}, True),
+        ("+source:google -source:google", {}, False),  # excludes win
+        ("+source:google +medium:organic", {}, False),  # fields AND together
+        ("+source:google +medium:cpc", {}, True),
+        ("-source:bing -medium:cpc", {}, False),
+        ('+campaign:"spring sale"', {}, True),
+        ('-campaign:"Spring Sale"', {}, False),
+        ('+keyword:"emergency plumber"', {}, True),
+        ("+content:ad-2", {}, False),
+        ('+campaign:"Tom &amp; Jerry"', {"lead_campaign": "Tom & Jerry"}, True),
+        ("+source:<http://google.com|google.com>", {"lead_source": "google.com"}, True),
+        ("+status:unique", {}, True),
+        ("+status:unique", {"lead_status": "Repeat"}, False),
+        ("-status:repeat", {"lead_status": "Repeat"}, False),
+        ("+quotable:yes", {}, True),
+        ("+quotable:no,pending", {"quotable": "Pending"}, True),
+        ("+quotable:not_set", {"quotable": "Not Set"}, True),
+        ("-quotable:no", {"quotable": "No"}, False),
+        ("+quotable:yes", {"quotable": None}, False),
+        ('profile:"main site"', {}, True),
+        ("profile:42", {}, True),
+        ("profile:43", {}, False),
+        ('profile:43 profile:"Main Site"', {}, True),
+        ("profile:Other", {}, False),
+        ("-profile:42", {}, False),
+        ('account:"ACME PLUMBING"', {}, True),
+        ("account:7", {}, True),
+        ("account:8", {}, False),
+        ("-account:acme", {}, True),
+        ("all", {"spam": True}, False),
+        ("all", {"duplicate": "true"}, False),
+        ("+spam", {"spam": True}, True),
+        ("+spam", {}, True),
+        ("+duplicates", {"duplicate": True}, True),
+        ("+spam", {"spam": True, "duplicate": True}, False),
+        ("+spam +duplicates", {"spam": True, "duplicate": True}, True),
+        ("+compact +thread +digest:09:00 +quiet:22:00-07:00 +urgent:forms", {}, True),  # no effect on matching
+        ("connection:other", {}, True),  # routing is the caller's
+        ("calls +source:google", {"lead_type": "Web Form"}, False),
+    ],
+)
+def test_matches(text: str, overrides: dict[str, Any], expected: bool) -> None:
+    assert matches(filters(text), lead(**overrides)) is expected
+
+
+# --- mistakes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("calls +colour:red", "+colour:red"),  # unknown field
+        ("purple", "purple"),  # unknown word
+        ("+status:maybe", "+status:maybe"),  # value outside a closed list
+        ("+quotable:perhaps", "+quotable:perhaps"),
+        ("+digest:25:00", "+digest:25:00"),  # bad time
+        ("+quiet:22:00", "+quiet:22:00"),  # not a window
+        ("+quiet:09:00-09:00", "+quiet:09:00-09:00"),  # empty window
+        ("+source:", "+source:"),  # empty value
+        ('+source:""', "+source:"),
+        ("+source:google,", "+source:google,"),  # empty list item
+        ("source", "source"),  # field without a value
+        ("#sales calls #support", "#support"),  # a second channel
+        ("<#C1AB|a> <#C2AB|b>", "&lt;#C2AB|b&gt;"),
+        ("#", "#"),  # not a channel name
+        ("<#X123|x>", "&lt;#X123|x&gt;"),
+        ("connection:acme connection:beta", "connection:beta"),  # contradiction
+        ("connection:-acme", "connection:-acme"),  # bad label
+        ("-connection:acme", "-connection:acme"),
+        ("+spam -spam", "-spam"),
+        ("spam", "spam"),  # flags need their +
+        ("+spam:yes", "+spam:yes"),  # flags take no value
+        ("calls -calls", "-calls"),  # nothing left
+        ("-all", "-all"),
+        ("+urgent:", "+urgent:"),
+        ("+urgent:+spam", "+urgent:+spam"),  # only lead filters inside urgent
+        ("+urgent:+urgent:calls", "+urgent:+urgent:calls"),
+        ("+urgent:connection:acme", "+urgent:connection:acme"),
+        ("+source:<@U123>", "+source:&lt;@U123&gt;"),  # a mention as a value
+        ('+campaign:"a\nb"', "+campaign:a b"),  # control characters
+        ("<!channel>", "&lt;!channel&gt;"),  # escaped, so the error can't ping anyone
+    ],
+)
+def test_bad_token_is_named_with_an_example(text: str, named: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    message = caught.value.message
+    assert f"`{named}`" in message
+    assert "Example: `/whatconverts subscribe " in message
+    assert "<" not in message and "\n" not in message
+
+
+def test_long_bad_token_is_truncated() -> None:
+    token = "+" + "x" * 100 + ":1"
+    with pytest.raises(UsageError) as caught:
+        parse(token)
+    shown = caught.value.message.split("`")[1]
+    assert len(shown) == 40 and shown.endswith("…") and shown.startswith("+xxx")
+
+
+def test_unclosed_quote_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        parse('profile:"Main Site')
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lead_types": frozenset({"fax"})},
+        {"include": frozenset({("colour", "red")})},
+        {"include": frozenset({("status", "maybe")})},
+        {"exclude": frozenset({("source", "a,b")})},
+        {"include": frozenset({("source", " google")})},
+        {"include": frozenset({("source", 'say "hi"')})},
+        {"connection": "Not A Label"},
+        {"digest": time(9, 0, 30)},
+        {"quiet": (time(9), time(9))},
+        {"urgent": Filters(show_spam=True)},
+    ],
+)
+def test_filters_refuse_what_cant_be_typed_back(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Filters(**kwargs)
+
+
+# --- rendering and storage -----------------------------------------------------------------
+
+
+def test_render_is_canonical() -> None:
+    f = filters(
+        "+urgent:source:google +quiet:22:00-07:00 +digest:08:30 +thread +compact +duplicates +spam "
+        "connection:acme profile:42 account:Acme -quotable:no +status:repeat -content:x +keyword:b,a "
+        '+campaign:"Spring Sale",Autumn +medium:cpc -source:Bing +source:google forms calls'
+    )
+    assert render(f) == (
+        'calls forms +source:google -source:Bing +medium:cpc +campaign:Autumn,"Spring Sale" +keyword:a,b '
+        "-content:x +status:repeat -quotable:no account:Acme profile:42 connection:acme "
+        "+spam +duplicates +compact +thread +digest:08:30 +quiet:22:00-07:00 +urgent:+source:google"
+    )
+    assert render(filters("+source:google")) == "+source:google"
+    assert render(filters('+campaign:"Tom &amp; Jerry"')) == '+campaign:"Tom &amp; Jerry"'
+
+
+def test_json_is_versioned_and_stable() -> None:
+    f = filters('calls +source:google,bing -medium:organic profile:"Main Site" +spam +quiet:22:00-07:00 +urgent:forms')
+    text = to_json(f)
+    data = json.loads(text)
+    assert data["v"] == 1
+    assert data["types"] == ["phone_call"]
+    assert data["include"] == {"source": ["bing", "google"], "profile": ["Main Site"]}
+    assert data["quiet"] == ["22:00", "07:00"]
+    assert data["urgent"]["types"] == ["web_form"]
+    assert from_json(text) == f
+    assert to_json(from_json(text)) == text
+    assert from_json('{"v": 1}') == Filters()
+    assert from_json('{"v": 1, "added_later": true}') == Filters()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        '{"v": 2}',
+        '{"types": []}',
+        '{"v": 1, "types": "calls"}',
+        '{"v": 1, "include": {"source": "google"}}',
+        '{"v": 1, "include": {"colour": ["red"]}}',
+        '{"v": 1, "digest": "25:00"}',
+        '{"v": 1, "quiet": ["22:00"]}',
+        '{"v": 1, "show_spam": "yes"}',
+        '{"v": 1, "urgent": {"show_spam": true}}',
+        "not json",
+    ],
+)
+def test_from_json_refuses_bad_data(text: str) -> None:
+    with pytest.raises(ValueError):
+        from_json(text)
+
+
+def test_label_rule_matches_connections() -> None:
+    assert LABEL_RE.pattern == connections.LABEL_RE.pattern
+
+
+def test_filters_are_hashable() -> None:
+    assert len({filters("calls +source:google"), filters("+source:google calls"), Filters()}) == 2
+
+
+# --- properties ----------------------------------------------------------------------------
+
+# Values the grammar can carry: no quotes (tokenize eats them), no line breaks or control
+# characters; commas only in account/profile names. Includes & < > and inner spaces on purpose.
+_chars = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters='"“”')
+_scope_values = st.text(_chars, min_size=1, max_size=12).map(str.strip).filter(bool)
+_attribute_values = _scope_values.filter(lambda v: "," not in v)
+_pairs = st.one_of(
+    st.tuples(st.sampled_from(["source", "medium", "campaign", "keyword", "content"]), _attribute_values),
+    st.tuples(st.sampled_from(["account", "profile"]), _scope_values),
+    *(st.tuples(st.just(key), st.sampled_from(values)) for key, values in CHOICES.items()),
+)
+_times = st.builds(time, st.integers(0, 23), st.integers(0, 59))
+_types = st.frozensets(st.sampled_from(LEAD_TYPES))
+_lead_filters = st.builds(
+    Filters,
+    lead_types=_types,
+    include=st.frozensets(_pairs, max_size=6),
+    exclude=st.frozensets(_pairs, max_size=4),
+)
+valid_filters = st.builds(
+    Filters,
+    lead_types=_types,
+    include=st.frozensets(_pairs, max_size=8),
+    exclude=st.frozensets(_pairs, max_size=6),
+    connection=st.none() | st.from_regex(LABEL_RE, fullmatch=True),
+    show_spam=st.booleans(),
+    show_duplicates=st.booleans(),
+    compact=st.booleans(),
+    thread=st.booleans(),
+    digest=st.none() | _times,
+    quiet=st.none() | st.tuples(_times, _times).filter(lambda w: w[0] != w[1]),
+    urgent=st.none() | _lead_filters,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_filters)
+def test_render_parses_back(f: Filters) -> None:
+    assert parse_subscription(tokenize(render(f))) == (None, f)
+    assert from_json(to_json(f)) == f
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_parses_or_is_a_usage_error(text: str) -> None:
+    try:
+        parse(text)
+    except UsageError:
+        pass
+
+
+_fragments = st.sampled_from(
+    ["+", "-", ":", ",", '"', " ", "#", "<#C1|a>", "<", ">", "&amp;", "all", "calls", "source", "status",
+     "quotable", "profile", "connection", "digest", "quiet", "urgent", "spam", "unique", "09:00", "-", "x"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_fragments, max_size=20).map("".join), valid_filters)
+def test_grammar_shaped_text_parses_or_is_a_usage_error(text: str, f: Filters) -> None:
+    try:
+        _, parsed = parse(text)
+    except UsageError:
+        return
+    assert parse_subscription(tokenize(render(parsed)))[1] == parsed
+    matches(parsed, lead())
+    matches(f, lead())
