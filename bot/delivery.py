@@ -74,9 +74,10 @@ def retry_delay(attempts: int) -> float:
 class Sender:
     """One per process; `tick()` is what the scheduler calls."""
 
-    def __init__(self, services: Services, *, owner: str | None = None) -> None:
+    def __init__(self, services: Services, *, owner: str | None = None, spacing: float = SPACING) -> None:
         self.services = services
         self.owner = owner or f"sender-{secrets.token_hex(4)}"
+        self.spacing = spacing
         self._semaphore = asyncio.Semaphore(200)
 
     async def tick(self) -> SendReport:
@@ -88,14 +89,14 @@ class Sender:
             if not claimed:
                 return report
             counts = Counter((d.team_id, d.channel_id) for d in claimed)
-            firsts = await outbox.reserve_slots(session, counts=counts, now=time.time(), spacing=SPACING)
+            firsts = await outbox.reserve_slots(session, counts=counts, now=time.time(), spacing=self.spacing)
             subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
         report.claimed = len(claimed)
         slots: dict[int, float] = {}
         taken: defaultdict[tuple[str, str], int] = defaultdict(int)
         for d in sorted(claimed, key=lambda d: d.id or 0):
             key = (d.team_id, d.channel_id)
-            slots[d.id or 0] = firsts[key] + taken[key] * SPACING
+            slots[d.id or 0] = firsts[key] + taken[key] * self.spacing
             taken[key] += 1
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:

@@ -177,7 +177,7 @@ def _usage(token: str, bad: _Invalid) -> UsageError:
     shown = " ".join(_unescape(token).split())
     if len(shown) > 40:
         shown = shown[:39] + "…"
-    shown = escape_mrkdwn(shown).replace("`", "'")  # a backtick would end the code span early
+    shown = escape_mrkdwn(shown).replace("`", "'") or '""'  # a backtick would end the code span early
     return UsageError(
         f"I can't use `{shown}` in a subscription: {bad.reason}. Example: `/whatconverts subscribe {bad.example}`"
     )
@@ -193,7 +193,7 @@ def _channel(token: str) -> ChannelRef:
 
 def _read(token: str, draft: _Draft, *, nested: bool) -> None:
     """Apply one token (a type word, flag or `key:value`) to the draft."""
-    sign, body = (token[0], token[1:]) if token[:1] in "+-" else ("", token)
+    sign, body = (token[0], token[1:]) if token[:1] in ("+", "-") else ("", token)
     key, colon, raw = body.partition(":")
     key = key.lower()
     key = FLAG_ALIASES.get(key, key)

@@ -60,7 +60,8 @@ def number(value: object) -> Decimal | None:
         result = Decimal(str(value).replace(",", "").replace("$", "").strip())
     except InvalidOperation:
         return None
-    return result if result.is_finite() else None
+    # Beyond 10^15 a "number" is junk or an attack (and huge exponents cost CPU to print).
+    return result if result.is_finite() and abs(result) < 10**15 else None
 
 
 def integer(value: object) -> int | None:

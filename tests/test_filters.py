@@ -290,6 +290,7 @@ def test_matches(text: str, overrides: dict[str, Any], expected: bool) -> None:
         ("+source:<@U123>", "+source:&lt;@U123&gt;"),  # a mention as a value
         ('+campaign:"a\nb"', "+campaign:a b"),  # control characters
         ("<!channel>", "&lt;!channel&gt;"),  # escaped, so the error can't ping anyone
+        ('calls ""', '""'),  # an empty quoted word
     ],
 )
 def test_bad_token_is_named_with_an_example(text: str, named: str) -> None:
