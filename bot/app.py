@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Reda
             yield
         finally:
             if scheduler:
-                scheduler.shutdown(wait=False)
+                await scheduler.stop()
             await services.aclose()
 
     app = Starlette(

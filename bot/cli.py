@@ -57,7 +57,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop()
             await services.aclose()
 
     asyncio.run(run())

@@ -43,8 +43,11 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-SPACING = 1.05  # seconds between posts to one channel; Slack allows about one per second
-CLAIM_TTL = timedelta(seconds=90)
+SPACING = 1.1  # seconds between posts to one channel; Slack allows about one per second
+# A send that wakes up later than this past its slot takes a new slot, so a stall in one
+# process can't squeeze its post up against the next process's.
+LATE_TOLERANCE = 0.08
+SEND_TIMEOUT = 10.0
 CLAIM_LIMIT = 1000
 PER_CHANNEL = 2
 MAX_ATTEMPTS = 8
@@ -82,22 +85,32 @@ class Sender:
 
     async def tick(self) -> SendReport:
         report = SendReport()
+        margin = self.services.settings.delivery_claim_seconds
         async with transaction(self.services.sessions) as session:
             claimed = await outbox.claim(
-                session, owner=self.owner, now=utcnow(), limit=CLAIM_LIMIT, per_channel=PER_CHANNEL, ttl=CLAIM_TTL
+                session,
+                owner=self.owner,
+                now=utcnow(),
+                limit=CLAIM_LIMIT,
+                per_channel=PER_CHANNEL,
+                ttl=timedelta(seconds=margin + SEND_TIMEOUT),
             )
             if not claimed:
                 return report
             counts = Counter((d.team_id, d.channel_id) for d in claimed)
             firsts = await outbox.reserve_slots(session, counts=counts, now=time.time(), spacing=self.spacing)
+            slots: dict[int, float] = {}
+            taken: defaultdict[tuple[str, str], int] = defaultdict(int)
+            for d in sorted(claimed, key=lambda d: d.id or 0):
+                key = (d.team_id, d.channel_id)
+                slots[d.id or 0] = firsts[key] + taken[key] * self.spacing
+                taken[key] += 1
+            # Nobody may take a delivery over while it waits for its slot: the claim lasts past the send.
+            await outbox.extend_claims(
+                session, owner=self.owner, until={i: s + SEND_TIMEOUT + margin for i, s in slots.items()}
+            )
             subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
         report.claimed = len(claimed)
-        slots: dict[int, float] = {}
-        taken: defaultdict[tuple[str, str], int] = defaultdict(int)
-        for d in sorted(claimed, key=lambda d: d.id or 0):
-            key = (d.team_id, d.channel_id)
-            slots[d.id or 0] = firsts[key] + taken[key] * self.spacing
-            taken[key] += 1
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:
             clients[team_id] = await self._client(team_id)
@@ -130,9 +143,7 @@ class Sender:
             return
         rules = filters.from_json(subscription.filters_json)
         message = cards.lead_card(Lead.from_api(json.loads(delivery.lead_json)), compact=rules.compact)
-        wait = slot - time.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        slot = await self._wait_for(slot, delivery)
         async with self._semaphore:
             try:
                 response = await client.chat_postMessage(
@@ -149,6 +160,20 @@ class Sender:
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
             self.services.metrics.deliveries_uncertain.inc()
+
+    async def _wait_for(self, slot: float, delivery: Delivery) -> float:
+        for _ in range(5):
+            wait = slot - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if time.time() - slot <= LATE_TOLERANCE:
+                break
+            key = (delivery.team_id, delivery.channel_id)
+            async with transaction(self.services.sessions) as session:
+                slot = (await outbox.reserve_slots(session, counts={key: 1}, now=time.time(), spacing=self.spacing))[
+                    key
+                ]
+        return slot
 
     async def _failed(
         self, delivery: Delivery, subscription: Subscription, error: SlackError, report: SendReport

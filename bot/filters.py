@@ -66,7 +66,11 @@ _ALL_TYPES = frozenset(LEAD_TYPES)
 _QUOTES = '"“”'  # what tokenize treats as quotes: a value holding one could never be typed back
 _CHANNEL_ID_RE = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^<>|]*))?>")
 _CHANNEL_NAME_RE = re.compile(r"#([^\s<>|#&,:]{1,80})")
-_LINK_RE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+# Slack's markup in command text: links it made (with should_escape on it auto-links `google.com`)
+# and mentions. Any other `<` or `>` is the user's own character. No commas inside, so joining a
+# comma list can never make markup out of two values.
+_LINK_RE = re.compile(r"<([a-z][a-z0-9+.-]*:[^<>|\s,]*)(?:\|([^<>,]*))?>", re.IGNORECASE)
+_MENTION_RE = re.compile(r"<[#@!][^<>,]*>")
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
@@ -111,7 +115,7 @@ class Filters:
             problem = _value_problem(*pair)
             if problem:
                 raise ValueError(f"bad filter {pair!r}: {problem}")
-        if self.connection is not None and not LABEL_RE.match(self.connection):
+        if self.connection is not None and not LABEL_RE.fullmatch(self.connection):
             raise ValueError(f"bad connection label {self.connection!r}")
         if self.digest is not None and not _plain_time(self.digest):
             raise ValueError("digest must be a naive HH:MM time")
@@ -226,7 +230,7 @@ def _read(token: str, draft: _Draft, *, nested: bool) -> None:
         raise _Invalid(f"`{key}` can't be used {where}", _FIELD_EXAMPLES[key])
     if key == "connection":
         label = _clean(raw).lower()
-        if not LABEL_RE.match(label):
+        if not LABEL_RE.fullmatch(label):
             raise _Invalid("a connection label is letters, digits, dot, dash or underscore", "connection:acme calls")
         _setting(draft, "connection", label)
     elif key == "digest":
@@ -286,21 +290,14 @@ def _values(key: str, raw: str) -> list[str]:
 def _clean(raw: str, *, strip: bool = True) -> str:
     """A value as the user typed it: Slack's link markup unwrapped and its HTML escaping undone."""
 
-    def unwrap(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target[:1] in "#@!":
-            raise _Invalid("Slack turned part of it into a mention", _FIELD_EXAMPLES["source"])
-        return label or target  # with should_escape on, Slack auto-links values like `google.com`
-
-    text = _LINK_RE.sub(unwrap, raw)
-    if "<" in text or ">" in text:
-        raise _Invalid("it contains Slack markup", _FIELD_EXAMPLES["source"])
-    text = _unescape(text)
+    if _MENTION_RE.search(raw):
+        raise _Invalid("a mention can't be a value", _FIELD_EXAMPLES["source"])
+    text = _unescape(_LINK_RE.sub(lambda m: m.group(2) or m.group(1), raw))
     return text.strip() if strip else text
 
 
 def _unescape(text: str) -> str:
-    # One pass, so it exactly inverts escape_mrkdwn (which `render` applies).
+    # One pass, so it exactly inverts escape_mrkdwn (what Slack applies to command text).
     return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(1)], text)
 
 
@@ -311,6 +308,9 @@ def _value_problem(key: str, value: str) -> str | None:
         return "a value has spaces around it"
     if any(c in _QUOTES or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in value):
         return "a value contains a quote, line break or control character"
+    if _ENTITY_RE.search(value) or _LINK_RE.search(value) or _MENTION_RE.search(value):
+        # Parsing would turn these into something else, so `render` could not give them back.
+        return "a value looks like Slack markup (an HTML entity, link or mention)"
     if key in CHOICES and value not in CHOICES[key]:
         return f"{key} is one of {', '.join(CHOICES[key])}"
     if key not in SCOPES and "," in value:
@@ -352,10 +352,9 @@ def _lead_filter(filters: Filters) -> Filters:
 
 
 def render(filters: Filters) -> str:
-    """Canonical text in the subscribe grammar; parses back to `filters`.
+    """Canonical text in the subscribe grammar, as a user would type it; parses back to `filters`.
 
-    Written the way Slack delivers command text (`&`, `<`, `>` HTML-escaped), so it is safe to
-    show in mrkdwn as is and must not be escaped again.
+    Plain text holding user-typed values: pass it through `escape_mrkdwn` before showing it.
     """
     return " ".join(_tokens(filters)) or "all"
 
@@ -389,8 +388,7 @@ def _sorted(values: Iterable[str]) -> list[str]:
 
 
 def _quote(value: str) -> str:
-    escaped = escape_mrkdwn(value)
-    return f'"{escaped}"' if any(c.isspace() for c in value) else escaped
+    return f'"{value}"' if any(c.isspace() for c in value) else value
 
 
 def matches(filters: Filters, lead: Lead) -> bool:

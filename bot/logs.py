@@ -106,6 +106,9 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler logs every tick at INFO and a "skipped" WARNING whenever a sender tick is still
+    # pacing a channel (by design); only its errors are worth a line.
+    logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
     # uvicorn installs its own handlers; route its records through ours instead.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

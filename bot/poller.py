@@ -37,7 +37,6 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=10)
-LEASE = timedelta(minutes=5)
 CLAIM_BATCH = 500
 MAX_BACKOFF = timedelta(minutes=30)
 ERROR_AFTER_FAILURES = 3
@@ -102,7 +101,13 @@ class Poller:
         report = PollReport()
         now = utcnow()
         async with transaction(self.services.sessions) as session:
-            leases = await polling.claim_due(session, owner=self.owner, now=now, lease=LEASE, limit=CLAIM_BATCH)
+            leases = await polling.claim_due(
+                session,
+                owner=self.owner,
+                now=now,
+                lease=timedelta(seconds=self.services.settings.poll_lease_seconds),
+                limit=CLAIM_BATCH,
+            )
         if not leases:
             return report
         ids = [lease.connection_id for lease in leases]

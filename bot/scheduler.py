@@ -6,7 +6,9 @@ database (leases, unique constraints, SKIP LOCKED) decides who does what.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,12 +40,42 @@ async def housekeeping(services: Services) -> None:
     log.debug("housekeeping: purged %d states, %d links, %d event ids, %d sent rows", states, links, seen, sent)
 
 
-def build_scheduler(services: Services) -> AsyncIOScheduler:
+class Scheduler:
+    """APScheduler plus a graceful stop: running ticks finish before the process exits."""
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.scheduler = scheduler
+        self.running: set[asyncio.Task] = set()
+
+    def track(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.running.add(task)
+            try:
+                await job()
+            finally:
+                self.running.discard(task)
+
+        return run
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """Stop ticking, then let in-flight polls and sends finish (a killed one is recovered later anyway)."""
+        self.scheduler.shutdown(wait=False)
+        if self.running:
+            await asyncio.wait(set(self.running), timeout=grace)
+
+
+def build_scheduler(services: Services) -> Scheduler:
     settings = services.settings
     scheduler = AsyncIOScheduler(timezone="UTC")
+    runner = Scheduler(scheduler)
     poller, sender = Poller(services), Sender(services)
     scheduler.add_job(
-        poller.tick,
+        runner.track(poller.tick),
         "interval",
         seconds=settings.poll_tick_seconds,
         id="poll",
@@ -52,7 +84,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         next_run_time=utcnow(),
     )
     scheduler.add_job(
-        sender.tick,
+        runner.track(sender.tick),
         "interval",
         seconds=settings.delivery_tick_seconds,
         id="deliver",
@@ -61,13 +93,12 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         next_run_time=utcnow(),
     )
     scheduler.add_job(
-        housekeeping,
+        runner.track(lambda: housekeeping(services)),
         "interval",
         minutes=10,
-        args=[services],
         id="housekeeping",
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow() + timedelta(seconds=30),
     )
-    return scheduler
+    return runner

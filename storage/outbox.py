@@ -9,14 +9,15 @@ uncertain: Slack has no idempotency key, so that resend may duplicate the messag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelPace, Delivery, Subscription
 from storage.sql import dialect_insert
+from storage.types import UTCDateTime
 
 
 async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
@@ -94,6 +95,20 @@ async def reserve_slots(
     ).returning(table.c.team_id, table.c.channel_id, table.c.next_slot)
     result = (await session.execute(stmt)).all()
     return {(t, c): end - counts[(t, c)] * spacing for t, c, end in result}
+
+
+async def extend_claims(session: AsyncSession, *, owner: str, until: dict[int, float]) -> None:
+    """Set each claimed delivery's claim expiry (epoch seconds) in one statement."""
+    if not until:
+        return
+    expiry = case(
+        {i: literal(datetime.fromtimestamp(t, UTC), UTCDateTime()) for i, t in until.items()},
+        value=Delivery.id,
+        else_=Delivery.claim_until,
+    )
+    await session.execute(
+        update(Delivery).where(Delivery.id.in_(list(until)), Delivery.claimed_by == owner).values(claim_until=expiry)
+    )
 
 
 async def push_back_channel(session: AsyncSession, *, team_id: str, channel_id: str, until: float) -> None:

@@ -147,6 +147,9 @@ def test_minus_a_type_keeps_the_others() -> None:
         ('+campaign:"Tom &amp; Jerry"', Filters(include=frozenset({("campaign", "Tom & Jerry")}))),
         ("+source:<http://google.com|google.com>", Filters(include=frozenset({("source", "google.com")}))),
         ("+source:&lt;none&gt;", Filters(include=frozenset({("source", "<none>")}))),
+        ("+source:<none>", Filters(include=frozenset({("source", "<none>")}))),  # not Slack markup: kept
+        ("+source:a&b", Filters(include=frozenset({("source", "a&b")}))),
+        ("+source:<mailto:a@b.co>", Filters(include=frozenset({("source", "mailto:a@b.co")}))),
     ],
 )
 def test_parse(text: str, expected: Filters) -> None:
@@ -291,6 +294,7 @@ def test_matches(text: str, overrides: dict[str, Any], expected: bool) -> None:
         ('+campaign:"a\nb"', "+campaign:a b"),  # control characters
         ("<!channel>", "&lt;!channel&gt;"),  # escaped, so the error can't ping anyone
         ('calls ""', '""'),  # an empty quoted word
+        ("+source:&amp;amp;", "+source:&amp;amp;"),  # would read back as something else
     ],
 )
 def test_bad_token_is_named_with_an_example(text: str, named: str) -> None:
@@ -324,7 +328,11 @@ def test_unclosed_quote_is_a_usage_error() -> None:
         {"exclude": frozenset({("source", "a,b")})},
         {"include": frozenset({("source", " google")})},
         {"include": frozenset({("source", 'say "hi"')})},
+        {"include": frozenset({("source", "&amp;")})},
+        {"include": frozenset({("source", "<http://x.co>")})},
+        {"include": frozenset({("profile", "<@U123>")})},
         {"connection": "Not A Label"},
+        {"connection": "acme\n"},
         {"digest": time(9, 0, 30)},
         {"quiet": (time(9), time(9))},
         {"urgent": Filters(show_spam=True)},
@@ -350,7 +358,10 @@ def test_render_is_canonical() -> None:
         "+spam +duplicates +compact +thread +digest:08:30 +quiet:22:00-07:00 +urgent:+source:google"
     )
     assert render(filters("+source:google")) == "+source:google"
-    assert render(filters('+campaign:"Tom &amp; Jerry"')) == '+campaign:"Tom &amp; Jerry"'
+    # Plain text, as typed; callers escape it for mrkdwn like any user text.
+    assert render(filters('+campaign:"Tom &amp; Jerry" +source:&lt;none&gt;')) == (
+        '+source:<none> +campaign:"Tom & Jerry"'
+    )
 
 
 def test_json_is_versioned_and_stable() -> None:
@@ -402,8 +413,21 @@ def test_filters_are_hashable() -> None:
 # Values the grammar can carry: no quotes (tokenize eats them), no line breaks or control
 # characters; commas only in account/profile names. Includes & < > and inner spaces on purpose.
 _chars = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters='"“”')
-_scope_values = st.text(_chars, min_size=1, max_size=12).map(str.strip).filter(bool)
-_attribute_values = _scope_values.filter(lambda v: "," not in v)
+_tricky = st.sampled_from([*"&<>;:|#@!, ", "&amp;", "&lt;", "<http:", "<#C1|", "<@U1>"])
+_text = st.lists(_chars | _tricky, min_size=1, max_size=8).map("".join).map(str.strip)
+
+
+def _typeable(key: str, value: str) -> bool:
+    """Whether Filters accepts the value (it refuses empty, comma-listed or markup-shaped ones)."""
+    try:
+        Filters(include=frozenset({(key, value)}))
+    except ValueError:
+        return False
+    return True
+
+
+_scope_values = _text.filter(lambda v: _typeable("profile", v))
+_attribute_values = _text.filter(lambda v: _typeable("source", v))
 _pairs = st.one_of(
     st.tuples(st.sampled_from(["source", "medium", "campaign", "keyword", "content"]), _attribute_values),
     st.tuples(st.sampled_from(["account", "profile"]), _scope_values),
