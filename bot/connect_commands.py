@@ -10,6 +10,7 @@ from bot.payloads import Action
 from bot.permissions import Actor, load_actor, require_configure, require_member
 from bot.services import Services
 from storage import connections as store
+from storage import polling, problems
 from storage.models import Connection
 from storage.types import utcnow
 
@@ -70,10 +71,11 @@ async def status(services: Services, inv: Invocation) -> dict:
         raise UsageError("Usage: `/whatconverts status`.")
     require_member(await actor_of(inv))
     rows = await _connections(services, inv.command.team_id)
+    ids = [c.id for c in rows if c.id is not None]
     async with services.sessions() as session:
-        used = await store.requests_on(
-            session, connection_ids=[c.id for c in rows if c.id is not None], day=utcnow().date()
-        )
+        used = await store.requests_on(session, connection_ids=ids, day=utcnow().date())
+        polls = await polling.states(session, connection_ids=ids)
+        recent = await problems.recent(session, team_id=inv.command.team_id, limit=5)
     return build.status_message(
         [
             build.ConnectionStatus(
@@ -83,12 +85,15 @@ async def status(services: Services, inv: Invocation) -> dict:
                 scope=connections.scope_of(c),
                 status=c.status,
                 last_error=c.last_error,
-                last_poll_at=None,
+                last_poll_at=polls[c.id].last_poll_at if c.id in polls else None,
+                next_poll_at=polls[c.id].next_run_at if c.id in polls else None,
+                last_poll_error=polls[c.id].last_error if c.id in polls else None,
                 quota_used=used.get(c.id or 0, 0),
                 quota_limit=c.daily_quota,
             )
             for c in rows
-        ]
+        ],
+        problems=[build.ProblemLine(at=p.at, subject=p.subject, message=p.message, fix=p.fix) for p in recent],
     )
 
 

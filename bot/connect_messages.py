@@ -105,6 +105,16 @@ class ConnectionStatus:
     last_poll_at: datetime | None
     quota_used: int
     quota_limit: int
+    next_poll_at: datetime | None = None
+    last_poll_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ProblemLine:
+    at: datetime
+    subject: str
+    message: str
+    fix: str
 
 
 def _scope_text(scope: Sequence[dict]) -> str:
@@ -123,7 +133,15 @@ def _when(value: datetime | None) -> str:
     return f"<!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
 
 
-def status_message(rows: Sequence[ConnectionStatus]) -> dict:
+def _problems(problems: Sequence[ProblemLine]) -> str:
+    lines = [
+        f"• {_when(p.at)} — {escape_mrkdwn(p.subject)}: {escape_mrkdwn(p.message)} _{escape_mrkdwn(p.fix)}_"
+        for p in problems
+    ]
+    return "*Recent problems*\n" + "\n".join(lines)
+
+
+def status_message(rows: Sequence[ConnectionStatus], problems: Sequence[ProblemLine] = ()) -> dict:
     if not rows:
         text = "No WhatConverts account is connected yet. Run `/whatconverts connect` to connect one."
         return {"text": text, "blocks": [_section(text)]}
@@ -135,11 +153,18 @@ def status_message(rows: Sequence[ConnectionStatus]) -> dict:
         if row.status == "error" and row.last_error:
             health += f": {escape_mrkdwn(row.last_error[:200])}"
         kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
+        poll = f"Last poll: {_when(row.last_poll_at)}"
+        if row.last_poll_error:
+            poll += f" (failed: {escape_mrkdwn(row.last_poll_error[:150])})"
+        if row.next_poll_at and row.status in ("ok", "error"):
+            poll += f" · next: {_when(row.next_poll_at)}"
         line = (
             f"{emoji} *{escape_mrkdwn(row.label)}* — {kind} — {health}\n"
             f"Accounts: {_scope_text(row.scope)}\n"
-            f"Last poll: {_when(row.last_poll_at)} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
+            f"{poll} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
         )
         lines.append(line)
         blocks.append(_section(line))
+    if problems:
+        blocks.append(_section(_problems(problems)[:3000]))
     return {"text": "\n".join(lines)[:3000], "blocks": blocks[:50]}

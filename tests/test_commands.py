@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import cast
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import UsageError
+from bot.filters import parse_subscription
+from bot.listeners.commands import build_table
+from bot.payloads import Command
+from bot.services import Services
 from tests.fakes.signing import SlackClient
 
 
@@ -33,3 +42,24 @@ async def test_help_lists_every_subcommand(installed: None, slack: SlackClient, 
     body = (await slack.command(text)).json()
     for name in ("connect", "disconnect", "status", "help"):
         assert f"`/whatconverts {name}" in body["text"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_parses_or_gets_a_usage_line(text: str) -> None:
+    table = build_table(cast(Services, None))
+    command = Command(
+        team_id="T1", enterprise_id=None, user_id="U1", channel_id="C1", text=text, response_url=None, trigger_id=None
+    )
+    try:
+        sub, invocation = table.parse(command)
+    except UsageError as exc:
+        assert exc.message
+        return
+    assert sub.name in {"connect", "disconnect", "status", "subscribe", "unsubscribe", "list", "leads", "stats",
+                        "test", "help"}  # fmt: skip
+    if sub.name == "subscribe":
+        try:
+            parse_subscription(invocation.args)
+        except UsageError as exc:
+            assert exc.message

@@ -1,0 +1,343 @@
+"""The poller against WhatConverts' failures, with two connections in one workspace.
+
+Workspace T1 has the profile key connected as `main` (its leads go to #leads, C1) and the
+master key as `agency` (its accounts' leads go to #agency, C2). One connection failing must
+not hold the other up; the failing one backs off as WhatConverts asks, and once the fault
+clears its leads arrive: none lost, none twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from starlette.applications import Starlette
+
+from bot.delivery import Sender
+from bot.poller import LOOKBACK, Poller, PollReport
+from storage import polling
+from storage.db import transaction
+from tests.fakes.signing import SlackClient
+from tests.fakes.slack import FakeSlack
+from tests.fakes.whatconverts import FakeWhatConverts
+from tests.support import rawdb
+from tests.support.connect import connect_key
+from tests.support.constants import MASTER_SECRET, MASTER_TOKEN, PROFILE_SECRET, PROFILE_TOKEN
+
+CHANNEL = {"main": "C1", "agency": "C2"}
+AGENCY_PROFILE = 30001  # one of the master key's profiles (Northwind Main Site)
+
+
+@pytest.fixture
+async def two_connections(
+    installed: None, app_url: str, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")  # history: names the profile key's profile
+    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET, text="connect main")
+    await connect_key(app_url, slack, token=MASTER_TOKEN, secret=MASTER_SECRET, text="connect agency")
+    fake_slack.add_channel("T1", "C2", name="agency")
+    for label, channel in CHANNEL.items():
+        reply = (await slack.command(f"subscribe connection:{label}", channel_id=channel)).json()
+        assert f"<#{channel}> now gets new leads from `{label}`" in reply["text"]
+    fake_slack.clear()
+    fake_wc.clear()
+
+
+def main_lead(fake_wc: FakeWhatConverts, name: str, **fields: Any) -> dict:
+    return fake_wc.add_lead(contact_name=name, **fields)  # the profile key's own profile
+
+
+def agency_lead(fake_wc: FakeWhatConverts, name: str, **fields: Any) -> dict:
+    return fake_wc.add_lead(profile_id=AGENCY_PROFILE, contact_name=name, **fields)
+
+
+async def cycle(app: Starlette) -> PollReport:
+    """One poller tick, then one sender tick (unpaced) to post what it found."""
+    report = await Poller(app.state.services, owner="test-poller").tick()
+    await Sender(app.state.services, owner="test-sender", spacing=0.0).tick()
+    return report
+
+
+async def table(url: str, name: str) -> list[dict[str, Any]]:
+    return sorted((await rawdb.dump(url))[name], key=lambda row: row.get("id") or row.get("connection_id") or 0)
+
+
+async def ids_by_label(url: str) -> dict[str, int]:
+    return {row["label"]: row["id"] for row in await table(url, "connections")}
+
+
+async def states_by_label(url: str) -> dict[str, dict[str, Any]]:
+    ids = await ids_by_label(url)
+    states = {row["connection_id"]: row for row in await table(url, "poll_state")}
+    return {label: states[id_] for label, id_ in ids.items()}
+
+
+async def make_due(app: Starlette, url: str, *labels: str) -> None:
+    """Poll these connections on the next tick, whatever their schedule says."""
+    ids = await ids_by_label(url)
+    async with transaction(app.state.services.sessions) as session:
+        for label in labels or tuple(ids):
+            await polling.reschedule(session, connection_id=ids[label], next_run_at=datetime.now(UTC))
+
+
+def utc(value: Any) -> datetime:
+    """A stored timestamp (SQLite hands back naive text) as an aware UTC datetime."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def names_in(fake: FakeSlack, channel: str) -> list[str]:
+    """The contact on each lead card posted in `channel`, in order."""
+    return [m["text"] for m in fake.messages(channel) if "blocks" in m]
+
+
+def shows(fake: FakeSlack, channel: str, *leads: dict) -> bool:
+    """`channel` has exactly one card per lead given, and nothing else."""
+    cards = [repr(m["blocks"]) for m in fake.messages(channel) if "blocks" in m]
+    return len(cards) == len(leads) and all(sum(str(lead["lead_id"]) in c for c in cards) == 1 for lead in leads)
+
+
+def dms(fake: FakeSlack) -> list[str]:
+    return [c.params["text"] for c in fake.calls_to("chat.postMessage") if c.params["channel"].startswith("U")]
+
+
+def next_midnight(moment: datetime) -> datetime:
+    return (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# --------------------------------------------------------------------------- transient faults
+
+FAULTS = [
+    # A dropped connection, what a timeout looks like to the client, without waiting 30 s for one.
+    # aiohttp retries an idempotent GET once by itself, so of the four attempts (two connections,
+    # each retried) the first three are dropped: exactly one connection fails, whichever is first.
+    pytest.param(lambda wc: wc.drop_next("leads", times=3), None, id="dropped"),
+    pytest.param(lambda wc: wc.fail_next("leads", 503), None, id="http_503"),
+    pytest.param(lambda wc: wc.fail_next("leads", 502, body="Bad Gateway"), None, id="http_502_text"),
+    pytest.param(lambda wc: wc.malformed_next("leads"), None, id="malformed"),
+    pytest.param(lambda wc: wc.rate_limit_next("leads", retry_after=120), 120, id="429_retry_after"),
+]
+
+
+@pytest.mark.parametrize(("inject", "retry_after"), FAULTS)
+async def test_one_connection_failing_does_not_hold_up_the_other(
+    inject: Callable[[FakeWhatConverts], None],
+    retry_after: int | None,
+    two_connections: None,
+    app: Starlette,
+    fake_slack: FakeSlack,
+    fake_wc: FakeWhatConverts,
+    sqlite_url: str,
+) -> None:
+    leads = {"main": main_lead(fake_wc, "Main caller"), "agency": agency_lead(fake_wc, "Agency caller")}
+    cursors = {label: state["cursor"] for label, state in (await states_by_label(sqlite_url)).items()}
+    inject(fake_wc)  # the next /leads request fails, whichever connection's it is
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    report = await cycle(app)
+
+    after = datetime.now(UTC)
+    assert (report.polled, report.failed) == (2, 1)
+    states = await states_by_label(sqlite_url)
+    (failed,) = [label for label, state in states.items() if state["failures"] == 1]
+    (healthy,) = [label for label in CHANNEL if label != failed]
+    # The healthy connection's lead arrived in the same tick; the failing one's didn't.
+    assert shows(fake_slack, CHANNEL[healthy], leads[healthy])
+    assert shows(fake_slack, CHANNEL[failed])
+    assert states[failed]["cursor"] == cursors[failed] and states[failed]["last_error"]
+    assert states[healthy]["failures"] == 0 and utc(states[healthy]["cursor"]) >= before
+    waits = utc(states[failed]["next_run_at"]) - before
+    if retry_after is not None:  # as WhatConverts asked
+        assert timedelta(seconds=retry_after) <= waits <= timedelta(seconds=retry_after) + (after - before)
+    else:  # backoff: the 60 s minimum interval, +/-20 % jitter
+        assert timedelta(seconds=47) <= waits <= timedelta(seconds=73) + (after - before)
+    assert (await table(sqlite_url, "problems")) == [] and dms(fake_slack) == []
+    assert (await Poller(app.state.services).tick()).polled == 0  # neither is due yet
+
+    await make_due(app, sqlite_url)
+    recovered = await cycle(app)
+
+    assert (recovered.polled, recovered.failed) == (2, 0)
+    assert shows(fake_slack, "C1", leads["main"]) and shows(fake_slack, "C2", leads["agency"])
+    assert {label: state["failures"] for label, state in (await states_by_label(sqlite_url)).items()} == {
+        "main": 0,
+        "agency": 0,
+    }
+    assert len(await table(sqlite_url, "deliveries")) == 2
+
+
+async def test_repeated_failures_back_off_further(
+    two_connections: None, app: Starlette, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    waits = []
+    for _ in range(3):
+        await make_due(app, sqlite_url)
+        fake_wc.fail_next("leads", 503, times=2)  # both connections fail every time
+        before = datetime.now(UTC).replace(microsecond=0)
+        assert (await cycle(app)).failed == 2
+        waits.append(utc((await states_by_label(sqlite_url))["main"]["next_run_at"]) - before)
+
+    # 60 s, 120 s, 240 s, each +/-20 %.
+    assert [round(w.total_seconds() / 60, 1) for w in waits] == pytest.approx([1, 2, 4], rel=0.25)
+    connection = {row["label"]: row for row in await table(sqlite_url, "connections")}["main"]
+    assert connection["status"] == "error"  # after three failures in a row
+    assert any("connection main" == p["subject"] for p in await table(sqlite_url, "problems"))
+
+
+# --------------------------------------------------------------------------- permanent faults
+
+
+async def test_revoked_key_needs_reauth_and_the_other_connection_keeps_flowing(
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    fake_wc.add_profile_key(PROFILE_TOKEN, "canary-rotated-secret-0000")  # the stored secret stops working
+    lost = main_lead(fake_wc, "Main caller")
+    first = agency_lead(fake_wc, "Agency caller")
+
+    report = await cycle(app)
+
+    assert (report.polled, report.failed) == (2, 1)
+    assert report.errors == ["WhatConvertsAuthError"]
+    assert shows(fake_slack, "C2", first) and shows(fake_slack, "C1")
+    connections = {row["label"]: row for row in await table(sqlite_url, "connections")}
+    assert connections["main"]["status"] == "needs_reauth" and connections["agency"]["status"] == "ok"
+    (told,) = dms(fake_slack)  # the owner (U1, also the installer) once
+    assert "`main`" in told and "no longer accepts this API key" in told and "/whatconverts connect main" in told
+    assert [c.params["channel"] for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"][0] == "U"] == [
+        "U1"
+    ]
+    (problem,) = await table(sqlite_url, "problems")
+    assert problem["subject"] == "connection main" and "no longer accepts" in problem["message"]
+
+    second = agency_lead(fake_wc, "Agency caller 2")
+    asked = len(fake_wc.calls_to("leads"))
+    await make_due(app, sqlite_url)
+    again = await cycle(app)
+
+    assert (again.polled, again.failed) == (1, 0)  # `main` waits for a reconnect; no more requests, no more DMs
+    assert shows(fake_slack, "C2", first, second) and shows(fake_slack, "C1")
+    assert len(dms(fake_slack)) == 1
+    assert [c.key for c in fake_wc.calls_to("leads")[asked:]] == [MASTER_TOKEN]
+    assert lost["lead_id"] not in {d["lead_id"] for d in await table(sqlite_url, "deliveries")}
+
+
+async def test_spent_daily_quota_waits_for_midnight_utc(
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    fake_wc.set_daily_limit(PROFILE_TOKEN, fake_wc.requests_today(PROFILE_TOKEN))  # the next one is refused
+    main_lead(fake_wc, "Main caller")
+    lead = agency_lead(fake_wc, "Agency caller")
+    before = datetime.now(UTC)
+
+    report = await cycle(app)
+
+    after = datetime.now(UTC)
+    assert (report.polled, report.failed) == (2, 1) and report.errors == ["WhatConvertsQuotaExceeded"]
+    assert shows(fake_slack, "C2", lead) and shows(fake_slack, "C1")
+    states = await states_by_label(sqlite_url)
+    assert utc(states["main"]["next_run_at"]) in {next_midnight(before), next_midnight(after)}
+    assert "Daily API limit" in states["main"]["last_error"]
+    assert utc(states["agency"]["next_run_at"]) < before + timedelta(minutes=5)  # the master key is unaffected
+    (problem,) = await table(sqlite_url, "problems")
+    assert problem["subject"] == "connection main" and "daily API limit" in problem["message"]
+    assert "midnight UTC" in problem["fix"]
+    connections = {row["label"]: row for row in await table(sqlite_url, "connections")}
+    assert connections["main"]["status"] == "ok"  # not broken, just out of requests today
+
+
+# --------------------------------------------------------------------------- late leads
+
+
+async def test_a_late_lead_within_the_lookback_is_delivered_once(
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    assert (await cycle(app)).polled == 2
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=1)):
+        await make_due(app, sqlite_url)
+        assert (await cycle(app)).polled == 2  # the cursor is now "now"; nothing new
+        now = datetime.now(UTC)
+        # Both appear in WhatConverts after that poll, dated in the past (processing lag).
+        late = main_lead(fake_wc, "Late caller", date_created=now - timedelta(minutes=5))
+        too_late = main_lead(fake_wc, "Very late caller", date_created=now - LOOKBACK - timedelta(minutes=10))
+
+        await make_due(app, sqlite_url)
+        found = await cycle(app)
+        await make_due(app, sqlite_url)
+        again = await cycle(app)
+
+    assert found.enqueued == 1 and again.enqueued == 0
+    assert shows(fake_slack, "C1", late)
+    # Documented limit: a lead that shows up more than LOOKBACK (10 min) after its date_created,
+    # and after a poll already passed that time, is never delivered.
+    assert too_late["lead_id"] not in {d["lead_id"] for d in await table(sqlite_url, "deliveries")}
+
+
+# --------------------------------------------------------------------------- leases
+
+
+def lease_of(app: Starlette) -> timedelta:
+    return timedelta(seconds=app.state.services.settings.poll_lease_seconds)
+
+
+async def test_a_stale_lease_cannot_move_the_cursor(two_connections: None, app: Starlette, sqlite_url: str) -> None:
+    sessions, lease = app.state.services.sessions, lease_of(app)
+    t0 = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        stale = await polling.claim_due(session, owner="stale", now=t0, lease=lease, limit=10)
+    async with transaction(sessions) as session:
+        held = await polling.claim_due(
+            session, owner="other", now=t0 + lease - timedelta(seconds=1), lease=lease, limit=10
+        )
+    expired = t0 + lease + timedelta(seconds=1)
+    async with transaction(sessions) as session:
+        fresh = await polling.claim_due(session, owner="fresh", now=expired, lease=lease, limit=10)
+    assert len(stale) == 2 and held == []
+    assert sorted((lease.connection_id, lease.version) for lease in fresh) == sorted(
+        (lease.connection_id, lease.version + 1) for lease in stale
+    )
+    before = await table(sqlite_url, "poll_state")
+
+    async with transaction(sessions) as session:
+        moved = await polling.finish(
+            session, stale[0], cursor=expired, next_run_at=expired + timedelta(hours=1), now=expired, requests=1
+        )
+        failed = await polling.finish(
+            session, stale[1], cursor=None, next_run_at=expired, now=expired, requests=1, error="boom"
+        )
+
+    assert moved is False and failed is False
+    assert await table(sqlite_url, "poll_state") == before
+    assert {row["lease_owner"] for row in before} == {"fresh"}
+    (mine,) = [lease for lease in fresh if lease.connection_id == stale[0].connection_id]
+    async with transaction(sessions) as session:
+        assert await polling.finish(session, mine, cursor=expired, next_run_at=expired, now=expired, requests=1)
+    (row,) = [r for r in await table(sqlite_url, "poll_state") if r["connection_id"] == mine.connection_id]
+    assert utc(row["cursor"]) == expired and row["lease_owner"] is None
+
+
+async def test_a_poller_that_lost_its_lease_enqueues_nothing(
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    main_lead(fake_wc, "Main caller")
+    agency_lead(fake_wc, "Agency caller")
+    fake_wc.delay_next("leads", 1.0, times=2)  # WhatConverts is slow; the poller stalls mid-walk
+    lease = lease_of(app)
+    before = await table(sqlite_url, "poll_state")
+
+    slow = asyncio.create_task(Poller(app.state.services, owner="slow").tick())
+    await asyncio.sleep(0.5)
+    async with transaction(app.state.services.sessions) as session:  # another process, after LEASE
+        stolen = await polling.claim_due(
+            session, owner="thief", now=datetime.now(UTC) + lease + timedelta(seconds=1), lease=lease, limit=10
+        )
+    report = await slow
+
+    assert len(stolen) == 2 and (report.polled, report.lost, report.enqueued) == (2, 2, 0)
+    assert await table(sqlite_url, "deliveries") == []
+    after = await table(sqlite_url, "poll_state")
+    assert [row["cursor"] for row in after] == [row["cursor"] for row in before]
+    assert {row["lease_owner"] for row in after} == {"thief"}
