@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from bot import connect_messages as build
-from bot import connections
+from bot import connections, overview
 from bot.commands import Invocation
 from bot.errors import NotFound, UsageError
 from bot.payloads import Action
 from bot.permissions import Actor, load_actor, require_configure, require_member
 from bot.services import Services
 from storage import connections as store
-from storage import polling, problems
 from storage.models import Connection
-from storage.types import utcnow
 
 
 async def actor_of(inv: Invocation) -> Actor:
@@ -70,30 +68,10 @@ async def status(services: Services, inv: Invocation) -> dict:
     if inv.args:
         raise UsageError("Usage: `/whatconverts status`.")
     require_member(await actor_of(inv))
-    rows = await _connections(services, inv.command.team_id)
-    ids = [c.id for c in rows if c.id is not None]
-    async with services.sessions() as session:
-        used = await store.requests_on(session, connection_ids=ids, day=utcnow().date())
-        polls = await polling.states(session, connection_ids=ids)
-        recent = await problems.recent(session, team_id=inv.command.team_id, limit=5)
+    team_id = inv.command.team_id
     return build.status_message(
-        [
-            build.ConnectionStatus(
-                label=c.label,
-                kind=c.kind,
-                key_type=c.key_type,
-                scope=connections.scope_of(c),
-                status=c.status,
-                last_error=c.last_error,
-                last_poll_at=polls[c.id].last_poll_at if c.id in polls else None,
-                next_poll_at=polls[c.id].next_run_at if c.id in polls else None,
-                last_poll_error=polls[c.id].last_error if c.id in polls else None,
-                quota_used=used.get(c.id or 0, 0),
-                quota_limit=c.daily_quota,
-            )
-            for c in rows
-        ],
-        problems=[build.ProblemLine(at=p.at, subject=p.subject, message=p.message, fix=p.fix) for p in recent],
+        await overview.connection_statuses(services, team_id=team_id),
+        problems=await overview.recent_problems(services, team_id=team_id, limit=5),
     )
 
 

@@ -107,6 +107,7 @@ class ConnectionStatus:
     quota_limit: int
     next_poll_at: datetime | None = None
     last_poll_error: str | None = None
+    connection_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _scope_text(scope: Sequence[dict]) -> str:
     return escape_mrkdwn("; ".join(parts) + more) if parts else "no leads seen yet"
 
 
-def _when(value: datetime | None) -> str:
+def slack_date(value: datetime | None) -> str:
     if value is None:
         return "not yet"
     return f"<!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
@@ -135,7 +136,7 @@ def _when(value: datetime | None) -> str:
 
 def _problems(problems: Sequence[ProblemLine]) -> str:
     lines = [
-        f"• {_when(p.at)} — {escape_mrkdwn(p.subject)}: {escape_mrkdwn(p.message)} _{escape_mrkdwn(p.fix)}_"
+        f"• {slack_date(p.at)} — {escape_mrkdwn(p.subject)}: {escape_mrkdwn(p.message)} _{escape_mrkdwn(p.fix)}_"
         for p in problems
     ]
     return "*Recent problems*\n" + "\n".join(lines)
@@ -153,11 +154,11 @@ def status_message(rows: Sequence[ConnectionStatus], problems: Sequence[ProblemL
         if row.status == "error" and row.last_error:
             health += f": {escape_mrkdwn(row.last_error[:200])}"
         kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
-        poll = f"Last poll: {_when(row.last_poll_at)}"
+        poll = f"Last poll: {slack_date(row.last_poll_at)}"
         if row.last_poll_error:
             poll += f" (failed: {escape_mrkdwn(row.last_poll_error[:150])})"
         if row.next_poll_at and row.status in ("ok", "error"):
-            poll += f" · next: {_when(row.next_poll_at)}"
+            poll += f" · next: {slack_date(row.next_poll_at)}"
         line = (
             f"{emoji} *{escape_mrkdwn(row.label)}* — {kind} — {health}\n"
             f"Accounts: {_scope_text(row.scope)}\n"

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cards, connections, filters
+from bot.card_actions import can_write
 from bot.leads import Lead
 from bot.services import Services
 from bot.slack_errors import (
@@ -35,6 +36,7 @@ from bot.slack_errors import (
     SlackTransient,
     classify,
 )
+from storage import connections as connection_store
 from storage import installations, outbox, problems
 from storage import subscriptions as subscription_store
 from storage.db import transaction
@@ -110,12 +112,26 @@ class Sender:
                 session, owner=self.owner, until={i: s + SEND_TIMEOUT + margin for i, s in slots.items()}
             )
             subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
+            conns = await connection_store.get_connections(
+                session, connection_ids=sorted({s.connection_id for s in subs.values()})
+            )
         report.claimed = len(claimed)
+        writable = {sub_id: can_write(conns[s.connection_id]) for sub_id, s in subs.items() if s.connection_id in conns}
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:
             clients[team_id] = await self._client(team_id)
         await asyncio.gather(
-            *(self._send(d, slots[d.id or 0], subs.get(d.subscription_id), clients[d.team_id], report) for d in claimed)
+            *(
+                self._send(
+                    d,
+                    slots[d.id or 0],
+                    subs.get(d.subscription_id),
+                    clients[d.team_id],
+                    report,
+                    actions=writable.get(d.subscription_id, False),
+                )
+                for d in claimed
+            )
         )
         return report
 
@@ -133,6 +149,8 @@ class Sender:
         subscription: Subscription | None,
         client: AsyncWebClient | None,
         report: SendReport,
+        *,
+        actions: bool,
     ) -> None:
         assert delivery.id is not None
         if subscription is None:
@@ -142,7 +160,7 @@ class Sender:
             report.failed += 1
             return
         rules = filters.from_json(subscription.filters_json)
-        message = cards.lead_card(Lead.from_api(json.loads(delivery.lead_json)), compact=rules.compact)
+        message = cards.lead_card(Lead.from_api(json.loads(delivery.lead_json)), compact=rules.compact, actions=actions)
         slot = await self._wait_for(slot, delivery)
         async with self._semaphore:
             try:

@@ -1,24 +1,217 @@
-"""Pure builder for the App Home tab."""
+"""Pure builder for the App Home tab: admins run everything here; members see a read-only summary.
+
+Guests see no lead data at all. The view stays within Block Kit's 100-block limit by listing
+at most a fixed number of connections and subscriptions and pointing at `/whatconverts list all`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot import ids
+from bot.connect_messages import HEALTH, ConnectionStatus, ProblemLine, slack_date
+from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
+from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine
+
+MAX_BLOCKS = 100
+MAX_CONNECTIONS = 10
+MAX_SUBSCRIPTIONS = 25
 
 
-def home_view() -> dict:
-    """The Home tab for a workspace that hasn't connected WhatConverts yet."""
+@dataclass(frozen=True)
+class HomeData:
+    """Everything the Home tab shows one user, already filtered for what their role may see."""
+
+    role: str  # admin | member | guest
+    connections: Sequence[ConnectionStatus] = ()
+    subscriptions: Sequence[SubscriptionLine] = ()
+    problems: Sequence[ProblemLine] = ()
+    contacts: Sequence[str] = field(default_factory=tuple)  # user ids to ask (installer, owners)
+
+
+def _section(text: str, accessory: dict | None = None) -> dict:
+    block: dict = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def _button(
+    text: str, action_id: str, value: str = "", *, style: str | None = None, confirm: dict | None = None
+) -> dict:
+    button: dict = {"type": "button", "text": {"type": "plain_text", "text": text[:75]}, "action_id": action_id}
+    if value:
+        button["value"] = value
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def _confirm(title: str, text: str, yes: str) -> dict:
+    return {
+        "title": {"type": "plain_text", "text": title[:100]},
+        "text": {"type": "mrkdwn", "text": text[:300]},
+        "confirm": {"type": "plain_text", "text": yes[:30]},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+        "style": "danger",
+    }
+
+
+def _header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:150]}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2000]}]}
+
+
+def _connection_blocks(row: ConnectionStatus) -> list[dict]:
+    emoji, health = HEALTH.get(row.status, (":grey_question:", row.status))
+    label = escape_mrkdwn(row.label)
+    kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
+    text = (
+        f"{emoji} *{label}* — {kind} — {health.format(label=label)}\n"
+        f"Quota today: {row.quota_used:,} / {row.quota_limit:,} · Last poll: {slack_date(row.last_poll_at)}"
+        + (f" · Next: {slack_date(row.next_poll_at)}" if row.next_poll_at and row.status in ("ok", "error") else "")
+    )
+    if row.last_poll_error:
+        text += f"\nLast error: {escape_mrkdwn(row.last_poll_error[:200])}"
+    value = str(row.connection_id or "")
+    buttons = []
+    if row.status == "needs_reauth":
+        buttons.append(_button("Reconnect", ids.ACTION_HOME_RECONNECT, value, style="primary"))
+    if row.status == "paused":
+        buttons.append(_button("Resume", ids.ACTION_HOME_CONNECTION_RESUME, value))
+    else:
+        buttons.append(_button("Pause", ids.ACTION_HOME_CONNECTION_PAUSE, value))
+    buttons.append(
+        _button(
+            "Disconnect",
+            ids.ACTION_HOME_DISCONNECT,
+            value,
+            style="danger",
+            confirm=_confirm(
+                "Disconnect?",
+                f"Delete the credentials of `{label}` and stop its subscriptions?",
+                "Disconnect",
+            ),
+        )
+    )
+    return [_section(text), {"type": "actions", "elements": buttons}]
+
+
+def _subscription_text(row: SubscriptionLine, *, several_connections: bool) -> str:
+    state = STATE.get(row.status, row.status)
+    if row.status == "broken":
+        reason = row.broken_reason or "unknown"
+        state += f" broken: {escape_mrkdwn(reason)} — {BROKEN_FIX.get(reason, 'subscribe again')}"
+    connection = f" connection:{escape_mrkdwn(row.connection_label)}" if several_connections else ""
+    return (
+        f"<#{row.channel_id}> `{escape_mrkdwn(row.grammar)}{connection}`\n"
+        f"{state} · {row.sent_24h} card{'s' if row.sent_24h != 1 else ''} in 24 h"
+        + (f" · {row.failed} failed" if row.failed else "")
+    )
+
+
+def _subscription_blocks(row: SubscriptionLine, *, several_connections: bool) -> list[dict]:
+    value = str(row.id)
+    pause = (
+        _button("Resume", ids.ACTION_HOME_SUB_RESUME, value)
+        if row.status in ("paused", "broken")
+        else _button("Pause", ids.ACTION_HOME_SUB_PAUSE, value)
+    )
+    return [
+        _section(_subscription_text(row, several_connections=several_connections)),
+        {
+            "type": "actions",
+            "elements": [
+                _button("Edit", ids.ACTION_HOME_SUB_EDIT, value),
+                pause,
+                _button("Send test card", ids.ACTION_HOME_SUB_TEST, value),
+                _button(
+                    "Remove",
+                    ids.ACTION_HOME_SUB_REMOVE,
+                    value,
+                    style="danger",
+                    confirm=_confirm("Remove subscription?", f"Stop posting leads to <#{row.channel_id}>?", "Remove"),
+                ),
+            ],
+        },
+    ]
+
+
+def _problem_blocks(problems: Sequence[ProblemLine]) -> list[dict]:
+    if not problems:
+        return [_context("No problems recorded. :tada:")]
+    lines = [
+        f"• {slack_date(p.at)} *{escape_mrkdwn(p.subject)}*: {escape_mrkdwn(p.message)}\n   _What to do:_ "
+        f"{escape_mrkdwn(p.fix)}"
+        for p in problems[:10]
+    ]
+    return [_section("\n".join(lines))]
+
+
+def _guest_view() -> dict:
     return {
         "type": "home",
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "WhatConverts for Slack"}},
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"New leads from WhatConverts, in the channels you choose.\n"
-                    f"Start with `{COMMAND} connect`, then `{COMMAND} subscribe` in a channel. "
-                    f"`{COMMAND} help` lists everything.",
-                },
-            },
+            _header("WhatConverts for Slack"),
+            _section(
+                "Lead data contains personal information, so guests can't see it here. Ask a member of this "
+                "workspace if you need a lead."
+            ),
         ],
     }
+
+
+def home_view(data: HomeData) -> dict:
+    if data.role == "guest":
+        return _guest_view()
+    several = len({s.connection_label for s in data.subscriptions}) > 1 or len(data.connections) > 1
+    blocks: list[dict] = [_header("WhatConverts for Slack")]
+    if data.role != "admin":
+        ask = ", ".join(f"<@{u}>" for u in data.contacts[:5]) or "a workspace admin"
+        blocks.append(
+            _section(
+                f"New leads from WhatConverts arrive in the channels below. To change what goes where, ask {ask}. "
+                f"`{COMMAND} leads` shows you today's leads."
+            )
+        )
+    else:
+        blocks.append(
+            _section(
+                "Connect WhatConverts accounts, choose which channels get which leads, and see what needs attention.",
+                accessory=_button("Connect an account", ids.ACTION_HOME_CONNECT, style="primary"),
+            )
+        )
+        blocks.append(_header("Connections"))
+        if not data.connections:
+            blocks.append(_context(f"None yet. Press *Connect an account* or run `{COMMAND} connect`."))
+        for row in list(data.connections)[:MAX_CONNECTIONS]:
+            blocks.extend(_connection_blocks(row))
+        if len(data.connections) > MAX_CONNECTIONS:
+            blocks.append(_context(f"…and {len(data.connections) - MAX_CONNECTIONS} more: `{COMMAND} status`."))
+    blocks.append(_header("Subscriptions"))
+    if data.role == "admin":
+        blocks.append({"type": "actions", "elements": [_button("Add subscription", ids.ACTION_HOME_SUB_ADD)]})
+    if not data.subscriptions:
+        blocks.append(
+            _context(f"No channel gets leads yet. `{COMMAND} subscribe` in a channel, or *Add subscription*.")
+        )
+    for row in list(data.subscriptions)[:MAX_SUBSCRIPTIONS]:
+        if data.role == "admin":
+            blocks.extend(_subscription_blocks(row, several_connections=several))
+        else:
+            blocks.append(_section(_subscription_text(row, several_connections=several)))
+    if len(data.subscriptions) > MAX_SUBSCRIPTIONS:
+        blocks.append(_context(f"…and {len(data.subscriptions) - MAX_SUBSCRIPTIONS} more: `{COMMAND} list all`."))
+    if data.role == "admin":
+        blocks.append(_header("Recent problems"))
+        blocks.extend(_problem_blocks(data.problems))
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"More in `{COMMAND} status` and `{COMMAND} list all`.")]
+    return {"type": "home", "blocks": blocks}

@@ -42,3 +42,13 @@ NOT_INSTALLED = (
     "WhatConverts for Slack isn't installed in this workspace (or it was removed). "
     "Ask a workspace admin to install it again."
 )
+
+
+def error_modal(reply: dict) -> dict:
+    """A problem shown in a modal (Home tab buttons have no place for an ephemeral reply)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "WhatConverts"},
+        "close": {"type": "plain_text", "text": "OK"},
+        "blocks": reply["blocks"],
+    }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import filters
+from bot import filters, overview
 from bot import subscription_messages as build
 from bot.commands import Invocation
 from bot.connect_commands import actor_of
@@ -14,7 +15,6 @@ from bot.errors import NotFound, UsageError, UserFacingError
 from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
 from storage import connections as connection_store
-from storage import outbox
 from storage import subscriptions as store
 from storage.db import transaction
 from storage.models import Connection, Subscription
@@ -43,11 +43,10 @@ def choose_connection(rows: list[Connection], label: str | None) -> Connection:
     return rows[0]
 
 
-async def _check_channel(inv: Invocation, channel_id: str) -> str | None:
+async def check_channel(client: AsyncWebClient, channel_id: str) -> str | None:
     """Refuse a channel the bot can't post in, with what to do; returns the channel's name."""
-    assert inv.client is not None
     try:
-        info = (await inv.client.conversations_info(channel=channel_id)).get("channel") or {}
+        info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
     except SlackApiError as exc:
         if exc.response.get("error") == "channel_not_found":
             raise UserFacingError(
@@ -61,6 +60,53 @@ async def _check_channel(inv: Invocation, channel_id: str) -> str | None:
     return info.get("name")
 
 
+async def save_subscription(
+    services: Services,
+    client: AsyncWebClient,
+    *,
+    actor: Actor,
+    team_id: str,
+    connection: Connection,
+    channel_id: str,
+    rules: filters.Filters,
+    subscription_id: int | None = None,
+) -> Subscription:
+    """Create (or, with `subscription_id`, change) a subscription: the one path for commands and modals."""
+    require_configure(actor, owner_user_id=connection.owner_user_id)
+    name = await check_channel(client, channel_id)
+    # The connection lives on the row; stored filters are about leads only (`list` adds it back).
+    rules = dataclasses.replace(rules, connection=None)
+    assert connection.id is not None
+    async with transaction(services.sessions) as session:
+        for sub in await store.list_subscriptions(session, team_id=team_id, channel_id=channel_id):
+            same = sub.connection_id == connection.id and filters.from_json(sub.filters_json) == rules
+            if same and sub.id != subscription_id:
+                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).")
+        if subscription_id is not None:
+            updated = await store.update_subscription(
+                session,
+                team_id=team_id,
+                subscription_id=subscription_id,
+                connection_id=connection.id,
+                channel_id=channel_id,
+                channel_name=name,
+                filters_json=filters.to_json(rules),
+            )
+            if updated is None:
+                raise NotFound("That subscription was removed meanwhile.")
+            return updated
+        return await store.create_subscription(
+            session,
+            team_id=team_id,
+            connection_id=connection.id,
+            channel_id=channel_id,
+            channel_name=name,
+            filters_json=filters.to_json(rules),
+            created_by=actor.user_id,
+            start_at=utcnow().replace(microsecond=0),
+        )
+
+
 async def subscribe(services: Services, inv: Invocation) -> dict:
     actor = await actor_of(inv)
     require_member(actor)
@@ -69,29 +115,17 @@ async def subscribe(services: Services, inv: Invocation) -> dict:
         raise UsageError(
             f"Pick the channel from Slack's autocomplete so it becomes a link (I got `#{(channel.name or '')[:40]}`)."
         )
-    channel_id = channel.id if channel and channel.id else inv.command.channel_id
     connection = choose_connection(await _connections(services, inv.command.team_id), rules.connection)
-    require_configure(actor, owner_user_id=connection.owner_user_id)
-    name = await _check_channel(inv, channel_id)
-    # The connection lives on the row; stored filters are about leads only (`list` adds it back).
-    rules = dataclasses.replace(rules, connection=None)
-    canonical = filters.to_json(rules)
-    async with transaction(services.sessions) as session:
-        existing = await store.list_subscriptions(session, team_id=inv.command.team_id, channel_id=channel_id)
-        for sub in existing:
-            if sub.connection_id == connection.id and filters.from_json(sub.filters_json) == rules:
-                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).")
-        assert connection.id is not None
-        sub = await store.create_subscription(
-            session,
-            team_id=inv.command.team_id,
-            connection_id=connection.id,
-            channel_id=channel_id,
-            channel_name=name,
-            filters_json=canonical,
-            created_by=inv.command.user_id,
-            start_at=utcnow().replace(microsecond=0),
-        )
+    assert inv.client is not None
+    sub = await save_subscription(
+        services,
+        inv.client,
+        actor=actor,
+        team_id=inv.command.team_id,
+        connection=connection,
+        channel_id=channel.id if channel and channel.id else inv.command.channel_id,
+        rules=rules,
+    )
     return build.subscribed_message(sub, connection_label=connection.label, rules=rules)
 
 
@@ -137,28 +171,8 @@ async def list_(services: Services, inv: Invocation) -> dict:
         raise UsageError("Usage: `/whatconverts list` (this channel) or `/whatconverts list all`.")
     everywhere = bool(inv.args)
     team_id = inv.command.team_id
-    labels = {c.id: c.label for c in await _connections(services, team_id)}
-    async with services.sessions() as session:
-        subs = await store.list_subscriptions(
-            session, team_id=team_id, channel_id=None if everywhere else inv.command.channel_id
-        )
-        counts = await outbox.counts_by_subscription(
-            session,
-            subscription_ids=[s.id or 0 for s in subs],
-            since=utcnow().replace(microsecond=0) - build.DAY,
-        )
-    rows = [
-        build.SubscriptionLine(
-            id=s.id or 0,
-            channel_id=s.channel_id,
-            connection_label=labels.get(s.connection_id, "?"),
-            grammar=filters.render(filters.from_json(s.filters_json)),
-            status=s.status,
-            broken_reason=s.broken_reason,
-            sent_24h=counts.get(s.id or 0, {}).get("sent", 0),
-            pending=counts.get(s.id or 0, {}).get("pending", 0) + counts.get(s.id or 0, {}).get("sending", 0),
-            failed=counts.get(s.id or 0, {}).get("failed", 0),
-        )
-        for s in subs
-    ]
-    return build.list_message(rows, everywhere=everywhere, several_connections=len(labels) > 1)
+    rows = await overview.subscription_lines(
+        services, team_id=team_id, channel_id=None if everywhere else inv.command.channel_id
+    )
+    several = len(await _connections(services, team_id)) > 1
+    return build.list_message(rows, everywhere=everywhere, several_connections=several)

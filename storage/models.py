@@ -175,6 +175,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("subscription_id", "lead_id", name="uq_delivery_subscription_lead"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_message", "channel_id", "message_ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -191,6 +192,8 @@ class Delivery(SQLModel, table=True):
     # A send whose outcome we can't know (timeout, crash mid-send): a retry may duplicate it.
     uncertain: bool = False
     message_ts: str | None = Field(default=None, max_length=32)
+    # JSON list of "who did what" lines shown on the card ("✓ marked quotable by <@U1>").
+    notes_json: str = Field(default="[]", sa_column=Column(Text(), nullable=False, server_default="[]"))
     last_error: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

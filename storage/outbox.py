@@ -188,3 +188,16 @@ async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
     """Forget delivered rows older than the retention (which must exceed the poll lookback)."""
     result = await session.execute(delete(Delivery).where(Delivery.status == "sent", Delivery.sent_at < before))
     return int(result.rowcount or 0)
+
+
+async def find_by_message(session: AsyncSession, *, channel_id: str, message_ts: str) -> Delivery | None:
+    """The delivery behind a posted card (for its buttons)."""
+    stmt = select(Delivery).where(Delivery.channel_id == channel_id, Delivery.message_ts == message_ts)
+    return (await session.execute(stmt.limit(1).execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def update_card(session: AsyncSession, *, delivery_id: int, lead_json: str, notes_json: str) -> None:
+    """Remember the lead as last shown and the card's notes, so later edits keep them."""
+    await session.execute(
+        update(Delivery).where(Delivery.id == delivery_id).values(lead_json=lead_json, notes_json=notes_json)
+    )

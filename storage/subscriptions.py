@@ -94,3 +94,17 @@ async def get_many(session: AsyncSession, *, ids: list[int]) -> dict[int, Subscr
         return {}
     rows = await session.execute(select(Subscription).where(Subscription.id.in_(ids)))
     return {row.id: row for row in rows.scalars() if row.id is not None}
+
+
+async def update_subscription(
+    session: AsyncSession, *, team_id: str, subscription_id: int, **values: Any
+) -> Subscription | None:
+    """Change an existing subscription (an edit from the Home tab); None if it is gone."""
+    result = await session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription_id, Subscription.team_id == team_id)
+        .values(**values, updated_at=utcnow())
+    )
+    if not result.rowcount:
+        return None
+    return await get_subscription(session, subscription_id=subscription_id)

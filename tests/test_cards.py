@@ -427,7 +427,8 @@ def test_hostile_full_card_details() -> None:
     assert company.startswith("*Company*\n") and company.endswith("…") and len(company) == 2000
     assert "evil &amp; done" in company  # the override is gone, the text stays
     assert "*Email*\n&lt;mailto:x@evil.example|boss@company.example&gt;" in texts
-    assert "*Value*\nQuotable: " in " ".join(texts) and "$1.000e+5000" in " ".join(texts)
+    assert "*Value*\nQuotable: " in " ".join(texts)
+    assert "e+5000" not in " ".join(texts)  # an absurd number is dropped by the parser, not printed
     assert not any("None" in t for t in texts)
     message = excerpt["text"]["text"]
     assert message.startswith("> &lt;!channel&gt;") and message.endswith("…")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, home, lifecycle
+from bot.listeners import actions, cards, commands, home, lifecycle
 from bot.services import Services
 
 
@@ -13,3 +13,4 @@ def register(app: AsyncApp, services: Services) -> None:
     home.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    cards.register(app, services)

@@ -1,0 +1,194 @@
+"""What the App Home buttons and the subscription modal do. Every change republishes the Home tab."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import cards, connections, filters, modals, overview
+from bot import connect_messages as connect_build
+from bot.errors import NotFound, UserFacingError
+from bot.payloads import Action, Command
+from bot.permissions import Actor, require_configure
+from bot.services import Services
+from bot.subscribe_commands import choose_connection, save_subscription
+from storage import connections as connection_store
+from storage import subscriptions as subscription_store
+from storage.db import transaction
+from storage.models import Connection, Subscription
+
+
+def _id(action: Action) -> int:
+    try:
+        return int(action.value)
+    except ValueError:
+        raise NotFound("That item no longer exists.") from None
+
+
+async def _connection(services: Services, action: Action) -> Connection:
+    async with services.sessions() as session:
+        row = await connection_store.get_connection(session, connection_id=_id(action))
+    if row is None or row.team_id != action.team_id:
+        raise NotFound("That connection was removed meanwhile.")
+    return row
+
+
+async def _subscription(services: Services, team_id: str, subscription_id: int) -> tuple[Subscription, Connection]:
+    async with services.sessions() as session:
+        sub = await subscription_store.get_subscription(session, subscription_id=subscription_id)
+        conn = await connection_store.get_connection(session, connection_id=sub.connection_id) if sub else None
+    if sub is None or conn is None or sub.team_id != team_id:
+        raise NotFound("That subscription was removed meanwhile.")
+    return sub, conn
+
+
+async def republish(services: Services, client: AsyncWebClient, action: Action, installer: str | None) -> None:
+    await overview.publish_home(
+        services, client, team_id=action.team_id, user_id=action.user_id, installer_user_id=installer
+    )
+
+
+async def open_connect(
+    services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, reconnect: bool
+) -> None:
+    """Connect (or reconnect) from Home: a one-time link, shown in a modal only this user sees."""
+    label = None
+    owner = None
+    if reconnect:
+        row = await _connection(services, action)
+        label, owner = row.label, row.owner_user_id
+    require_configure(actor, owner_user_id=owner)
+    command = Command(
+        team_id=action.team_id,
+        enterprise_id=action.enterprise_id,
+        user_id=action.user_id,
+        channel_id="",
+        text="",
+        response_url=None,
+        trigger_id=action.trigger_id,
+    )
+    url = await connections.start_connect(services, command=command, label=label)
+    message = connect_build.connect_link_message(url, label=label, oauth=services.oauth is not None)
+    await client.views_open(
+        trigger_id=action.trigger_id,
+        view={
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Connect WhatConverts"},
+            "close": {"type": "plain_text", "text": "Done"},
+            "blocks": message["blocks"],
+        },
+    )
+
+
+async def set_connection_paused(services: Services, action: Action, actor: Actor, *, paused: bool) -> None:
+    row = await _connection(services, action)
+    require_configure(actor, owner_user_id=row.owner_user_id)
+    async with transaction(services.sessions) as session:
+        await connection_store.set_status(session, connection_id=row.id or 0, status="paused" if paused else "ok")
+
+
+async def disconnect(services: Services, action: Action, actor: Actor) -> None:
+    row = await _connection(services, action)
+    require_configure(actor, owner_user_id=row.owner_user_id)
+    await connections.disconnect(services, connection_id=row.id or 0)
+
+
+async def open_subscription_modal(
+    services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, edit: bool
+) -> None:
+    async with services.sessions() as session:
+        rows = await connection_store.list_connections(session, team_id=action.team_id)
+    if not rows:
+        raise UserFacingError("Connect a WhatConverts account first.")
+    initial = channel_id = connection_id = subscription_id = None
+    if edit:
+        sub, conn = await _subscription(services, action.team_id, _id(action))
+        require_configure(actor, owner_user_id=conn.owner_user_id)
+        initial = filters.from_json(sub.filters_json)
+        channel_id, connection_id, subscription_id = sub.channel_id, sub.connection_id, sub.id
+    elif not any(actor.may_configure(owner_user_id=r.owner_user_id) for r in rows):
+        require_configure(actor)
+    view = modals.subscription_modal(
+        connections=[(r.id or 0, r.label) for r in rows],
+        initial=initial,
+        channel_id=channel_id,
+        connection_id=connection_id,
+        subscription_id=subscription_id,
+    )
+    await client.views_open(trigger_id=action.trigger_id, view=view)
+
+
+async def submit_subscription(
+    services: Services, client: AsyncWebClient, *, team_id: str, actor: Actor, view: dict
+) -> dict[str, str] | None:
+    """Save the modal's subscription; returns inline errors (block_id → message) or None when saved."""
+    try:
+        choice = modals.read_subscription_modal(view)
+    except modals.ModalErrors as exc:
+        return exc.errors
+    async with services.sessions() as session:
+        rows = await connection_store.list_connections(session, team_id=team_id)
+    try:
+        connection = (
+            next(r for r in rows if r.id == choice.connection_id)
+            if choice.connection_id is not None
+            else choose_connection(rows, None)
+        )
+    except (StopIteration, UserFacingError):
+        return {modals.ids.BLOCK_SUB_CONNECTION: "Choose a connection."}
+    assert choice.channel_id is not None
+    try:
+        await save_subscription(
+            services,
+            client,
+            actor=actor,
+            team_id=team_id,
+            connection=connection,
+            channel_id=choice.channel_id,
+            rules=choice.filters,
+            subscription_id=choice.subscription_id,
+        )
+    except NotFound as exc:
+        return {modals.ids.BLOCK_SUB_CHANNEL: exc.message[:150]}
+    except UserFacingError as exc:
+        # Channel problems (private without the app, archived) belong next to the channel picker.
+        return {modals.ids.BLOCK_SUB_CHANNEL: exc.message[:150]}
+    return None
+
+
+async def set_subscription_paused(services: Services, action: Action, actor: Actor, *, paused: bool) -> None:
+    sub, conn = await _subscription(services, action.team_id, _id(action))
+    if not (actor.may_configure(owner_user_id=conn.owner_user_id) or sub.created_by == actor.user_id):
+        require_configure(actor)
+    async with transaction(services.sessions) as session:
+        await subscription_store.set_status(
+            session, subscription_id=sub.id or 0, status="paused" if paused else "active", reason=None
+        )
+
+
+async def remove_subscription(services: Services, action: Action, actor: Actor) -> None:
+    sub, conn = await _subscription(services, action.team_id, _id(action))
+    if not (actor.may_configure(owner_user_id=conn.owner_user_id) or sub.created_by == actor.user_id):
+        require_configure(actor)
+    async with transaction(services.sessions) as session:
+        await subscription_store.delete_subscriptions(session, team_id=action.team_id, ids=[sub.id or 0])
+
+
+async def send_test_card(services: Services, client: AsyncWebClient, action: Action, actor: Actor) -> None:
+    sub, conn = await _subscription(services, action.team_id, _id(action))
+    require_configure(actor, owner_user_id=conn.owner_user_id)
+    rules = filters.from_json(sub.filters_json)
+    message = cards.lead_card(cards.sample_lead(), compact=rules.compact)
+    try:
+        await client.chat_postMessage(
+            channel=sub.channel_id,
+            text="Sample: " + message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        raise UserFacingError(
+            f"I couldn't post in <#{sub.channel_id}> ({exc.response.get('error')}). "
+            "Invite me there (`/invite @WhatConverts`) or pick another channel."
+        ) from None

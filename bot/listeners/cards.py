@@ -1,0 +1,100 @@
+"""Lead card buttons (quotable, not quotable, add value, spam) and the value modal."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import card_actions, ids, modals
+from bot.errors import UserFacingError
+from bot.payloads import Action
+from bot.permissions import load_actor, require_member
+from bot.services import Services
+
+# Slack closes a view submission after 3 s; the write-back must fit or be reported inline.
+VALUE_DEADLINE = 2.5
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def context_of(action: Action) -> card_actions.CardContext:
+        return await card_actions.card_context(
+            services, team_id=action.team_id, channel_id=action.channel_id or "", message_ts=action.message_ts or ""
+        )
+
+    def flag(action_id: str, fields: dict[str, str], note: Any) -> None:
+        @app.action(action_id)
+        async def on_press(
+            ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        ) -> None:
+            await ack()
+            action = Action.from_payload(body)
+            actor = await load_actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
+            require_member(actor)
+            await card_actions.apply(
+                services, client, actor=actor, context=await context_of(action), fields=fields, note=note(actor.user_id)
+            )
+
+    flag(ids.ACTION_LEAD_QUOTABLE, {"quotable": "yes"}, lambda u: card_actions.quotable_note(u, True))
+    flag(ids.ACTION_LEAD_NOT_QUOTABLE, {"quotable": "no"}, lambda u: card_actions.quotable_note(u, False))
+    flag(ids.ACTION_LEAD_SPAM, {"spam": "true"}, card_actions.spam_note)
+
+    @app.action(ids.ACTION_LEAD_VALUE)
+    async def on_value(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        action = Action.from_payload(body)
+        actor = await load_actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
+        require_member(actor)
+        card = await context_of(action)
+        lead = card_actions.current_lead(card)
+        await client.views_open(
+            trigger_id=action.trigger_id,
+            view=modals.value_modal(
+                lead_id=lead.lead_id,
+                channel_id=card.delivery.channel_id,
+                message_ts=card.delivery.message_ts or "",
+                quote_value=lead.quote_value,
+                sales_value=lead.sales_value,
+            ),
+        )
+
+    @app.view(ids.VIEW_LEAD_VALUE)
+    async def on_value_submitted(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        try:
+            values = modals.read_value_modal(body.get("view") or {})
+        except modals.ModalErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
+            return
+        user_id = (body.get("user") or {}).get("id", "")
+        team_id = (body.get("team") or {}).get("id") or context.team_id or ""
+        actor = await load_actor(client, user_id=user_id, installer_user_id=context.get("installer_user_id"))
+        fields = {}
+        if values.quote_value is not None:
+            fields["quote_value"] = str(values.quote_value)
+        if values.sales_value is not None:
+            fields["sales_value"] = str(values.sales_value)
+        try:
+            async with asyncio.timeout(VALUE_DEADLINE):
+                card = await card_actions.card_context(
+                    services, team_id=team_id, channel_id=values.channel_id, message_ts=values.message_ts
+                )
+                await card_actions.apply(
+                    services,
+                    client,
+                    actor=actor,
+                    context=card,
+                    fields=fields,
+                    note=card_actions.value_note(user_id, values.quote_value, values.sales_value),
+                )
+        except TimeoutError:
+            await ack(response_action="errors", errors={ids.BLOCK_VALUE_QUOTE: "WhatConverts is slow; try again."})
+            return
+        except UserFacingError as exc:
+            # Inline on the form: the modal is still open, so that's where the user is looking.
+            await ack(response_action="errors", errors={ids.BLOCK_VALUE_QUOTE: exc.message[:150]})
+            return
+        await ack()

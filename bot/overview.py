@@ -1,0 +1,105 @@
+"""What a workspace looks like right now, gathered once for `status`, `list` and the Home tab."""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import connections, filters
+from bot.connect_messages import ConnectionStatus, ProblemLine
+from bot.home import HomeData, home_view
+from bot.permissions import Actor, load_actor
+from bot.services import Services
+from bot.subscription_messages import DAY, SubscriptionLine
+from storage import connections as connection_store
+from storage import outbox, polling, problems
+from storage import subscriptions as subscription_store
+from storage.types import utcnow
+
+
+async def connection_statuses(services: Services, *, team_id: str) -> list[ConnectionStatus]:
+    async with services.sessions() as session:
+        rows = await connection_store.list_connections(session, team_id=team_id)
+        ids = [c.id for c in rows if c.id is not None]
+        used = await connection_store.requests_on(session, connection_ids=ids, day=utcnow().date())
+        polls = await polling.states(session, connection_ids=ids)
+    return [
+        ConnectionStatus(
+            label=c.label,
+            kind=c.kind,
+            key_type=c.key_type,
+            scope=connections.scope_of(c),
+            status=c.status,
+            last_error=c.last_error,
+            last_poll_at=polls[c.id].last_poll_at if c.id in polls else None,
+            next_poll_at=polls[c.id].next_run_at if c.id in polls else None,
+            last_poll_error=polls[c.id].last_error if c.id in polls else None,
+            quota_used=used.get(c.id or 0, 0),
+            quota_limit=c.daily_quota,
+            connection_id=c.id,
+        )
+        for c in rows
+    ]
+
+
+async def subscription_lines(
+    services: Services, *, team_id: str, channel_id: str | None = None
+) -> list[SubscriptionLine]:
+    async with services.sessions() as session:
+        labels = {c.id: c.label for c in await connection_store.list_connections(session, team_id=team_id)}
+        subs = await subscription_store.list_subscriptions(session, team_id=team_id, channel_id=channel_id)
+        counts = await outbox.counts_by_subscription(
+            session, subscription_ids=[s.id or 0 for s in subs], since=utcnow() - DAY
+        )
+    lines = []
+    for s in subs:
+        count = counts.get(s.id or 0, {})
+        lines.append(
+            SubscriptionLine(
+                id=s.id or 0,
+                channel_id=s.channel_id,
+                connection_label=labels.get(s.connection_id, "?"),
+                grammar=filters.render(filters.from_json(s.filters_json)),
+                status=s.status,
+                broken_reason=s.broken_reason,
+                sent_24h=count.get("sent", 0),
+                pending=count.get("pending", 0) + count.get("sending", 0),
+                failed=count.get("failed", 0),
+            )
+        )
+    return lines
+
+
+async def recent_problems(services: Services, *, team_id: str, limit: int = 10) -> list[ProblemLine]:
+    async with services.sessions() as session:
+        rows = await problems.recent(session, team_id=team_id, limit=limit)
+    return [ProblemLine(at=p.at, subject=p.subject, message=p.message, fix=p.fix) for p in rows]
+
+
+async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeData:
+    if actor.is_guest:
+        return HomeData(role="guest")
+    conns = await connection_statuses(services, team_id=team_id)
+    subs = await subscription_lines(services, team_id=team_id)
+    async with services.sessions() as session:
+        owners = {c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)}
+    if actor.is_admin or actor.is_installer or actor.user_id in owners:
+        return HomeData(
+            role="admin",
+            connections=conns,
+            subscriptions=subs,
+            problems=await recent_problems(services, team_id=team_id),
+        )
+    creds = await services.tokens.get(enterprise_id=None, team_id=team_id)
+    contacts = tuple(
+        dict.fromkeys([*([creds.installer_user_id] if creds and creds.installer_user_id else []), *owners])
+    )
+    return HomeData(role="member", subscriptions=subs, contacts=contacts)
+
+
+async def publish_home(
+    services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, installer_user_id: str | None
+) -> None:
+    """Build and publish one user's Home tab from the database as it is now."""
+    actor = await load_actor(client, user_id=user_id, installer_user_id=installer_user_id)
+    view = home_view(await home_data(services, team_id=team_id, actor=actor))
+    await client.views_publish(user_id=user_id, view=view)

@@ -1,0 +1,145 @@
+"""The App Home tab: what admins, members and guests see, and every Home button."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.applications import Starlette
+
+from bot import ids
+from tests.fakes.signing import SlackClient
+from tests.fakes.slack import FakeSlack
+from tests.fakes.whatconverts import FakeWhatConverts
+from tests.support import rawdb
+from tests.support.connect import connect_key
+from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.payloads import home_press
+
+HOME_OPENED = {"type": "app_home_opened", "channel": "D1", "tab": "home"}
+
+
+@pytest.fixture
+async def configured(installed: None, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts) -> None:
+    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
+    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+    await slack.command("subscribe calls +source:google")
+
+
+async def home_of(slack: SlackClient, fake: FakeSlack, user_id: str) -> dict:
+    before = len(fake.calls_to("views.publish"))
+    await slack.event({**HOME_OPENED, "user": user_id})
+    calls = await fake.wait_for_calls("views.publish", before + 1)
+    call = calls[-1]
+    assert call.params["user_id"] == user_id
+    return call.params["view"]
+
+
+def text_of(view: dict) -> str:
+    return json.dumps(view)
+
+
+def check_view_limits(view: dict) -> None:
+    assert view["type"] == "home" and len(view["blocks"]) <= 100
+    for block in view["blocks"]:
+        if block["type"] == "actions":
+            assert len(block["elements"]) <= 25
+
+
+async def test_admin_sees_connections_subscriptions_and_buttons(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack
+) -> None:
+    view = await home_of(slack, fake_slack, "U1")
+
+    check_view_limits(view)
+    text = text_of(view)
+    assert "main-site" in text and "Quota today: 2 / 1,000" in text
+    assert "<#C1>" in text and "calls +source:google" in text
+    for action_id in (ids.ACTION_HOME_CONNECT, ids.ACTION_HOME_CONNECTION_PAUSE, ids.ACTION_HOME_DISCONNECT,
+                      ids.ACTION_HOME_SUB_ADD, ids.ACTION_HOME_SUB_EDIT, ids.ACTION_HOME_SUB_PAUSE,
+                      ids.ACTION_HOME_SUB_REMOVE, ids.ACTION_HOME_SUB_TEST):  # fmt: skip
+        assert action_id in text, action_id
+    assert "Recent problems" in text and PROFILE_SECRET not in text
+
+
+async def test_member_sees_a_read_only_summary(configured: None, slack: SlackClient, fake_slack: FakeSlack) -> None:
+    view = await home_of(slack, fake_slack, "U2")
+
+    check_view_limits(view)
+    text = text_of(view)
+    assert "<#C1>" in text and "calls +source:google" in text
+    assert "<@U1>" in text  # who to ask
+    assert '"type": "button"' not in text and "Quota today" not in text and "Recent problems" not in text
+
+
+async def test_guest_sees_no_lead_data(configured: None, slack: SlackClient, fake_slack: FakeSlack) -> None:
+    view = await home_of(slack, fake_slack, "U3")
+
+    text = text_of(view)
+    assert "guests can't see" in text
+    assert "<#C1>" not in text and "main-site" not in text and "source" not in text
+
+
+async def test_pause_and_resume_a_connection(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    view = await home_of(slack, fake_slack, "U1")
+
+    await slack.interaction(home_press(view, ids.ACTION_HOME_CONNECTION_PAUSE, user_id="U1"))
+    paused_view = (await fake_slack.wait_for_calls("views.publish", 2))[-1].params["view"]
+    assert (await rawdb.dump(sqlite_url))["connections"][0]["status"] == "paused"
+    assert ids.ACTION_HOME_CONNECTION_RESUME in text_of(paused_view)
+
+    await slack.interaction(home_press(paused_view, ids.ACTION_HOME_CONNECTION_RESUME, user_id="U1"))
+    await fake_slack.wait_for_calls("views.publish", 3)
+    assert (await rawdb.dump(sqlite_url))["connections"][0]["status"] == "ok"
+
+
+async def test_subscription_buttons(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    view = await home_of(slack, fake_slack, "U1")
+
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_PAUSE, user_id="U1"))
+    await fake_slack.wait_for_calls("views.publish", 2)
+    assert (await rawdb.dump(sqlite_url))["subscriptions"][0]["status"] == "paused"
+
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_TEST, user_id="U1"))
+    posts = await fake_slack.wait_for_calls("chat.postMessage", 2)
+    assert posts[-1].params["channel"] == "C1" and posts[-1].params["text"].startswith("Sample: ")
+
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_REMOVE, user_id="U1"))
+    await fake_slack.wait_for_calls("views.publish", 3)
+    assert (await rawdb.dump(sqlite_url))["subscriptions"] == []
+
+    # The same button again: the subscription is gone; the presser is told, nothing else changes.
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_PAUSE, user_id="U1"))
+    error = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    assert "removed meanwhile" in text_of(error)
+
+
+async def test_members_cannot_use_admin_buttons(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    admin_view = await home_of(slack, fake_slack, "U1")
+
+    await slack.interaction(home_press(admin_view, ids.ACTION_HOME_DISCONNECT, user_id="U2"))
+
+    error = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    assert "Only workspace admins" in text_of(error)
+    assert len((await rawdb.dump(sqlite_url))["connections"]) == 1
+
+
+async def test_connect_and_disconnect_from_home(
+    configured: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    view = await home_of(slack, fake_slack, "U1")
+
+    await slack.interaction(home_press(view, ids.ACTION_HOME_CONNECT, user_id="U1"))
+    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    assert "/whatconverts/connect?state=" in text_of(modal)
+
+    await slack.interaction(home_press(view, ids.ACTION_HOME_DISCONNECT, user_id="U1"))
+    await fake_slack.wait_for_calls("views.publish", 2)
+    assert (await rawdb.dump(sqlite_url))["connections"] == []
+    assert (await rawdb.dump(sqlite_url))["subscriptions"] == []  # they went with the connection
