@@ -14,7 +14,7 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.connect import connect_key
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
-from tests.support.payloads import home_press
+from tests.support.payloads import fill, home_press, view_submission
 
 HOME_OPENED = {"type": "app_home_opened", "channel": "D1", "tab": "home"}
 
@@ -143,3 +143,51 @@ async def test_connect_and_disconnect_from_home(
     await fake_slack.wait_for_calls("views.publish", 2)
     assert (await rawdb.dump(sqlite_url))["connections"] == []
     assert (await rawdb.dump(sqlite_url))["subscriptions"] == []  # they went with the connection
+
+
+async def test_add_subscription_modal_makes_what_the_command_makes(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    view = await home_of(slack, fake_slack, "U1")
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_ADD, user_id="U1"))
+    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    fake_slack.add_channel("T1", "C2", name="marketing")
+    fake_slack.add_channel("T1", "G1", name="secret", is_private=True, is_member=False)
+
+    def submit(answers: dict) -> dict:
+        filled = fill(modal, answers)
+        return view_submission(filled, filled["state"]["values"], user_id="U1")
+
+    no_channel = await slack.interaction(submit({ids.BLOCK_SUB_CHANNEL: None}))
+    private = await slack.interaction(submit({ids.BLOCK_SUB_CHANNEL: "G1"}))
+    saved = await slack.interaction(
+        submit(
+            {ids.BLOCK_SUB_CHANNEL: "C2", ids.BLOCK_SUB_TYPES: ["phone_call"], ids.BLOCK_SUB_INCLUDE_SOURCES: "google"}
+        )
+    )
+
+    assert no_channel.json()["response_action"] == "errors" and ids.BLOCK_SUB_CHANNEL in no_channel.json()["errors"]
+    assert "invite me" in private.json()["errors"][ids.BLOCK_SUB_CHANNEL].lower()
+    assert saved.status_code == 200 and "errors" not in saved.text
+    subs = (await rawdb.dump(sqlite_url))["subscriptions"]
+    assert [s["channel_id"] for s in subs] == ["C1", "C2"]
+    assert subs[0]["filters_json"] == subs[1]["filters_json"]  # same choices, same subscription as the command
+    await fake_slack.wait_for_calls("views.publish", 2)  # Home republished after the change
+
+
+async def test_edit_modal_changes_the_subscription_and_a_stale_edit_is_refused(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    view = await home_of(slack, fake_slack, "U1")
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_EDIT, user_id="U1"))
+    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    filled = fill(modal, {ids.BLOCK_SUB_TYPES: ["phone_call", "web_form"]})
+
+    edited = await slack.interaction(view_submission(filled, filled["state"]["values"], user_id="U1"))
+
+    assert edited.status_code == 200 and "errors" not in edited.text
+    (sub,) = (await rawdb.dump(sqlite_url))["subscriptions"]
+    assert "web_form" in sub["filters_json"] and "google" in sub["filters_json"]
+    await slack.command("unsubscribe all")
+    stale = await slack.interaction(view_submission(filled, filled["state"]["values"], user_id="U1"))
+    assert "removed meanwhile" in json.dumps(stale.json()["errors"])

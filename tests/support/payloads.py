@@ -59,3 +59,39 @@ def view_submission(view: dict, values: dict[str, dict[str, dict]], *, user_id: 
         "trigger_id": "1.2.trigger",
         "view": {**view, "id": "V2", "state": {"values": values}},
     }
+
+
+def fill(view: dict, answers: dict[str, Any] | None = None) -> dict:
+    """`view` as a `view_submission` carries it: answers by block_id, initial values elsewhere."""
+    answers = answers or {}
+    values: dict[str, dict] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        answer = answers.get(block["block_id"], ...)
+        if kind == "static_select":
+            by_value = {o["value"]: o for o in element["options"]}
+            chosen = element.get("initial_option") if answer is ... else by_value.get(answer) if answer else None
+            state = {"selected_option": _with_emoji(chosen) if chosen else None}
+        elif kind == "checkboxes":
+            if answer is ...:
+                chosen = element.get("initial_options", [])
+            else:
+                chosen = [o for o in element["options"] if o["value"] in answer]
+            state = {"selected_options": [_with_emoji(o) for o in chosen]}
+        elif kind == "conversations_select":
+            state = {"selected_conversation": element.get("initial_conversation") if answer is ... else answer}
+        elif kind == "plain_text_input":
+            text = element.get("initial_value") if answer is ... else answer
+            state = {"value": text or None}  # Slack sends null for an empty input
+        else:
+            raise AssertionError(f"no filler for {kind}")
+        values[block["block_id"]] = {element["action_id"]: {"type": kind, **state}}
+    return {**view, "id": "V0123ABC", "team_id": "T0001", "hash": "1.abc", "state": {"values": values}}
+
+
+def _with_emoji(opt: dict) -> dict:
+    # Slack echoes text objects back with `emoji` set, so the reader must not compare whole options.
+    return {**opt, "text": {**opt["text"], "emoji": True}}

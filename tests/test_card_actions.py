@@ -1,0 +1,145 @@
+"""Lead card buttons: write back to WhatConverts, edit the card in place, tell only the presser on failure."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+
+from bot import ids
+from bot.delivery import Sender
+from bot.poller import Poller
+from tests.fakes.signing import SlackClient
+from tests.fakes.slack import FakeSlack
+from tests.fakes.whatconverts import FakeWhatConverts
+from tests.support import rawdb
+from tests.support.connect import connect_key
+from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.payloads import message_press, view_submission
+
+
+@pytest.fixture
+async def card(
+    installed: None, app: Starlette, app_url: str, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> dict:
+    """A lead card as posted in C1: {"lead_id", "ts", "message"}."""
+    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
+    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+    await slack.command("subscribe")
+    lead = fake_wc.add_lead(lead_type="phone_call", contact_name="Pat Caller")
+    await Poller(app.state.services).tick()
+    await Sender(app.state.services, spacing=0).tick()
+    (post,) = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "C1"]
+    (message,) = fake_slack.messages("C1")
+    return {
+        "lead_id": lead["lead_id"],
+        "ts": message["ts"],
+        "message": post.params,
+        "posts": len(fake_slack.calls_to("chat.postMessage")),
+    }
+
+
+def press(card: dict, action_id: str, user_id: str = "U2", response_url: str = "") -> dict:
+    return message_press(card["message"], action_id, user_id=user_id, message_ts=card["ts"], response_url=response_url)
+
+
+async def test_card_has_the_buttons(card: dict) -> None:
+    actions = [b for b in card["message"]["blocks"] if b.get("block_id") == ids.BLOCK_LEAD_ACTIONS]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        ids.ACTION_LEAD_QUOTABLE,
+        ids.ACTION_LEAD_NOT_QUOTABLE,
+        ids.ACTION_LEAD_VALUE,
+        ids.ACTION_LEAD_SPAM,
+    ]
+
+
+async def test_quotable_writes_back_and_edits_the_card_once(
+    card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, response_url=fake_slack.response_url()))
+    (update,) = await fake_slack.wait_for_calls("chat.update")
+
+    assert fake_wc.get_lead(card["lead_id"])["quotable"] == "Yes"
+    assert update.params["channel"] == "C1" and update.params["ts"] == card["ts"]
+    assert "marked quotable by <@U2>" in str(update.params["blocks"])
+    (message,) = fake_slack.messages("C1")
+    assert "marked quotable by <@U2>" in str(message["blocks"])  # edited in place, no new message
+    assert len(fake_slack.calls_to("chat.postMessage")) == card["posts"]
+
+    await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, response_url=fake_slack.response_url()))
+    await fake_slack.wait_for_calls("chat.update", 2)
+    (message,) = fake_slack.messages("C1")
+    assert str(message["blocks"]).count("marked quotable by <@U2>") == 1  # a double click changes nothing
+    assert fake_wc.get_lead(card["lead_id"])["quotable"] == "Yes"
+    notes = (await rawdb.dump(sqlite_url))["deliveries"][0]["notes_json"]
+    assert notes.count("marked quotable") == 1
+
+
+async def test_not_quotable_and_spam(
+    card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    await slack.interaction(press(card, ids.ACTION_LEAD_NOT_QUOTABLE))
+    await fake_slack.wait_for_calls("chat.update")
+    await slack.interaction(press(card, ids.ACTION_LEAD_SPAM))
+    await fake_slack.wait_for_calls("chat.update", 2)
+
+    lead = fake_wc.get_lead(card["lead_id"])
+    assert lead["quotable"] == "No" and lead["spam"] is True
+    (message,) = fake_slack.messages("C1")
+    assert "marked not quotable by <@U2>" in str(message["blocks"]) and "marked spam by <@U2>" in str(message["blocks"])
+
+
+async def test_add_value_through_the_modal(
+    card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    await slack.interaction(press(card, ids.ACTION_LEAD_VALUE))
+    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    assert modal["callback_id"] == ids.VIEW_LEAD_VALUE
+
+    def submit(quote: str, sales: str) -> dict:
+        return view_submission(
+            modal,
+            {
+                ids.BLOCK_VALUE_QUOTE: {ids.ACTION_VALUE_QUOTE: {"type": "plain_text_input", "value": quote}},
+                ids.BLOCK_VALUE_SALES: {ids.ACTION_VALUE_SALES: {"type": "plain_text_input", "value": sales}},
+            },
+            user_id="U2",
+        )
+
+    bad = await slack.interaction(submit("twelve hundred", ""))
+    assert bad.json()["response_action"] == "errors" and ids.BLOCK_VALUE_QUOTE in bad.json()["errors"]
+    assert fake_wc.get_lead(card["lead_id"])["quote_value"] is None
+    assert fake_slack.calls_to("chat.update") == []
+
+    good = await slack.interaction(submit("$1,200", "99.50"))
+    assert good.status_code == 200 and good.text in ("", "{}")
+    lead = fake_wc.get_lead(card["lead_id"])
+    assert float(lead["quote_value"]) == 1200 and float(lead["sales_value"]) == 99.5
+    (update,) = fake_slack.calls_to("chat.update")
+    assert "quote $1,200.00 and sales $99.50 set by <@U2>" in str(update.params["blocks"])
+
+
+async def test_guests_and_failures_reach_only_the_presser(
+    card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, user_id="U3", response_url=fake_slack.response_url()))
+    refused = (await fake_slack.wait_for_calls("response_url"))[-1].params
+    assert "guests can't use" in refused["text"] and refused["response_type"] == "ephemeral"
+
+    fake_wc.fail_next(f"/api/v1/leads/{card['lead_id']}", status=500)
+    await slack.interaction(press(card, ids.ACTION_LEAD_SPAM, response_url=fake_slack.response_url()))
+    failed = (await fake_slack.wait_for_calls("response_url", 2))[-1].params
+    assert "didn't accept the change" in failed["text"] and failed["replace_original"] is False
+
+    assert fake_slack.calls_to("chat.update") == []
+    lead = fake_wc.get_lead(card["lead_id"])
+    assert lead["spam"] is False and lead["quotable"] == "Not Set"
+
+
+async def test_a_card_whose_subscription_is_gone(card: dict, slack: SlackClient, fake_slack: FakeSlack) -> None:
+    await slack.command("unsubscribe all")
+
+    await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, response_url=fake_slack.response_url()))
+
+    answer = (await fake_slack.wait_for_calls("response_url"))[-1].params
+    assert "was removed" in answer["text"]
+    assert fake_slack.calls_to("chat.update") == []
