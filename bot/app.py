@@ -82,6 +82,7 @@ def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Reda
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await services.start()
         if settings.is_sqlite:
             # One process owns a SQLite file, so it can bring the schema up to date itself.
             await asyncio.to_thread(migrate.upgrade, settings.database_url)

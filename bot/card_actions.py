@@ -72,33 +72,40 @@ async def apply(
     if not can_write(context.connection):
         raise UserFacingError("This connection's WhatConverts authorization can't change leads (no write access).")
     delivery = context.delivery
-    try:
-        lead = await connections.call_api(
-            services,
-            context.connection,
-            lambda creds: services.wc.update_lead(creds, delivery.lead_id, fields),
-        )
-    except WhatConvertsQuotaExceeded:
-        raise UserFacingError("WhatConverts' daily API limit is used up; try again after midnight UTC.") from None
-    except WhatConvertsError as exc:
-        raise UserFacingError(f"WhatConverts didn't accept the change ({exc.message[:100]}).") from None
-    notes: list[str] = json.loads(delivery.notes_json or "[]")
-    if not notes or notes[-1] != note:
-        notes.append(note)
-    message = cards.lead_card(lead, compact=context.compact, actions=True, notes=notes)
-    try:
-        await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
-    except SlackApiError as exc:
-        raise UserFacingError(
-            f"The lead changed, but Slack didn't let me update the card ({exc.response.get('error')})."
-        ) from None
-    async with transaction(services.sessions) as session:
-        await outbox.update_card(
-            session,
-            delivery_id=delivery.id or 0,
-            lead_json=json.dumps(lead.raw, separators=(",", ":"), default=str),
-            notes_json=json.dumps(notes),
-        )
+    assert delivery.id is not None
+    # Two presses on one card (or two people) must not lose each other's note: one at a time per card
+    # here, and the notes are re-read under the row lock before they are written.
+    async with services.locks[f"card:{delivery.id}"]:
+        try:
+            lead = await connections.call_api(
+                services,
+                context.connection,
+                lambda creds: services.wc.update_lead(creds, delivery.lead_id, fields),
+            )
+        except WhatConvertsQuotaExceeded:
+            raise UserFacingError("WhatConverts' daily API limit is used up; try again after midnight UTC.") from None
+        except WhatConvertsError as exc:
+            raise UserFacingError(f"WhatConverts didn't accept the change ({exc.message[:100]}).") from None
+        async with transaction(services.sessions) as session:
+            current = await outbox.get_delivery(session, delivery_id=delivery.id, for_update=True)
+            if current is None:
+                raise NotFound("This card's subscription was removed, so it can't be changed from here.")
+            notes: list[str] = json.loads(current.notes_json or "[]")
+            if not notes or notes[-1] != note:
+                notes.append(note)
+            await outbox.update_card(
+                session,
+                delivery_id=delivery.id,
+                lead_json=json.dumps(lead.raw, separators=(",", ":"), default=str),
+                notes_json=json.dumps(notes),
+            )
+        message = cards.lead_card(lead, compact=context.compact, actions=True, notes=notes)
+        try:
+            await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
+        except SlackApiError as exc:
+            raise UserFacingError(
+                f"The lead changed, but Slack didn't let me update the card ({exc.response.get('error')})."
+            ) from None
 
 
 def quotable_note(user_id: str, quotable: bool) -> str:

@@ -46,6 +46,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
 
     async def run() -> None:
         services = build_services(settings, redactor=redactor)
+        await services.start()
         if settings.is_sqlite:
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         stop = asyncio.Event()

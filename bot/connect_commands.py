@@ -7,15 +7,15 @@ from bot import connections, overview
 from bot.commands import Invocation
 from bot.errors import NotFound, UsageError
 from bot.payloads import Action
-from bot.permissions import Actor, load_actor, require_configure, require_member
+from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
 from storage import connections as store
 from storage.models import Connection
 
 
-async def actor_of(inv: Invocation) -> Actor:
+async def actor_of(services: Services, inv: Invocation) -> Actor:
     assert inv.client is not None
-    return await load_actor(inv.client, user_id=inv.command.user_id, installer_user_id=inv.installer_user_id)
+    return await services.actor(inv.client, user_id=inv.command.user_id, installer_user_id=inv.installer_user_id)
 
 
 async def _connections(services: Services, team_id: str) -> list[Connection]:
@@ -43,7 +43,7 @@ async def connect(services: Services, inv: Invocation) -> dict:
     if len(inv.args) > 1:
         raise UsageError("Usage: `/whatconverts connect [label]`.")
     label = connections.normalize_label(inv.args[0] if inv.args else None)
-    actor = await actor_of(inv)
+    actor = await actor_of(services, inv)
     owner = None
     if label is not None:
         existing = [c for c in await _connections(services, inv.command.team_id) if c.label == label]
@@ -56,7 +56,7 @@ async def connect(services: Services, inv: Invocation) -> dict:
 async def disconnect(services: Services, inv: Invocation) -> dict:
     if len(inv.args) > 1:
         raise UsageError("Usage: `/whatconverts disconnect [label]`.")
-    actor = await actor_of(inv)
+    actor = await actor_of(services, inv)
     require_member(actor)
     row = _pick(await _connections(services, inv.command.team_id), inv.args[0] if inv.args else None)
     require_configure(actor, owner_user_id=row.owner_user_id)
@@ -67,7 +67,7 @@ async def disconnect(services: Services, inv: Invocation) -> dict:
 async def status(services: Services, inv: Invocation) -> dict:
     if inv.args:
         raise UsageError("Usage: `/whatconverts status`.")
-    require_member(await actor_of(inv))
+    require_member(await actor_of(services, inv))
     team_id = inv.command.team_id
     return build.status_message(
         await overview.connection_statuses(services, team_id=team_id),

@@ -290,4 +290,5 @@ class Sender:
                 message=f"Posting stopped: {reason}.",
                 fix="Reinstall the app from /slack/install; connections and subscriptions are kept.",
             )
+        self.services.tokens.forget(team_id=delivery.team_id)
         log.warning("workspace %s stopped (%s) for client %s", delivery.team_id, reason, client_id)

@@ -43,7 +43,7 @@ def split_range(args: Sequence[str], default: str) -> tuple[str, list[str]]:
 
 
 async def _fetch(services: Services, inv: Invocation, default_range: str) -> tuple[list, str, filters.Filters]:
-    require_member(await actor_of(inv))
+    require_member(await actor_of(services, inv))
     word, rest = split_range(inv.args, default_range)
     channel, rules = filters.parse_subscription(rest)
     if channel is not None:
@@ -82,7 +82,7 @@ async def stats(services: Services, inv: Invocation) -> dict:
 
 async def test(services: Services, inv: Invocation) -> dict:
     """Post a sample card here, so people see what alerts look like (and that the bot can post)."""
-    require_member(await actor_of(inv))
+    require_member(await actor_of(services, inv))
     if inv.args:
         raise UsageError("Usage: `/whatconverts test` (posts a sample card in this channel).")
     assert inv.client is not None

@@ -7,7 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import connections, filters
 from bot.connect_messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
-from bot.permissions import Actor, load_actor
+from bot.permissions import Actor
 from bot.services import Services
 from bot.subscription_messages import DAY, SubscriptionLine
 from storage import connections as connection_store
@@ -100,6 +100,6 @@ async def publish_home(
     services: Services, client: AsyncWebClient, *, team_id: str, user_id: str, installer_user_id: str | None
 ) -> None:
     """Build and publish one user's Home tab from the database as it is now."""
-    actor = await load_actor(client, user_id=user_id, installer_user_id=installer_user_id)
+    actor = await services.actor(client, user_id=user_id, installer_user_id=installer_user_id)
     view = home_view(await home_data(services, team_id=team_id, actor=actor))
     await client.views_publish(user_id=user_id, view=view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -35,13 +36,40 @@ class Actor:
         return self.is_admin or self.is_installer or (owner_user_id is not None and owner_user_id == self.user_id)
 
 
+class UserDirectory:
+    """`users.info` answers, kept for a minute: every command and button needs them, Slack rate-limits them.
+
+    A change of role (an admin demoted, a member made a guest) takes effect within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._users: dict[tuple[str | None, str], tuple[float, dict]] = {}
+
+    async def actor(self, client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:
+        # One bot token per workspace, so the token tells workspaces apart without another lookup.
+        key = (client.token, user_id)
+        cached = self._users.get(key)
+        if cached and cached[0] > time.monotonic():
+            return _actor(cached[1], user_id, installer_user_id)
+        try:
+            response = await client.users_info(user=user_id)
+            user = response.get("user") or {}
+        except SlackApiError:
+            # Least privilege when Slack can't tell us (and don't remember the failure).
+            return _actor({"is_restricted": True}, user_id, installer_user_id)
+        if len(self._users) > 10_000:
+            self._users.clear()
+        self._users[key] = (time.monotonic() + self.ttl, user)
+        return _actor(user, user_id, installer_user_id)
+
+
 async def load_actor(client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:
-    """Look the user up with `users.info`; on failure assume the least privilege (a guest)."""
-    try:
-        response = await client.users_info(user=user_id)
-        user = response.get("user") or {}
-    except SlackApiError:
-        user = {"is_restricted": True}
+    """Look the user up with `users.info` (uncached); on failure assume the least privilege (a guest)."""
+    return await UserDirectory(ttl=0).actor(client, user_id=user_id, installer_user_id=installer_user_id)
+
+
+def _actor(user: dict, user_id: str, installer_user_id: str | None) -> Actor:
     return Actor(
         user_id=user_id,
         is_admin=bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")),

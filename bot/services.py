@@ -6,12 +6,14 @@ import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.logs import Redactor
 from bot.metrics import Metrics
+from bot.permissions import Actor, UserDirectory
 from bot.slack_tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.whatconverts import WhatConvertsClient
@@ -30,8 +32,20 @@ class Services:
     redactor: Redactor | None = None
     # Single-flight locks within this process (credential refreshes); the database locks across processes.
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    users: UserDirectory = field(default_factory=UserDirectory)
+
+    async def start(self) -> None:
+        """Things that need a running event loop: one pooled HTTP session for every Slack call."""
+        if self.slack.session is None:
+            self.slack.session = aiohttp.ClientSession()
+
+    async def actor(self, client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:
+        return await self.users.actor(client, user_id=user_id, installer_user_id=installer_user_id)
 
     async def aclose(self) -> None:
+        if self.slack.session is not None:
+            await self.slack.session.close()
+            self.slack.session = None
         await self.wc.aclose()
         await self.engine.dispose()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 REFRESH_AHEAD = timedelta(minutes=120)
+CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class BotCredentials:
     bot_user_id: str | None
     bot_scopes: str
     installer_user_id: str | None
+    expires_at: datetime | None = None
 
 
 def _credentials(row: SlackInstallation) -> BotCredentials:
@@ -55,6 +58,7 @@ def _credentials(row: SlackInstallation) -> BotCredentials:
         bot_user_id=row.bot_user_id,
         bot_scopes=row.bot_scopes,
         installer_user_id=row.installer_user_id,
+        expires_at=row.bot_token_expires_at,
     )
 
 
@@ -80,19 +84,38 @@ class BotTokens:
         self._client_secret = client_secret
         self._metrics = metrics
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Every Slack request needs the token; re-reading it for each one costs a query. A few seconds'
+        # staleness is harmless: an uninstall elsewhere only means Slack refuses a dead token.
+        self._cache: dict[str, tuple[float, BotCredentials]] = {}
 
     async def get(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool = False
     ) -> BotCredentials | None:
         """A usable bot token for the workspace, or None when the app isn't installed there."""
         key = workspace_key(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install)
+        cached = self._cache.get(key)
+        if cached and cached[0] > time.monotonic() and not _due(cached[1].expires_at, utcnow()):
+            return cached[1]
         async with self._sessions() as session:
             row = await installations.find_installation(session, client_id=self._client_id, key=key)
         if row is None:
+            self._cache.pop(key, None)
             return None
         if not _due(row.bot_token_expires_at, utcnow()) or not row.bot_refresh_token:
-            return _credentials(row)
-        return await self._refresh(key)
+            return self._remember(key, _credentials(row))
+        creds = await self._refresh(key)
+        return self._remember(key, creds) if creds else None
+
+    def _remember(self, key: str, creds: BotCredentials) -> BotCredentials:
+        self._cache[key] = (time.monotonic() + CACHE_SECONDS, creds)
+        return creds
+
+    def forget(self, *, team_id: str | None = None) -> None:
+        """Drop cached tokens (this workspace's, or all) after an uninstall or revocation in this process."""
+        if team_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(f"T:{team_id}", None)
 
     async def _refresh(self, key: str) -> BotCredentials | None:
         async with self._locks[key], transaction(self._sessions) as session:

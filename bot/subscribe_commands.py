@@ -108,7 +108,7 @@ async def save_subscription(
 
 
 async def subscribe(services: Services, inv: Invocation) -> dict:
-    actor = await actor_of(inv)
+    actor = await actor_of(services, inv)
     require_member(actor)
     channel, rules = filters.parse_subscription(inv.args)
     if channel is not None and not channel.id:
@@ -134,7 +134,7 @@ def _may_manage(actor: Actor, sub: Subscription, owners: dict[int, str]) -> bool
 
 
 async def unsubscribe(services: Services, inv: Invocation) -> dict:
-    actor = await actor_of(inv)
+    actor = await actor_of(services, inv)
     require_member(actor)
     if len(inv.args) > 1:
         raise UsageError("Usage: `/whatconverts unsubscribe [id|all]`.")
@@ -166,7 +166,7 @@ async def unsubscribe(services: Services, inv: Invocation) -> dict:
 
 
 async def list_(services: Services, inv: Invocation) -> dict:
-    require_member(await actor_of(inv))
+    require_member(await actor_of(services, inv))
     if inv.args and inv.args != ("all",):
         raise UsageError("Usage: `/whatconverts list` (this channel) or `/whatconverts list all`.")
     everywhere = bool(inv.args)

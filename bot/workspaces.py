@@ -21,5 +21,6 @@ async def stop_workspace(services: Services, team: TeamRef, *, reason: str) -> N
         if team.team_id:
             # Subscriptions, poll state and pending deliveries go with their connections (ON DELETE CASCADE).
             await connections.delete_team_connections(session, team_id=team.team_id)
+    services.tokens.forget(team_id=team.team_id)
     services.metrics.installations.labels(reason).inc()
     log.info("workspace %s stopped (%s); %d installation(s) removed", team.team_id, reason, removed)

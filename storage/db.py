@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.crypto import Cipher
 from storage.types import CIPHER_ATTRIBUTE
 
+WRITE = "whatconverts_write"
+
 
 def make_engine(url: str, *, cipher: Cipher | None, echo: bool = False) -> AsyncEngine:
     """Create the process's engine; `cipher` encrypts secret columns (None: secrets can't be stored)."""
@@ -41,7 +43,8 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front; readers (WAL) read a snapshot without blocking anyone.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -50,6 +53,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on error."""
-    async with sessions() as session, session.begin():
-        yield session
+    """One unit of work that writes: commit on success, roll back on error.
+
+    Plain `sessions()` are for reading; only transactions take SQLite's write lock.
+    """
+    async with sessions() as session:
+        # Opening the connection with the write flag begins the transaction (BEGIN IMMEDIATE on SQLite).
+        await session.connection(execution_options={WRITE: True})
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()

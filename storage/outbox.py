@@ -196,6 +196,13 @@ async def find_by_message(session: AsyncSession, *, channel_id: str, message_ts:
     return (await session.execute(stmt.limit(1).execution_options(populate_existing=True))).scalar_one_or_none()
 
 
+async def get_delivery(session: AsyncSession, *, delivery_id: int, for_update: bool = False) -> Delivery | None:
+    stmt = select(Delivery).where(Delivery.id == delivery_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def update_card(session: AsyncSession, *, delivery_id: int, lead_json: str, notes_json: str) -> None:
     """Remember the lead as last shown and the card's notes, so later edits keep them."""
     await session.execute(

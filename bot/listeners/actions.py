@@ -9,7 +9,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import connect_commands, connect_messages, ids
 from bot.payloads import Action
-from bot.permissions import load_actor
 from bot.services import Services
 
 
@@ -30,6 +29,6 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         action = Action.from_payload(body)
-        actor = await load_actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
+        actor = await services.actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
         reply = await connect_commands.confirm_disconnect(services, action, actor)
         await respond(replace_original=True, **reply)

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import card_actions, ids, modals
 from bot.errors import UserFacingError
 from bot.payloads import Action
-from bot.permissions import load_actor, require_member
+from bot.permissions import require_member
 from bot.services import Services
 
 # Slack closes a view submission after 3 s; the write-back must fit or be reported inline.
@@ -31,7 +31,9 @@ def register(app: AsyncApp, services: Services) -> None:
         ) -> None:
             await ack()
             action = Action.from_payload(body)
-            actor = await load_actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
+            actor = await services.actor(
+                client, user_id=action.user_id, installer_user_id=context.get("installer_user_id")
+            )
             require_member(actor)
             await card_actions.apply(
                 services, client, actor=actor, context=await context_of(action), fields=fields, note=note(actor.user_id)
@@ -45,7 +47,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_value(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         action = Action.from_payload(body)
-        actor = await load_actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
+        actor = await services.actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
         require_member(actor)
         card = await context_of(action)
         lead = card_actions.current_lead(card)
@@ -71,7 +73,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         user_id = (body.get("user") or {}).get("id", "")
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
-        actor = await load_actor(client, user_id=user_id, installer_user_id=context.get("installer_user_id"))
+        actor = await services.actor(client, user_id=user_id, installer_user_id=context.get("installer_user_id"))
         fields = {}
         if values.quote_value is not None:
             fields["quote_value"] = str(values.quote_value)

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import home_actions, ids, overview
 from bot.payloads import Action
-from bot.permissions import Actor, load_actor
+from bot.permissions import Actor
 from bot.services import Services
 
 HomeHandler = Callable[[Action, Actor, AsyncWebClient], Awaitable[None]]
@@ -37,7 +37,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             action = Action.from_payload(body)
             installer = context.get("installer_user_id")
-            actor = await load_actor(client, user_id=action.user_id, installer_user_id=installer)
+            actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
             await handler(action, actor, client)
             if republish:
                 await home_actions.republish(services, client, action, installer)
@@ -93,7 +93,7 @@ def register(app: AsyncApp, services: Services) -> None:
         user_id = (body.get("user") or {}).get("id", "")
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
         installer = context.get("installer_user_id")
-        actor = await load_actor(client, user_id=user_id, installer_user_id=installer)
+        actor = await services.actor(client, user_id=user_id, installer_user_id=installer)
         errors = await home_actions.submit_subscription(
             services, client, team_id=team_id, actor=actor, view=body.get("view") or {}
         )

@@ -281,8 +281,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    # HTTP/1.0 closes the connection after each reply, so nothing lingers after stop().
-    protocol_version = "HTTP/1.0"
+    # Keep-alive, like the real service: a client that pays for a new connection per call here
+    # would look slower (and cost more CPU) than it is in production. Handler threads are daemons.
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         self._dispatch()

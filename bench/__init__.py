@@ -1,0 +1,1 @@
+"""Benchmarks: the real app against the loopback fakes, printing tables (`make bench`)."""

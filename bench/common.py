@@ -1,0 +1,126 @@
+"""Shared set-up for benchmarks: fakes, a database, the app on a real port, an installed workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from httpx_aiohttp import AiohttpTransport
+from starlette.applications import Starlette
+
+from bot.app import create_app
+from storage import migrate
+from tests.fakes.signing import SlackClient
+from tests.fakes.slack import FakeSlack
+from tests.fakes.whatconverts import FakeWhatConverts
+from tests.support.connect import connect_key
+from tests.support.constants import CLIENT_ID, CLIENT_SECRET, PROFILE_SECRET, PROFILE_TOKEN, SIGNING_SECRET
+from tests.support.install import install
+from tests.support.server import serve
+from tests.support.settings import make_settings
+from tests.support.workers import SCRIPT
+
+
+@dataclass
+class Stack:
+    app: Starlette
+    url: str
+    slack: FakeSlack
+    wc: FakeWhatConverts
+    client: SlackClient
+    database_url: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def app_process(env: dict[str, str], log: Path) -> AsyncIterator[str]:
+    """`whatconverts-slack serve` in its own process (so the load generator doesn't share its CPU)."""
+    port = free_port()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [SCRIPT, "serve", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient() as http:
+                for _ in range(300):
+                    try:
+                        if (await http.get(base + "/healthz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+            yield base
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def load_client(base: str, slack: FakeSlack) -> SlackClient:
+    """A signed-request client on aiohttp's transport: httpx's own pool would cost more CPU than the app."""
+    return SlackClient(
+        base, SIGNING_SECRET, response_url=slack.response_url(), transport=AiohttpTransport(), timeout=60
+    )
+
+
+@asynccontextmanager
+async def stack(database_url: str | None = None, **overrides: object) -> AsyncIterator[Stack]:
+    """Fakes + the app (SQLite in a temporary folder unless a URL is given), installed and connected."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as slack,
+        FakeWhatConverts() as wc,
+    ):
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        await asyncio.to_thread(migrate.upgrade, url)
+        slack.add_team("T1")
+        for user, admin in (("U1", True), ("U2", False)):
+            slack.add_user("T1", user, is_admin=admin)
+        wc.add_profile_key(PROFILE_TOKEN, PROFILE_SECRET)
+        wc.set_daily_limit(PROFILE_TOKEN, None)
+        wc.add_lead(date_created="2020-01-01T00:00:00Z")
+        app = create_app(
+            make_settings(url, slack, wc, whatconverts_daily_quota=10**7, **overrides), run_scheduler=False
+        )
+        async with serve(app) as base, SlackClient(base, SIGNING_SECRET, response_url=slack.response_url()) as client:
+            assert (await install(base, slack)).status_code == 200
+            await connect_key(base, client, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+            yield Stack(app=app, url=base, slack=slack, wc=wc, client=client, database_url=url)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * p
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def summary(values: Sequence[float]) -> str:
+    return (
+        f"n={len(values)} p50={percentile(values, 0.5) * 1000:.1f} ms p99={percentile(values, 0.99) * 1000:.1f} ms "
+        f"max={max(values) * 1000:.1f} ms mean={statistics.mean(values) * 1000:.1f} ms"
+    )
+
+
+def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"  # noqa: E731
+    return "\n".join([line(header), "| " + " | ".join("-" * w for w in widths) + " |", *(line(r) for r in rows)])
