@@ -7,31 +7,29 @@ load generator (in this process) measures from sending each signed request to it
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.common import app_process, load_client, percentile, stack, summary, table
+from bench.common import app_process, percentile, stack, summary, table
 from bot import ids
 from bot.delivery import Sender
 from bot.poller import Poller
+from tests.fakes.signing import command_body, interaction_body
+from tests.support.constants import SIGNING_SECRET
 from tests.support.payloads import message_press
 from tests.support.workers import worker_env
 
 CONCURRENCY = 50
 ROUNDS = 5
-
-
-async def timed(coro: object) -> float:
-    start = time.perf_counter()
-    response = await coro  # type: ignore[misc]
-    assert response.status_code == 200, response.text
-    return time.perf_counter() - start
+COMMANDS = ["help", "list", "status", "unknown-thing", "list all"]
 
 
 async def main() -> list[tuple[str, list[float]]]:
     async with stack() as s:
-        await s.client.command("subscribe")
+        await s.client.ask("subscribe")
         s.wc.add_lead(lead_type="phone_call")
         await Poller(s.app.state.services).tick()
         await Sender(s.app.state.services, spacing=0).tick()
@@ -42,20 +40,40 @@ async def main() -> list[tuple[str, list[float]]]:
             response_url=s.slack.response_url(),
         )  # fmt: skip
         env = worker_env(s.database_url, s.slack, s.wc, LOG_LEVEL="WARNING")
+        commands = [
+            dict(
+                zip(
+                    ("body", "content_type"),
+                    command_body(t, user_id="U2", response_url=s.slack.response_url()),
+                    strict=True,
+                )
+            )
+            for t in COMMANDS
+        ]
+        action = dict(zip(("body", "content_type"), interaction_body(press), strict=True))
         with tempfile.TemporaryDirectory() as tmp:
-            async with app_process(env, Path(tmp) / "app.log") as base, load_client(base, s.slack) as client:
-                results: dict[str, list[float]] = {"slash commands": [], "block actions": []}
-                texts = ["help", "list", "status", "unknown-thing", "list all"]
-                await asyncio.gather(*(client.command("help", user_id="U2") for _ in range(10)))  # warm up
-                for _ in range(ROUNDS):
-                    results["slash commands"] += await asyncio.gather(
-                        *(timed(client.command(texts[i % len(texts)], user_id="U2")) for i in range(CONCURRENCY))
-                    )
-                    results["block actions"] += await asyncio.gather(
-                        *(timed(client.interaction(press)) for _ in range(CONCURRENCY))
-                    )
-                    await asyncio.sleep(1.0)  # let the work after each ack drain between rounds
-        return list(results.items())
+            async with app_process(env, Path(tmp) / "app.log") as base:
+                spec = {
+                    "url": f"{base}/slack/events",
+                    "secret": SIGNING_SECRET,
+                    "rounds": ROUNDS,
+                    "pause": 1.0,  # let each batch's work after the ack drain
+                    "batches": [
+                        {"name": "warm-up", "concurrency": 10, "requests": commands},
+                        {"name": "slash commands", "concurrency": CONCURRENCY, "requests": commands},
+                        {"name": "block actions", "concurrency": CONCURRENCY, "requests": [action]},
+                    ],
+                }
+                out = await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "bench.loadgen"],
+                    input=json.dumps(spec),
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+        results = json.loads(out.stdout)
+        return [(name, values) for name, values in results.items() if name != "warm-up"]
 
 
 def run() -> str:

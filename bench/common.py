@@ -98,7 +98,10 @@ async def stack(database_url: str | None = None, **overrides: object) -> AsyncIt
         app = create_app(
             make_settings(url, slack, wc, whatconverts_daily_quota=10**7, **overrides), run_scheduler=False
         )
-        async with serve(app) as base, SlackClient(base, SIGNING_SECRET, response_url=slack.response_url()) as client:
+        async with (
+            serve(app) as base,
+            SlackClient(base, SIGNING_SECRET, response_url=slack.response_url(), replies=slack) as client,
+        ):
             assert (await install(base, slack)).status_code == 200
             await connect_key(base, client, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
             yield Stack(app=app, url=base, slack=slack, wc=wc, client=client, database_url=url)

@@ -1,17 +1,26 @@
-"""The one error boundary for Slack requests: typed errors become a short ephemeral answer.
+"""The one error boundary for Slack requests: typed errors become a short answer on the right surface.
 
-Unknown errors are logged with a correlation id and shown generically, never as a trace.
+Before the ack the answer is the ack itself (an ephemeral reply). After it, the answer goes to
+the response URL, or, for Home tab buttons (which have none), into a small modal. Unknown errors
+are logged with a correlation id and shown generically, never as a trace.
+
+Work after the ack runs through `after_ack`, not inside the listener: slack_bolt's async runner
+can lose an ack when a listener raises within ~10 ms of acking (the request then times out as
+"unhandled"), so the listener returns at once and the work reports its own errors here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
@@ -19,42 +28,69 @@ from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
-# Set on the request context once a listener has acked, so errors go to response_url instead.
-ACKED = "whatconverts_acked"
-
 
 def _ephemeral(reply: dict) -> BoltResponse:
     body = json.dumps({"response_type": "ephemeral", **reply})
     return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
 
 
-def register(app: AsyncApp) -> None:
-    @app.error
-    async def boundary(
-        error: Exception,
+def _reply(error: Exception, body: dict[str, Any]) -> dict:
+    if isinstance(error, UserFacingError):
+        return messages.error_message(error.message)
+    correlation_id = secrets.token_hex(6)
+    log.error(
+        "unhandled error in %s (correlation id %s)",
+        body.get("type") or body.get("command") or "request",
+        correlation_id,
+        exc_info=error,
+    )
+    return messages.generic_error_message(correlation_id)
+
+
+async def report_after_ack(
+    error: Exception, *, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
+) -> None:
+    """Tell the user about an error in work that ran after the ack."""
+    reply = _reply(error, body)
+    try:
+        if respond is not None and body.get("response_url"):
+            await respond(response_type="ephemeral", replace_original=False, **reply)
+        elif body.get("trigger_id"):
+            await client.views_open(trigger_id=body["trigger_id"], view=messages.error_modal(reply))
+    except SlackApiError as exc:
+        log.warning("couldn't show an error to the user: %s", exc.response.get("error"))
+
+
+class AfterAck:
+    """Runs work after the ack as tasks it keeps (so they aren't collected) until they finish."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    def __call__(
+        self,
+        work: Coroutine[Any, Any, None],
+        *,
         body: dict[str, Any],
-        context: AsyncBoltContext,
         client: AsyncWebClient,
         respond: AsyncRespond | None = None,
-    ) -> BoltResponse:
-        if isinstance(error, UserFacingError):
-            reply = messages.error_message(error.message)
-        else:
-            correlation_id = secrets.token_hex(6)
-            log.error(
-                "unhandled error in %s (correlation id %s)",
-                body.get("type") or body.get("command") or "request",
-                correlation_id,
-                exc_info=error,
-            )
-            reply = messages.generic_error_message(correlation_id)
-        acked = body.get("type") == "block_actions" or context.get(ACKED, False)
-        if acked and respond is not None and (body.get("response_url") or context.response_url):
-            # Acked already (buttons, slow commands): answer the user alone, leave any card as it was.
-            await respond(response_type="ephemeral", replace_original=False, **reply)
-            return BoltResponse(status=200, body="")
-        if acked and body.get("trigger_id"):
-            # Home tab buttons have no response_url; a small modal is the one place the user looks.
-            await client.views_open(trigger_id=body["trigger_id"], view=messages.error_modal(reply))
-            return BoltResponse(status=200, body="")
-        return _ephemeral(reply)
+    ) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as error:
+                await report_after_ack(error, body=body, client=client, respond=respond)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self, grace: float = 10.0) -> None:
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=grace)
+
+
+def register(app: AsyncApp) -> None:
+    @app.error
+    async def boundary(error: Exception, body: dict[str, Any], context: AsyncBoltContext) -> BoltResponse:
+        return _ephemeral(_reply(error, body))

@@ -63,7 +63,8 @@ class Subcommand:
     summary: str
     handler: Handler
     aliases: tuple[str, ...] = field(default=())
-    # Slow handlers (WhatConverts calls) run after the ack and answer through response_url.
+    # Handlers that touch the database, Slack or WhatConverts run after an empty ack and answer
+    # through response_url: the ack then costs microseconds, however busy the process is.
     slow: bool = False
 
 

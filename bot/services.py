@@ -10,6 +10,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.boundary import AfterAck
 from bot.config import Settings
 from bot.logs import Redactor
 from bot.metrics import Metrics
@@ -33,6 +34,7 @@ class Services:
     # Single-flight locks within this process (credential refreshes); the database locks across processes.
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     users: UserDirectory = field(default_factory=UserDirectory)
+    after_ack: AfterAck = field(default_factory=AfterAck)
 
     async def start(self) -> None:
         """Things that need a running event loop: one pooled HTTP session for every Slack call."""
@@ -43,6 +45,7 @@ class Services:
         return await self.users.actor(client, user_id=user_id, installer_user_id=installer_user_id)
 
     async def aclose(self) -> None:
+        await self.after_ack.drain()
         if self.slack.session is not None:
             await self.slack.session.close()
             self.slack.session = None

@@ -40,8 +40,8 @@ async def test_leads_reach_exactly_the_matching_channels(
     connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
 ) -> None:
     fake_slack.add_channel("T1", "C2", name="marketing")
-    calls = (await slack.command("subscribe calls", channel_id="C1")).json()
-    forms = (await slack.command("subscribe <#C2|marketing> forms +source:google", channel_id="C1")).json()
+    calls = await slack.ask("subscribe calls", channel_id="C1")
+    forms = await slack.ask("subscribe <#C2|marketing> forms +source:google", channel_id="C1")
     assert "now gets new leads" in calls["text"] and "`phone_call`" not in calls["text"]
     assert "<#C2>" in forms["text"]
     fake_slack.clear()
@@ -70,7 +70,7 @@ async def test_leads_reach_exactly_the_matching_channels(
 async def test_spam_and_duplicates_shown_when_asked(
     connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
 ) -> None:
-    await slack.command("subscribe +spam +duplicates")
+    await slack.ask("subscribe +spam +duplicates")
     fake_slack.clear()
     fake_wc.add_lead(spam=True, contact_name="Spammer")
     fake_wc.add_lead(duplicate=True, contact_name="Again")
@@ -85,11 +85,11 @@ async def test_spam_and_duplicates_shown_when_asked(
 async def test_list_prints_the_grammar_back(connected: None, slack: SlackClient, fake_slack: FakeSlack) -> None:
     fake_slack.add_channel("T1", "C2", name="marketing")
     typed = 'calls forms +source:google -medium:organic +status:unique +quotable:yes profile:"Main Site" +compact'
-    await slack.command(f"subscribe {typed}")
-    await slack.command("subscribe <#C2|marketing> chats", channel_id="C1")
+    await slack.ask(f"subscribe {typed}")
+    await slack.ask("subscribe <#C2|marketing> chats", channel_id="C1")
 
-    here = (await slack.command("list")).json()["text"]
-    everywhere = (await slack.command("list all")).json()["text"]
+    here = (await slack.ask("list"))["text"]
+    everywhere = (await slack.ask("list all"))["text"]
 
     assert "Subscriptions in this channel (1)" in here and "<#C2>" not in here
     (line,) = [line for line in here.splitlines() if line.startswith("`1`")]
@@ -98,13 +98,13 @@ async def test_list_prints_the_grammar_back(connected: None, slack: SlackClient,
 
 
 async def test_unsubscribe(connected: None, slack: SlackClient, fake_slack: FakeSlack) -> None:
-    await slack.command("subscribe calls")
-    await slack.command("subscribe forms")
+    await slack.ask("subscribe calls")
+    await slack.ask("subscribe forms")
 
-    ambiguous = (await slack.command("unsubscribe")).json()["text"]
-    one = (await slack.command("unsubscribe 1")).json()["text"]
-    rest = (await slack.command("unsubscribe all")).json()["text"]
-    none = (await slack.command("unsubscribe all")).json()["text"]
+    ambiguous = (await slack.ask("unsubscribe"))["text"]
+    one = (await slack.ask("unsubscribe 1"))["text"]
+    rest = (await slack.ask("unsubscribe all"))["text"]
+    none = (await slack.ask("unsubscribe all"))["text"]
 
     assert "several subscriptions" in ambiguous
     assert one == "Removed subscription 1."
@@ -118,13 +118,13 @@ async def test_subscribe_refuses_channels_the_bot_cannot_post_in(
     fake_slack.add_channel("T1", "G1", name="secret", is_private=True, is_member=False)
     fake_slack.add_channel("T1", "C9", name="old", is_archived=True)
 
-    private = (await slack.command("subscribe <#G1|secret>")).json()["text"]
-    archived = (await slack.command("subscribe <#C9|old>")).json()["text"]
-    unknown = (await slack.command("subscribe <#C404|nope>")).json()["text"]
-    bad = (await slack.command("subscribe +colour:red")).json()["text"]
+    private = (await slack.ask("subscribe <#G1|secret>"))["text"]
+    archived = (await slack.ask("subscribe <#C9|old>"))["text"]
+    unknown = (await slack.ask("subscribe <#C404|nope>"))["text"]
+    bad = (await slack.ask("subscribe +colour:red"))["text"]
 
     assert "invite me" in private.lower()
     assert "archived" in archived
     assert "can't see that channel" in unknown
     assert "+colour:red" in bad
-    assert "No subscriptions" in (await slack.command("list all")).json()["text"]
+    assert "No subscriptions" in (await slack.ask("list all"))["text"]

@@ -24,7 +24,7 @@ async def card(
     """A lead card as posted in C1: {"lead_id", "ts", "message"}."""
     fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    await slack.command("subscribe")
+    await slack.ask("subscribe")
     lead = fake_wc.add_lead(lead_type="phone_call", contact_name="Pat Caller")
     await Poller(app.state.services).tick()
     await Sender(app.state.services, spacing=0).tick()
@@ -121,13 +121,15 @@ async def test_add_value_through_the_modal(
 async def test_guests_and_failures_reach_only_the_presser(
     card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
 ) -> None:
+    mark = fake_slack.mark()
     await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, user_id="U3", response_url=fake_slack.response_url()))
-    refused = (await fake_slack.wait_for_calls("response_url"))[-1].params
+    refused = (await fake_slack.next_call(mark)).params
     assert "guests can't use" in refused["text"] and refused["response_type"] == "ephemeral"
 
     fake_wc.fail_next(f"/api/v1/leads/{card['lead_id']}", status=500)
+    mark = fake_slack.mark()
     await slack.interaction(press(card, ids.ACTION_LEAD_SPAM, response_url=fake_slack.response_url()))
-    failed = (await fake_slack.wait_for_calls("response_url", 2))[-1].params
+    failed = (await fake_slack.next_call(mark)).params
     assert "didn't accept the change" in failed["text"] and failed["replace_original"] is False
 
     assert fake_slack.calls_to("chat.update") == []
@@ -136,10 +138,11 @@ async def test_guests_and_failures_reach_only_the_presser(
 
 
 async def test_a_card_whose_subscription_is_gone(card: dict, slack: SlackClient, fake_slack: FakeSlack) -> None:
-    await slack.command("unsubscribe all")
+    await slack.ask("unsubscribe all")
 
+    mark = fake_slack.mark()
     await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, response_url=fake_slack.response_url()))
 
-    answer = (await fake_slack.wait_for_calls("response_url"))[-1].params
+    answer = (await fake_slack.next_call(mark)).params
     assert "was removed" in answer["text"]
     assert fake_slack.calls_to("chat.update") == []

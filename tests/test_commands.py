@@ -39,7 +39,7 @@ async def test_unknown_or_malformed_gets_a_usage_line(
 
 @pytest.mark.parametrize("text", ["help", "", "HELP", "?"])
 async def test_help_lists_every_subcommand(installed: None, slack: SlackClient, text: str) -> None:
-    body = (await slack.command(text)).json()
+    body = await slack.ask(text)
     for name in ("connect", "disconnect", "status", "help"):
         assert f"`/whatconverts {name}" in body["text"]
 

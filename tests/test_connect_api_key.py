@@ -21,8 +21,9 @@ async def test_profile_key_connects_and_shows_in_status(
     sqlite_url: str,
 ) -> None:  # fmt: skip
     fake_wc.add_lead()  # a profile key's profile name is only visible through its leads
-    reply = await slack.command("connect")
-    body = reply.json()
+    ack = await slack.command("connect")
+    assert ack.status_code == 200 and ack.text == ""  # acked at once; the link follows on response_url
+    body = (await fake_slack.wait_for_calls("response_url"))[-1].params
     assert body["response_type"] == "ephemeral"
     link = body["blocks"][1]["elements"][0]["url"]
     assert link.startswith("https://wcs.test/whatconverts/connect?state=")
@@ -45,7 +46,7 @@ async def test_profile_key_connects_and_shows_in_status(
     assert PROFILE_SECRET not in await rawdb.dump_text(sqlite_url)
     assert PROFILE_TOKEN not in await rawdb.dump_text(sqlite_url)
 
-    status = (await slack.command("status")).json()["text"]
+    status = (await slack.ask("status"))["text"]
     assert "main-site" in status and "API key, profile" in status and "healthy" in status
     assert "Quota today: 2 / 1,000" in status
     assert PROFILE_SECRET not in status
@@ -61,7 +62,7 @@ async def test_master_key_is_detected_with_its_accounts(
     assert result.status_code == 200
     row = (await rawdb.dump(sqlite_url))["connections"][0]
     assert row["label"] == "agency" and row["key_type"] == "master" and row["daily_quota"] == 10000
-    status = (await slack.command("status")).json()["text"]
+    status = (await slack.ask("status"))["text"]
     assert "*agency* — API key, master" in status
 
 
@@ -118,9 +119,9 @@ async def test_concurrent_submits_of_one_link_make_one_connection(
 
 
 async def test_guests_and_members_may_not_connect(installed: None, slack: SlackClient, sqlite_url: str) -> None:
-    guest = (await slack.command("connect", user_id="U3")).json()
-    member = (await slack.command("connect", user_id="U2")).json()
-    guest_status = (await slack.command("status", user_id="U3")).json()
+    guest = await slack.ask("connect", user_id="U3")
+    member = await slack.ask("connect", user_id="U2")
+    guest_status = await slack.ask("status", user_id="U3")
 
     assert "guests can't use" in guest["text"] and "guests can't use" in guest_status["text"]
     assert "Only workspace admins" in member["text"]
@@ -135,11 +136,11 @@ async def test_several_connections_and_labels(
         link = await connect_link(slack, text=text)
         assert (await submit_key(app_url, link, token=token, secret=secret))[1].status_code == 200
 
-    status = (await slack.command("status")).json()
+    status = await slack.ask("status")
     assert status["blocks"][0]["text"]["text"] == "*WhatConverts connections (2)*"
     assert "*main-site* — API key, profile" in status["text"]
     assert "— API key, master" in status["text"]
-    bad = (await slack.command("connect Bad/Label")).json()["text"]
+    bad = (await slack.ask("connect Bad/Label"))["text"]
     assert bad.startswith("A label is 1 to 32 characters")
-    two_words = (await slack.command("connect two words")).json()["text"]
+    two_words = (await slack.ask("connect two words"))["text"]
     assert "Usage: `/whatconverts connect [label]`" in two_words

@@ -38,7 +38,7 @@ async def test_oauth_connect_end_to_end(
     database_url: str,
 ) -> None:  # fmt: skip
     fake_wc.add_lead()
-    reply = (await slack.command("connect")).json()
+    reply = await slack.ask("connect")
     assert "approve access" in reply["text"]
     link = reply["blocks"][1]["elements"][0]["url"]
 
@@ -60,7 +60,7 @@ async def test_oauth_connect_end_to_end(
     dump = await rawdb.dump_text(database_url)
     access = fake_wc.calls_to("leads")[-1].headers["authorization"].split()[1]
     assert access not in dump and access not in done.text
-    status = (await slack.command("status")).json()["text"]
+    status = (await slack.ask("status"))["text"]
     assert "OAuth, profile" in status and "healthy" in status
     assert access not in repr([c.params for c in fake_slack.calls])
 
@@ -135,10 +135,10 @@ async def test_invalid_grant_marks_needs_reauth_and_tells_the_owner(
 
     dm = await fake_slack.wait_for_calls("chat.postMessage")
     assert dm[0].params["channel"] == "U1" and "needs to be reconnected" in dm[0].params["text"]
-    status = (await slack.command("status")).json()["text"]
+    status = (await slack.ask("status"))["text"]
     assert "needs to be reconnected" in status and "/whatconverts connect main-site" in status
     # Reconnecting the label replaces the credentials and makes it healthy again.
     link = await connect_link(slack, text="connect main-site")
     _, back, cookie = await authorize(app_url, link)
     assert (await callback(app_url, back, cookie)).status_code == 200
-    assert "healthy" in (await slack.command("status")).json()["text"]
+    assert "healthy" in (await slack.ask("status"))["text"]

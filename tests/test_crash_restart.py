@@ -47,7 +47,7 @@ async def test_kill_dash_nine_and_restart_loses_nothing(
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
     for channel in CHANNELS:
         fake_slack.add_channel("T1", channel, name=channel.lower())
-        await slack.command("subscribe", channel_id=channel)
+        await slack.ask("subscribe", channel_id=channel)
     fake_slack.clear()
     # Short leases and claims so a killed process's work is taken over within seconds.
     env = worker_env(sqlite_url, fake_slack, fake_wc, POLL_LEASE_SECONDS="2", DELIVERY_CLAIM_SECONDS="1")

@@ -20,6 +20,7 @@ import time_machine
 from sqlalchemy import update
 from starlette.applications import Starlette
 
+from bot.config import Settings
 from bot.delivery import MAX_ATTEMPTS, Sender
 from bot.poller import Poller
 from bot.subscription_messages import BROKEN_FIX
@@ -31,6 +32,13 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.connect import connect_key
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.settings import make_settings
+
+
+@pytest.fixture
+def settings(database_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) -> Settings:
+    """The app under test on each database engine (PostgreSQL when TEST_POSTGRES_URL is set)."""
+    return make_settings(database_url, fake_slack, fake_wc)
 
 
 @pytest.fixture
@@ -40,7 +48,7 @@ async def subscribed(
     """Workspace T1 with the profile key connected and #leads (C1) subscribed to every lead, by U1."""
     fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")  # history: names the profile, never delivered
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    reply = (await slack.command("subscribe", channel_id="C1")).json()
+    reply = await slack.ask("subscribe", channel_id="C1")
     assert "now gets new leads" in reply["text"]
     fake_slack.clear()
 
@@ -97,7 +105,7 @@ def lead_ids_in(fake: FakeSlack, channel: str, leads: list[dict]) -> list[int]:
 
 
 async def test_rate_limited_post_waits_for_retry_after_then_posts_once(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     await new_leads(app, fake_wc, 1)
     fake_slack.rate_limit_next("chat.postMessage", retry_after=2)
@@ -107,11 +115,11 @@ async def test_rate_limited_post_waits_for_retry_after_then_posts_once(
 
     assert (first.claimed, first.sent, first.retried, first.failed) == (1, 0, 1, 0)
     assert cards_in(fake_slack, "C1") == []
-    (row,) = await rows(sqlite_url, "deliveries")
+    (row,) = await rows(database_url, "deliveries")
     assert row["status"] == "pending" and row["last_error"] == "ratelimited" and row["attempts"] == 1
     assert not row["uncertain"]  # a 429 means Slack did not post it
     assert utc(row["next_attempt_at"]).timestamp() >= before + 2
-    (pace,) = await rows(sqlite_url, "channel_pace")
+    (pace,) = await rows(database_url, "channel_pace")
     assert (pace["team_id"], pace["channel_id"]) == ("T1", "C1") and pace["next_slot"] >= before + 2
 
     assert (await unpaced(app).tick()).claimed == 0  # not due before Retry-After has passed
@@ -124,9 +132,9 @@ async def test_rate_limited_post_waits_for_retry_after_then_posts_once(
     assert later.sent == 1 and again.claimed == 0
     assert len(posts_to(fake_slack, "C1")) == 2  # the refused attempt and the post
     assert len(cards_in(fake_slack, "C1")) == 1 and "Caller 1" in cards_in(fake_slack, "C1")[0]["text"]
-    (row,) = await rows(sqlite_url, "deliveries")
+    (row,) = await rows(database_url, "deliveries")
     assert row["status"] == "sent" and row["attempts"] == 2 and row["message_ts"]
-    assert await rows(sqlite_url, "problems") == []
+    assert await rows(database_url, "problems") == []
 
 
 # --------------------------------------------------------------------------- transient failures
@@ -164,7 +172,7 @@ async def test_transient_failure_is_retried_later_as_uncertain_and_posted_once(
     app: Starlette,
     fake_slack: FakeSlack,
     fake_wc: FakeWhatConverts,
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
     await new_leads(app, fake_wc, 1)
     inject(fake_slack)
@@ -174,7 +182,7 @@ async def test_transient_failure_is_retried_later_as_uncertain_and_posted_once(
 
     assert (first.sent, first.retried, first.failed) == (0, 1, 0)
     assert cards_in(fake_slack, "C1") == []
-    (row,) = await rows(sqlite_url, "deliveries")
+    (row,) = await rows(database_url, "deliveries")
     assert row["status"] == "pending" and row["attempts"] == 1 and row["last_error"] == reason
     assert row["uncertain"]  # Slack may have posted it: a retry could duplicate the card
     # Backoff after the first attempt: 2 s with +/-50 % jitter.
@@ -186,29 +194,29 @@ async def test_transient_failure_is_retried_later_as_uncertain_and_posted_once(
 
     assert later.sent == 1
     assert len(cards_in(fake_slack, "C1")) == 1
-    (row,) = await rows(sqlite_url, "deliveries")
+    (row,) = await rows(database_url, "deliveries")
     assert row["status"] == "sent" and row["attempts"] == 2 and row["last_error"] is None
-    assert await rows(sqlite_url, "problems") == []
+    assert await rows(database_url, "problems") == []
     assert [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] != "C1"] == []  # no DMs
 
 
 async def test_retries_stop_at_max_attempts_with_a_recorded_problem(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     await new_leads(app, fake_wc, 1)
     fake_slack.fail_next("chat.postMessage", "internal_error", times=20)
 
     ticks = 0
-    while (await rows(sqlite_url, "deliveries"))[0]["status"] == "pending" and ticks < 20:
+    while (await rows(database_url, "deliveries"))[0]["status"] == "pending" and ticks < 20:
         await unpaced(app).tick()
         await make_due(app)
         ticks += 1
 
     assert ticks == MAX_ATTEMPTS
     assert len(posts_to(fake_slack, "C1")) == MAX_ATTEMPTS and cards_in(fake_slack, "C1") == []
-    (row,) = await rows(sqlite_url, "deliveries")
+    (row,) = await rows(database_url, "deliveries")
     assert row["status"] == "failed" and row["attempts"] == MAX_ATTEMPTS and row["last_error"] == "internal_error"
-    (problem,) = await rows(sqlite_url, "problems")
+    (problem,) = await rows(database_url, "problems")
     assert problem["team_id"] == "T1" and "<#C1>" in problem["subject"]
     assert f"failed {MAX_ATTEMPTS} times (internal_error)" in problem["message"]
     assert (await unpaced(app).tick()).claimed == 0  # parked for good
@@ -240,7 +248,7 @@ async def test_gone_channel_breaks_the_subscription_and_tells_its_creator_once(
     slack: SlackClient,
     fake_slack: FakeSlack,
     fake_wc: FakeWhatConverts,
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
     await new_leads(app, fake_wc, 3)
     take_channel_away(fake_slack, reason)
@@ -251,18 +259,18 @@ async def test_gone_channel_breaks_the_subscription_and_tells_its_creator_once(
     # Two cards were claimed for #leads at once and both were refused; the third was parked unsent.
     assert (report.claimed, report.sent, report.failed) == (2, 0, 2)
     assert len(posts_to(fake_slack, "C1")) == 2 and cards_in(fake_slack, "C1") == []
-    (sub,) = await rows(sqlite_url, "subscriptions")
+    (sub,) = await rows(database_url, "subscriptions")
     assert sub["status"] == "broken" and sub["broken_reason"] == reason
-    deliveries = await rows(sqlite_url, "deliveries")
+    deliveries = await rows(database_url, "deliveries")
     assert [d["status"] for d in deliveries] == ["failed"] * 3
     assert {d["last_error"] for d in deliveries} == {reason}
     dms = posts_to(fake_slack, "U1")
     assert len(dms) == 1
     assert "<#C1>" in dms[0].params["text"] and f"`{reason}`" in dms[0].params["text"]
-    (problem,) = await rows(sqlite_url, "problems")
+    (problem,) = await rows(database_url, "problems")
     assert problem["subject"] == f"subscription {sub['id']} in <#C1>" and reason in problem["message"]
 
-    listed = (await slack.command("list", channel_id="C1")).json()["text"]
+    listed = (await slack.ask("list", channel_id="C1"))["text"]
     assert f"broken ({reason}: {BROKEN_FIX[reason]})" in listed and "3 failed" in listed
 
 
@@ -277,7 +285,7 @@ async def test_dead_token_stops_the_workspace(
     slack: SlackClient,
     fake_slack: FakeSlack,
     fake_wc: FakeWhatConverts,
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
     await new_leads(app, fake_wc, 3)
     fake_slack.fail_next("chat.postMessage", reason, times=2)
@@ -287,11 +295,11 @@ async def test_dead_token_stops_the_workspace(
 
     assert report.sent == 0 and report.failed == 2 and after.claimed == 0
     assert cards_in(fake_slack, "C1") == [] and len(fake_slack.calls_to("chat.postMessage")) == 2
-    assert await rows(sqlite_url, "slack_installations") == []
-    deliveries = await rows(sqlite_url, "deliveries")
+    assert await rows(database_url, "slack_installations") == []
+    deliveries = await rows(database_url, "deliveries")
     assert [d["status"] for d in deliveries] == ["failed"] * 3
     assert all(reason in d["last_error"] for d in deliveries)
-    problems = await rows(sqlite_url, "problems")
+    problems = await rows(database_url, "problems")
     assert problems and {p["subject"] for p in problems} == {"workspace"}
     assert reason in problems[0]["message"] and "/slack/install" in problems[0]["fix"]
 
@@ -306,18 +314,18 @@ async def test_dead_token_stops_the_workspace(
     "not once per stop",
 )
 async def test_dead_token_is_one_problem_however_many_posts_it_refused(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     await new_leads(app, fake_wc, 2)
     fake_slack.fail_next("chat.postMessage", "token_revoked", times=2)
 
     await unpaced(app).tick()
 
-    assert len(await rows(sqlite_url, "problems")) == 1
+    assert len(await rows(database_url, "problems")) == 1
 
 
 async def test_refused_blocks_fail_at_once_with_a_problem(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     await new_leads(app, fake_wc, 1)
     fake_slack.fail_next("chat.postMessage", "invalid_blocks")
@@ -328,14 +336,14 @@ async def test_refused_blocks_fail_at_once_with_a_problem(
 
     assert (report.sent, report.retried, report.failed) == (0, 0, 1) and after.claimed == 0
     assert len(posts_to(fake_slack, "C1")) == 1 and cards_in(fake_slack, "C1") == []
-    (row,) = await rows(sqlite_url, "deliveries")
+    (row,) = await rows(database_url, "deliveries")
     assert row["status"] == "failed" and row["attempts"] == 1 and row["last_error"] == "invalid_blocks"
-    (problem,) = await rows(sqlite_url, "problems")
+    (problem,) = await rows(database_url, "problems")
     assert "Slack refused the lead card (invalid_blocks)" in problem["message"]
     assert "bug on our side" in problem["fix"]
-    (sub,) = await rows(sqlite_url, "subscriptions")
+    (sub,) = await rows(database_url, "subscriptions")
     assert sub["status"] == "active"  # one bad card doesn't stop the channel
-    assert await rows(sqlite_url, "slack_installations") != []
+    assert await rows(database_url, "slack_installations") != []
 
 
 # --------------------------------------------------------------------------- pacing
@@ -346,21 +354,21 @@ def gaps(calls: list) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-async def send_all(senders: list[Sender], sqlite_url: str, *, expected: int) -> None:
+async def send_all(senders: list[Sender], database_url: str, *, expected: int) -> None:
     """Tick every sender at once, repeatedly, until `expected` deliveries are sent (or 10 rounds)."""
     for _ in range(10):
         await asyncio.gather(*(s.tick() for s in senders))
-        if sum(d["status"] == "sent" for d in await rows(sqlite_url, "deliveries")) == expected:
+        if sum(d["status"] == "sent" for d in await rows(database_url, "deliveries")) == expected:
             return
 
 
 async def test_one_channel_is_paced_to_one_post_a_second(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     leads = await new_leads(app, fake_wc, 4)
     fake_slack.enforce_channel_rate(1.0)
 
-    await send_all([Sender(app.state.services, owner="sender-a")], sqlite_url, expected=4)
+    await send_all([Sender(app.state.services, owner="sender-a")], database_url, expected=4)
 
     posts = posts_to(fake_slack, "C1")
     assert len(posts) == 4 and fake_slack.rate_limited_count == 0
@@ -369,17 +377,17 @@ async def test_one_channel_is_paced_to_one_post_a_second(
 
 
 async def test_two_senders_share_the_channel_pace(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     leads = await new_leads(app, fake_wc, 4)
     fake_slack.enforce_channel_rate(1.0)
     services = app.state.services
 
-    await send_all([Sender(services, owner="sender-a"), Sender(services, owner="sender-b")], sqlite_url, expected=4)
+    await send_all([Sender(services, owner="sender-a"), Sender(services, owner="sender-b")], database_url, expected=4)
 
     posts = posts_to(fake_slack, "C1")
     assert len(posts) == 4 and fake_slack.rate_limited_count == 0
     assert sorted(lead_ids_in(fake_slack, "C1", leads)) == [lead["lead_id"] for lead in leads]  # once each
     assert all(gap >= 1.0 for gap in gaps(posts)), gaps(posts)
-    deliveries = await rows(sqlite_url, "deliveries")
+    deliveries = await rows(database_url, "deliveries")
     assert [d["status"] for d in deliveries] == ["sent"] * 4 and {d["attempts"] for d in deliveries} == {1}

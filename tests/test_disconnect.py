@@ -45,21 +45,23 @@ async def test_disconnect_asks_then_deletes_the_credentials(
     sqlite_url: str,
 ) -> None:  # fmt: skip
     await _connected(app_url, slack, fake_wc)
-    ask = (await slack.command("disconnect")).json()
+    ask = await slack.ask("disconnect")
     assert "Disconnect `main-site`?" in ask["text"] and "delete the API key in WhatConverts" in ask["text"]
     assert len((await rawdb.dump(sqlite_url))["connections"]) == 1  # asking changes nothing
 
     url = fake_slack.response_url("T1/disc/1")
+    mark = fake_slack.mark()
     pressed = await slack.interaction(press(ask, "disconnect_confirm", user_id="U1", response_url=url))
 
     assert pressed.status_code == 200
-    answer = (await fake_slack.wait_for_calls("response_url"))[-1].params
+    answer = (await fake_slack.next_call(mark)).params
     assert answer["replace_original"] is True and "Disconnected `main-site`" in answer["text"]
     assert (await rawdb.dump(sqlite_url))["connections"] == []
-    assert "No WhatConverts account is connected" in (await slack.command("status")).json()["text"]
+    assert "No WhatConverts account is connected" in (await slack.ask("status"))["text"]
+    mark = fake_slack.mark()
     again = await slack.interaction(press(ask, "disconnect_confirm", user_id="U1", response_url=url))
     assert again.status_code == 200
-    stale = (await fake_slack.wait_for_calls("response_url", 2))[-1].params
+    stale = (await fake_slack.next_call(mark)).params
     assert "already removed" in stale["text"] and stale["replace_original"] is False
 
 
@@ -68,11 +70,12 @@ async def test_cancel_keeps_the_connection(
     sqlite_url: str,
 ) -> None:  # fmt: skip
     await _connected(app_url, slack, fake_wc)
-    ask = (await slack.command("disconnect main-site")).json()
+    ask = await slack.ask("disconnect main-site")
 
+    mark = fake_slack.mark()
     await slack.interaction(press(ask, "disconnect_cancel", user_id="U1", response_url=fake_slack.response_url()))
 
-    answer = (await fake_slack.wait_for_calls("response_url"))[-1].params
+    answer = (await fake_slack.next_call(mark)).params
     assert "Nothing was disconnected" in answer["text"]
     assert len((await rawdb.dump(sqlite_url))["connections"]) == 1
 
@@ -82,9 +85,9 @@ async def test_a_member_cannot_disconnect_someone_elses_connection(
     sqlite_url: str,
 ) -> None:  # fmt: skip
     await _connected(app_url, slack, fake_wc)
-    ask_as_admin = (await slack.command("disconnect")).json()
+    ask_as_admin = await slack.ask("disconnect")
 
-    refused = (await slack.command("disconnect", user_id="U2")).json()
+    refused = await slack.ask("disconnect", user_id="U2")
     await slack.interaction(
         press(ask_as_admin, "disconnect_confirm", user_id="U2", response_url=fake_slack.response_url())
     )
@@ -93,7 +96,7 @@ async def test_a_member_cannot_disconnect_someone_elses_connection(
     answer = (await fake_slack.wait_for_calls("response_url"))[-1].params
     assert "Only workspace admins" in answer["text"] and answer["response_type"] == "ephemeral"
     assert len((await rawdb.dump(sqlite_url))["connections"]) == 1
-    unknown = (await slack.command("disconnect nope")).json()["text"]
+    unknown = (await slack.ask("disconnect nope"))["text"]
     assert "No connection called `nope`" in unknown
 
 
@@ -109,11 +112,12 @@ class TestOAuthDisconnect:
         fake_wc.add_lead()
         _, back, cookie = await authorize(app_url, await connect_link(slack))
         assert (await callback(app_url, back, cookie)).status_code == 200
-        ask = (await slack.command("disconnect")).json()
+        ask = await slack.ask("disconnect")
         assert "OAuth tokens will be revoked" in ask["text"]
 
+        mark = fake_slack.mark()
         await slack.interaction(press(ask, "disconnect_confirm", user_id="U1", response_url=fake_slack.response_url()))
 
-        await fake_slack.wait_for_calls("response_url")
+        await fake_slack.next_call(mark)
         assert len(fake_wc.calls_to("/oauth/revoke", method="POST")) == 2
         assert (await rawdb.dump(sqlite_url))["connections"] == []

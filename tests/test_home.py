@@ -23,7 +23,7 @@ HOME_OPENED = {"type": "app_home_opened", "channel": "D1", "tab": "home"}
 async def configured(installed: None, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts) -> None:
     fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    await slack.command("subscribe calls +source:google")
+    await slack.ask("subscribe calls +source:google")
 
 
 async def home_of(slack: SlackClient, fake: FakeSlack, user_id: str) -> dict:
@@ -188,6 +188,6 @@ async def test_edit_modal_changes_the_subscription_and_a_stale_edit_is_refused(
     assert edited.status_code == 200 and "errors" not in edited.text
     (sub,) = (await rawdb.dump(sqlite_url))["subscriptions"]
     assert "web_form" in sub["filters_json"] and "google" in sub["filters_json"]
-    await slack.command("unsubscribe all")
+    await slack.ask("unsubscribe all")
     stale = await slack.interaction(view_submission(filled, filled["state"]["values"], user_id="U1"))
     assert "removed meanwhile" in json.dumps(stale.json()["errors"])

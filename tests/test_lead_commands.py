@@ -20,8 +20,9 @@ async def connected(installed: None, app_url: str, slack: SlackClient, fake_wc: 
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
 
 
-async def answer(fake: FakeSlack, n: int = 1) -> dict:
-    return (await fake.wait_for_calls("response_url", n))[-1].params
+async def answer(fake: FakeSlack) -> dict:
+    """The latest answer posted to the response URL."""
+    return (await fake.wait_for_calls("response_url"))[-1].params
 
 
 async def test_leads_today_with_filters(
@@ -34,8 +35,9 @@ async def test_leads_today_with_filters(
     fake_wc.add_lead(lead_type="phone_call", contact_name="Old Caller", date_created=now - timedelta(days=3))
     before = fake_wc.requests_today(PROFILE_TOKEN)
 
+    mark = fake_slack.mark()
     ack = await slack.command("leads today calls")
-    body = await answer(fake_slack)
+    body = (await fake_slack.next_call(mark)).params
 
     assert ack.status_code == 200 and ack.text == ""  # acked at once; the answer follows
     assert body["response_type"] == "ephemeral"
@@ -53,7 +55,7 @@ async def test_stats_counts_and_totals(
     fake_wc.add_lead(lead_type="web_form", lead_source="google", sales_value=99.5, lead_campaign="Spring")
     fake_wc.add_lead(lead_type="web_form", lead_source="bing", spam=True)
 
-    await slack.command("stats 7d")
+    await slack.ask("stats 7d")
     text = (await answer(fake_slack))["text"]
 
     assert "*2 leads the last 7 days*" in text  # spam is hidden by default
@@ -66,28 +68,28 @@ async def test_leads_errors_reach_the_user(
     connected: None, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
 ) -> None:
     fake_wc.fail_next("/api/v1/leads", status=503)
-    await slack.command("leads")
+    await slack.ask("leads")
     assert "didn't answer properly" in (await answer(fake_slack))["text"]
 
-    await slack.command("leads today yesterday")
-    assert "one range" in (await answer(fake_slack, 2))["text"]
+    await slack.ask("leads today yesterday")
+    assert "one range" in (await answer(fake_slack))["text"]
 
-    await slack.command("leads +colour:red")
-    assert "+colour:red" in (await answer(fake_slack, 3))["text"]
+    await slack.ask("leads +colour:red")
+    assert "+colour:red" in (await answer(fake_slack))["text"]
 
 
 async def test_guests_see_no_leads(connected: None, slack: SlackClient, fake_slack: FakeSlack) -> None:
-    await slack.command("leads", user_id="U3")
+    await slack.ask("leads", user_id="U3")
     assert "guests can't use" in (await answer(fake_slack))["text"]
 
 
 async def test_test_posts_a_sample_card_here(connected: None, slack: SlackClient, fake_slack: FakeSlack) -> None:
     fake_slack.clear()
-    reply = (await slack.command("test", channel_id="C1")).json()
+    reply = await slack.ask("test", channel_id="C1")
 
     assert "Posted a sample" in reply["text"]
     (post,) = fake_slack.calls_to("chat.postMessage")
     assert post.params["channel"] == "C1" and post.params["text"].startswith("Sample: ")
     fake_slack.add_channel("T1", "C5", name="closed", is_member=False)
-    refused = (await slack.command("test", channel_id="C5")).json()
+    refused = await slack.ask("test", channel_id="C5")
     assert "Invite me" in refused["text"]

@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from starlette.applications import Starlette
 
+from bot.config import Settings
 from bot.delivery import Sender
 from bot.poller import LOOKBACK, Poller, PollReport
 from storage import polling
@@ -27,9 +28,16 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.connect import connect_key
 from tests.support.constants import MASTER_SECRET, MASTER_TOKEN, PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.settings import make_settings
 
 CHANNEL = {"main": "C1", "agency": "C2"}
 AGENCY_PROFILE = 30001  # one of the master key's profiles (Northwind Main Site)
+
+
+@pytest.fixture
+def settings(database_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) -> Settings:
+    """The app under test on each database engine (PostgreSQL when TEST_POSTGRES_URL is set)."""
+    return make_settings(database_url, fake_slack, fake_wc)
 
 
 @pytest.fixture
@@ -41,7 +49,7 @@ async def two_connections(
     await connect_key(app_url, slack, token=MASTER_TOKEN, secret=MASTER_SECRET, text="connect agency")
     fake_slack.add_channel("T1", "C2", name="agency")
     for label, channel in CHANNEL.items():
-        reply = (await slack.command(f"subscribe connection:{label}", channel_id=channel)).json()
+        reply = await slack.ask(f"subscribe connection:{label}", channel_id=channel)
         assert f"<#{channel}> now gets new leads from `{label}`" in reply["text"]
     fake_slack.clear()
     fake_wc.clear()
@@ -131,10 +139,10 @@ async def test_one_connection_failing_does_not_hold_up_the_other(
     app: Starlette,
     fake_slack: FakeSlack,
     fake_wc: FakeWhatConverts,
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
     leads = {"main": main_lead(fake_wc, "Main caller"), "agency": agency_lead(fake_wc, "Agency caller")}
-    cursors = {label: state["cursor"] for label, state in (await states_by_label(sqlite_url)).items()}
+    cursors = {label: state["cursor"] for label, state in (await states_by_label(database_url)).items()}
     inject(fake_wc)  # the next /leads request fails, whichever connection's it is
     before = datetime.now(UTC).replace(microsecond=0)
 
@@ -142,7 +150,7 @@ async def test_one_connection_failing_does_not_hold_up_the_other(
 
     after = datetime.now(UTC)
     assert (report.polled, report.failed) == (2, 1)
-    states = await states_by_label(sqlite_url)
+    states = await states_by_label(database_url)
     (failed,) = [label for label, state in states.items() if state["failures"] == 1]
     (healthy,) = [label for label in CHANNEL if label != failed]
     # The healthy connection's lead arrived in the same tick; the failing one's didn't.
@@ -155,44 +163,44 @@ async def test_one_connection_failing_does_not_hold_up_the_other(
         assert timedelta(seconds=retry_after) <= waits <= timedelta(seconds=retry_after) + (after - before)
     else:  # backoff: the 60 s minimum interval, +/-20 % jitter
         assert timedelta(seconds=47) <= waits <= timedelta(seconds=73) + (after - before)
-    assert (await table(sqlite_url, "problems")) == [] and dms(fake_slack) == []
+    assert (await table(database_url, "problems")) == [] and dms(fake_slack) == []
     assert (await Poller(app.state.services).tick()).polled == 0  # neither is due yet
 
-    await make_due(app, sqlite_url)
+    await make_due(app, database_url)
     recovered = await cycle(app)
 
     assert (recovered.polled, recovered.failed) == (2, 0)
     assert shows(fake_slack, "C1", leads["main"]) and shows(fake_slack, "C2", leads["agency"])
-    assert {label: state["failures"] for label, state in (await states_by_label(sqlite_url)).items()} == {
+    assert {label: state["failures"] for label, state in (await states_by_label(database_url)).items()} == {
         "main": 0,
         "agency": 0,
     }
-    assert len(await table(sqlite_url, "deliveries")) == 2
+    assert len(await table(database_url, "deliveries")) == 2
 
 
 async def test_repeated_failures_back_off_further(
-    two_connections: None, app: Starlette, fake_wc: FakeWhatConverts, sqlite_url: str
+    two_connections: None, app: Starlette, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     waits = []
     for _ in range(3):
-        await make_due(app, sqlite_url)
+        await make_due(app, database_url)
         fake_wc.fail_next("leads", 503, times=2)  # both connections fail every time
         before = datetime.now(UTC).replace(microsecond=0)
         assert (await cycle(app)).failed == 2
-        waits.append(utc((await states_by_label(sqlite_url))["main"]["next_run_at"]) - before)
+        waits.append(utc((await states_by_label(database_url))["main"]["next_run_at"]) - before)
 
     # 60 s, 120 s, 240 s, each +/-20 %.
     assert [round(w.total_seconds() / 60, 1) for w in waits] == pytest.approx([1, 2, 4], rel=0.25)
-    connection = {row["label"]: row for row in await table(sqlite_url, "connections")}["main"]
+    connection = {row["label"]: row for row in await table(database_url, "connections")}["main"]
     assert connection["status"] == "error"  # after three failures in a row
-    assert any("connection main" == p["subject"] for p in await table(sqlite_url, "problems"))
+    assert any("connection main" == p["subject"] for p in await table(database_url, "problems"))
 
 
 # --------------------------------------------------------------------------- permanent faults
 
 
 async def test_revoked_key_needs_reauth_and_the_other_connection_keeps_flowing(
-    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     fake_wc.add_profile_key(PROFILE_TOKEN, "canary-rotated-secret-0000")  # the stored secret stops working
     lost = main_lead(fake_wc, "Main caller")
@@ -203,30 +211,30 @@ async def test_revoked_key_needs_reauth_and_the_other_connection_keeps_flowing(
     assert (report.polled, report.failed) == (2, 1)
     assert report.errors == ["WhatConvertsAuthError"]
     assert shows(fake_slack, "C2", first) and shows(fake_slack, "C1")
-    connections = {row["label"]: row for row in await table(sqlite_url, "connections")}
+    connections = {row["label"]: row for row in await table(database_url, "connections")}
     assert connections["main"]["status"] == "needs_reauth" and connections["agency"]["status"] == "ok"
     (told,) = dms(fake_slack)  # the owner (U1, also the installer) once
     assert "`main`" in told and "no longer accepts this API key" in told and "/whatconverts connect main" in told
     assert [c.params["channel"] for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"][0] == "U"] == [
         "U1"
     ]
-    (problem,) = await table(sqlite_url, "problems")
+    (problem,) = await table(database_url, "problems")
     assert problem["subject"] == "connection main" and "no longer accepts" in problem["message"]
 
     second = agency_lead(fake_wc, "Agency caller 2")
     asked = len(fake_wc.calls_to("leads"))
-    await make_due(app, sqlite_url)
+    await make_due(app, database_url)
     again = await cycle(app)
 
     assert (again.polled, again.failed) == (1, 0)  # `main` waits for a reconnect; no more requests, no more DMs
     assert shows(fake_slack, "C2", first, second) and shows(fake_slack, "C1")
     assert len(dms(fake_slack)) == 1
     assert [c.key for c in fake_wc.calls_to("leads")[asked:]] == [MASTER_TOKEN]
-    assert lost["lead_id"] not in {d["lead_id"] for d in await table(sqlite_url, "deliveries")}
+    assert lost["lead_id"] not in {d["lead_id"] for d in await table(database_url, "deliveries")}
 
 
 async def test_spent_daily_quota_waits_for_midnight_utc(
-    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     fake_wc.set_daily_limit(PROFILE_TOKEN, fake_wc.requests_today(PROFILE_TOKEN))  # the next one is refused
     main_lead(fake_wc, "Main caller")
@@ -238,14 +246,14 @@ async def test_spent_daily_quota_waits_for_midnight_utc(
     after = datetime.now(UTC)
     assert (report.polled, report.failed) == (2, 1) and report.errors == ["WhatConvertsQuotaExceeded"]
     assert shows(fake_slack, "C2", lead) and shows(fake_slack, "C1")
-    states = await states_by_label(sqlite_url)
+    states = await states_by_label(database_url)
     assert utc(states["main"]["next_run_at"]) in {next_midnight(before), next_midnight(after)}
     assert "Daily API limit" in states["main"]["last_error"]
     assert utc(states["agency"]["next_run_at"]) < before + timedelta(minutes=5)  # the master key is unaffected
-    (problem,) = await table(sqlite_url, "problems")
+    (problem,) = await table(database_url, "problems")
     assert problem["subject"] == "connection main" and "daily API limit" in problem["message"]
     assert "midnight UTC" in problem["fix"]
-    connections = {row["label"]: row for row in await table(sqlite_url, "connections")}
+    connections = {row["label"]: row for row in await table(database_url, "connections")}
     assert connections["main"]["status"] == "ok"  # not broken, just out of requests today
 
 
@@ -253,27 +261,27 @@ async def test_spent_daily_quota_waits_for_midnight_utc(
 
 
 async def test_a_late_lead_within_the_lookback_is_delivered_once(
-    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     assert (await cycle(app)).polled == 2
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=1)):
-        await make_due(app, sqlite_url)
+        await make_due(app, database_url)
         assert (await cycle(app)).polled == 2  # the cursor is now "now"; nothing new
         now = datetime.now(UTC)
         # Both appear in WhatConverts after that poll, dated in the past (processing lag).
         late = main_lead(fake_wc, "Late caller", date_created=now - timedelta(minutes=5))
         too_late = main_lead(fake_wc, "Very late caller", date_created=now - LOOKBACK - timedelta(minutes=10))
 
-        await make_due(app, sqlite_url)
+        await make_due(app, database_url)
         found = await cycle(app)
-        await make_due(app, sqlite_url)
+        await make_due(app, database_url)
         again = await cycle(app)
 
     assert found.enqueued == 1 and again.enqueued == 0
     assert shows(fake_slack, "C1", late)
     # Documented limit: a lead that shows up more than LOOKBACK (10 min) after its date_created,
     # and after a poll already passed that time, is never delivered.
-    assert too_late["lead_id"] not in {d["lead_id"] for d in await table(sqlite_url, "deliveries")}
+    assert too_late["lead_id"] not in {d["lead_id"] for d in await table(database_url, "deliveries")}
 
 
 # --------------------------------------------------------------------------- leases
@@ -283,7 +291,7 @@ def lease_of(app: Starlette) -> timedelta:
     return timedelta(seconds=app.state.services.settings.poll_lease_seconds)
 
 
-async def test_a_stale_lease_cannot_move_the_cursor(two_connections: None, app: Starlette, sqlite_url: str) -> None:
+async def test_a_stale_lease_cannot_move_the_cursor(two_connections: None, app: Starlette, database_url: str) -> None:
     sessions, lease = app.state.services.sessions, lease_of(app)
     t0 = datetime.now(UTC)
     async with transaction(sessions) as session:
@@ -299,7 +307,7 @@ async def test_a_stale_lease_cannot_move_the_cursor(two_connections: None, app: 
     assert sorted((lease.connection_id, lease.version) for lease in fresh) == sorted(
         (lease.connection_id, lease.version + 1) for lease in stale
     )
-    before = await table(sqlite_url, "poll_state")
+    before = await table(database_url, "poll_state")
 
     async with transaction(sessions) as session:
         moved = await polling.finish(
@@ -310,23 +318,23 @@ async def test_a_stale_lease_cannot_move_the_cursor(two_connections: None, app: 
         )
 
     assert moved is False and failed is False
-    assert await table(sqlite_url, "poll_state") == before
+    assert await table(database_url, "poll_state") == before
     assert {row["lease_owner"] for row in before} == {"fresh"}
     (mine,) = [lease for lease in fresh if lease.connection_id == stale[0].connection_id]
     async with transaction(sessions) as session:
         assert await polling.finish(session, mine, cursor=expired, next_run_at=expired, now=expired, requests=1)
-    (row,) = [r for r in await table(sqlite_url, "poll_state") if r["connection_id"] == mine.connection_id]
+    (row,) = [r for r in await table(database_url, "poll_state") if r["connection_id"] == mine.connection_id]
     assert utc(row["cursor"]) == expired and row["lease_owner"] is None
 
 
 async def test_a_poller_that_lost_its_lease_enqueues_nothing(
-    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     main_lead(fake_wc, "Main caller")
     agency_lead(fake_wc, "Agency caller")
     fake_wc.delay_next("leads", 1.0, times=2)  # WhatConverts is slow; the poller stalls mid-walk
     lease = lease_of(app)
-    before = await table(sqlite_url, "poll_state")
+    before = await table(database_url, "poll_state")
 
     slow = asyncio.create_task(Poller(app.state.services, owner="slow").tick())
     await asyncio.sleep(0.5)
@@ -337,7 +345,7 @@ async def test_a_poller_that_lost_its_lease_enqueues_nothing(
     report = await slow
 
     assert len(stolen) == 2 and (report.polled, report.lost, report.enqueued) == (2, 2, 0)
-    assert await table(sqlite_url, "deliveries") == []
-    after = await table(sqlite_url, "poll_state")
+    assert await table(database_url, "deliveries") == []
+    after = await table(database_url, "poll_state")
     assert [row["cursor"] for row in after] == [row["cursor"] for row in before]
     assert {row["lease_owner"] for row in after} == {"thief"}

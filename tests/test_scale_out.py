@@ -57,7 +57,7 @@ async def test_every_lead_once_and_paced(
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
     for channel in CHANNELS:
         fake_slack.add_channel("T1", channel, name=channel.lower())
-        assert "now gets new leads" in (await slack.command("subscribe", channel_id=channel)).json()["text"]
+        assert "now gets new leads" in (await slack.ask("subscribe", channel_id=channel))["text"]
     fake_slack.clear()
     fake_slack.enforce_channel_rate(1.0)
     env = worker_env(postgres_url, fake_slack, fake_wc)

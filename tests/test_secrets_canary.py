@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 from collections.abc import Iterator
 
@@ -50,7 +51,10 @@ async def test_no_secret_in_debug_logs_or_database(
 ) -> None:
     redactor = setup_logging(level="DEBUG", fmt=fmt, stream=captured_logs)
     app = create_app(settings, run_scheduler=False, redactor=redactor)
-    async with serve(app) as url, SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url()) as slack:
+    async with (
+        serve(app) as url,
+        SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url(), replies=fake_slack) as slack,
+    ):
         assert (await install(url, fake_slack)).status_code == 200
         await seed_installation(app.state.services, fake_slack, team_id="T2", expires_in=60)
         assert await app.state.services.bot_client(team_id="T2") is not None  # a refresh, logged at DEBUG
@@ -78,11 +82,14 @@ async def test_whatconverts_secrets_reach_no_log_page_or_slack_call(
     fake_wc.add_lead()
     pages: list[str] = []
     app = create_app(settings, run_scheduler=False, redactor=redactor)
-    async with serve(app) as url, SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url()) as slack:
+    async with (
+        serve(app) as url,
+        SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url(), replies=fake_slack) as slack,
+    ):
         assert (await install(url, fake_slack)).status_code == 200
-        reply = await slack.command("connect")
-        pages.append(reply.text)
-        landing, back, cookie = await authorize(url, button_url(reply.json()))
+        reply = await slack.ask("connect")
+        pages.append(json.dumps(reply))
+        landing, back, cookie = await authorize(url, button_url(reply))
         done = await callback(url, back, cookie)
         pages += [landing.text, done.text, str(landing.headers), str(done.headers)]
         async with app.state.services.sessions() as session:
@@ -93,7 +100,7 @@ async def test_whatconverts_secrets_reach_no_log_page_or_slack_call(
         await connections.call_api(services, row, lambda c: services.wc.leads_page(c, leads_per_page=1))
         async with services.sessions() as session:
             (refreshed,) = await store.list_connections(session, team_id="T1")
-        pages.append((await slack.command("status")).text)
+        pages.append(json.dumps(await slack.ask("status")))
 
     secrets = [
         PROFILE_SECRET,
@@ -118,17 +125,20 @@ async def test_api_key_secret_reaches_no_log_or_page(
 ) -> None:
     redactor = setup_logging(level="DEBUG", fmt="json", stream=captured_logs)
     app = create_app(settings, run_scheduler=False, redactor=redactor)
-    async with serve(app) as url, SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url()) as slack:
+    async with (
+        serve(app) as url,
+        SlackClient(url, SIGNING_SECRET, response_url=fake_slack.response_url(), replies=fake_slack) as slack,
+    ):
         assert (await install(url, fake_slack)).status_code == 200
         link = await connect_link(slack)
         _, wrong = await submit_key(url, link, token=PROFILE_TOKEN, secret=MASTER_SECRET)
         page, right = await submit_key(url, link, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-        status = await slack.command("status")
+        status = json.dumps(await slack.ask("status"))
 
     logs = captured_logs.getvalue()
     assert "GET /api/v1/leads" in logs or "api/v1/leads" in logs
     for secret in (PROFILE_SECRET, MASTER_SECRET):
         assert secret not in logs
-        assert secret not in wrong.text + page.text + right.text + status.text
+        assert secret not in wrong.text + page.text + right.text + status
         assert secret not in repr([c.params for c in fake_slack.calls])
         assert secret not in await rawdb.dump_text(sqlite_url)

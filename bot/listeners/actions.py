@@ -28,7 +28,12 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         await ack()
-        action = Action.from_payload(body)
-        actor = await services.actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
-        reply = await connect_commands.confirm_disconnect(services, action, actor)
-        await respond(replace_original=True, **reply)
+
+        async def work() -> None:
+            action = Action.from_payload(body)
+            installer = context.get("installer_user_id")
+            actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
+            reply = await connect_commands.confirm_disconnect(services, action, actor)
+            await respond(replace_original=True, **reply)
+
+        services.after_ack(work(), body=body, client=client, respond=respond)

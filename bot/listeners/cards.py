@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import card_actions, ids, modals
@@ -27,40 +27,55 @@ def register(app: AsyncApp, services: Services) -> None:
     def flag(action_id: str, fields: dict[str, str], note: Any) -> None:
         @app.action(action_id)
         async def on_press(
-            ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+            ack: AsyncAck,
+            body: dict[str, Any],
+            client: AsyncWebClient,
+            context: AsyncBoltContext,
+            respond: AsyncRespond,
         ) -> None:
             await ack()
-            action = Action.from_payload(body)
-            actor = await services.actor(
-                client, user_id=action.user_id, installer_user_id=context.get("installer_user_id")
-            )
-            require_member(actor)
-            await card_actions.apply(
-                services, client, actor=actor, context=await context_of(action), fields=fields, note=note(actor.user_id)
-            )
+
+            async def work() -> None:
+                action = Action.from_payload(body)
+                installer = context.get("installer_user_id")
+                actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
+                require_member(actor)
+                card = await context_of(action)
+                await card_actions.apply(
+                    services, client, actor=actor, context=card, fields=fields, note=note(actor.user_id)
+                )
+
+            services.after_ack(work(), body=body, client=client, respond=respond)
 
     flag(ids.ACTION_LEAD_QUOTABLE, {"quotable": "yes"}, lambda u: card_actions.quotable_note(u, True))
     flag(ids.ACTION_LEAD_NOT_QUOTABLE, {"quotable": "no"}, lambda u: card_actions.quotable_note(u, False))
     flag(ids.ACTION_LEAD_SPAM, {"spam": "true"}, card_actions.spam_note)
 
     @app.action(ids.ACTION_LEAD_VALUE)
-    async def on_value(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    async def on_value(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond
+    ) -> None:
         await ack()
-        action = Action.from_payload(body)
-        actor = await services.actor(client, user_id=action.user_id, installer_user_id=context.get("installer_user_id"))
-        require_member(actor)
-        card = await context_of(action)
-        lead = card_actions.current_lead(card)
-        await client.views_open(
-            trigger_id=action.trigger_id,
-            view=modals.value_modal(
-                lead_id=lead.lead_id,
-                channel_id=card.delivery.channel_id,
-                message_ts=card.delivery.message_ts or "",
-                quote_value=lead.quote_value,
-                sales_value=lead.sales_value,
-            ),
-        )
+
+        async def work() -> None:
+            action = Action.from_payload(body)
+            installer = context.get("installer_user_id")
+            actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
+            require_member(actor)
+            card = await context_of(action)
+            lead = card_actions.current_lead(card)
+            await client.views_open(
+                trigger_id=action.trigger_id,
+                view=modals.value_modal(
+                    lead_id=lead.lead_id,
+                    channel_id=card.delivery.channel_id,
+                    message_ts=card.delivery.message_ts or "",
+                    quote_value=lead.quote_value,
+                    sales_value=lead.sales_value,
+                ),
+            )
+
+        services.after_ack(work(), body=body, client=client, respond=respond)
 
     @app.view(ids.VIEW_LEAD_VALUE)
     async def on_value_submitted(

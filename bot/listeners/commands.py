@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import connect_commands, lead_commands, messages, subscribe_commands
-from bot.boundary import ACKED
 from bot.commands import CommandTable, Invocation, Subcommand
 from bot.errors import UsageError
 from bot.ids import COMMAND
@@ -25,24 +24,24 @@ def build_table(services: Services) -> CommandTable:
 
     entries = [
         Subcommand("connect", "connect [label]", "connect a WhatConverts account (admins)",
-                   partial(connect_commands.connect, services), aliases=("reconnect",)),
+                   partial(connect_commands.connect, services), aliases=("reconnect",), slow=True),
         Subcommand("disconnect", "disconnect [label]", "remove a connection and its credentials (admins)",
-                   partial(connect_commands.disconnect, services)),
+                   partial(connect_commands.disconnect, services), slow=True),
         Subcommand("status", "status", "connections, their health and today's quota",
-                   partial(connect_commands.status, services)),
+                   partial(connect_commands.status, services), slow=True),
         Subcommand("subscribe", "subscribe [#channel] [filters]",
                    "new leads in a channel, e.g. `calls forms +source:google -medium:organic`",
-                   partial(subscribe_commands.subscribe, services), aliases=("sub",)),
+                   partial(subscribe_commands.subscribe, services), aliases=("sub",), slow=True),
         Subcommand("unsubscribe", "unsubscribe [id|all]", "stop a subscription in this channel",
-                   partial(subscribe_commands.unsubscribe, services), aliases=("unsub",)),
+                   partial(subscribe_commands.unsubscribe, services), aliases=("unsub",), slow=True),
         Subcommand("list", "list [all]", "subscriptions in this channel (or the workspace)",
-                   partial(subscribe_commands.list_, services), aliases=("ls",)),
+                   partial(subscribe_commands.list_, services), aliases=("ls",), slow=True),
         Subcommand("leads", "leads [today|yesterday|7d|30d] [filters]", "the latest 10 leads, just for you",
                    partial(lead_commands.leads, services), slow=True),
         Subcommand("stats", "stats [today|yesterday|7d|30d] [filters]", "counts by type and source, values",
                    partial(lead_commands.stats, services), slow=True),
         Subcommand("test", "test", "post a sample lead card in this channel",
-                   partial(lead_commands.test, services)),
+                   partial(lead_commands.test, services), slow=True),
         Subcommand("help", "help", "what this app can do", help_, aliases=("?", "usage")),
     ]  # fmt: skip
     for entry in entries:
@@ -65,8 +64,11 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if sub.slow:
             await ack()
-            context[ACKED] = True
-            await respond(response_type="ephemeral", **await sub.handler(invocation))
+
+            async def answer() -> None:
+                await respond(response_type="ephemeral", **await sub.handler(invocation))
+
+            services.after_ack(answer(), body=body, client=client, respond=respond)
             return
         reply = await sub.handler(invocation)
         await ack(response_type="ephemeral", **reply)

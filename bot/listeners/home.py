@@ -35,12 +35,16 @@ def register(app: AsyncApp, services: Services) -> None:
             ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
         ) -> None:
             await ack()
-            action = Action.from_payload(body)
-            installer = context.get("installer_user_id")
-            actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
-            await handler(action, actor, client)
-            if republish:
-                await home_actions.republish(services, client, action, installer)
+
+            async def work() -> None:
+                action = Action.from_payload(body)
+                installer = context.get("installer_user_id")
+                actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
+                await handler(action, actor, client)
+                if republish:
+                    await home_actions.republish(services, client, action, installer)
+
+            services.after_ack(work(), body=body, client=client)
 
     button(
         ids.ACTION_HOME_CONNECT,
@@ -101,4 +105,8 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        await overview.publish_home(services, client, team_id=team_id, user_id=user_id, installer_user_id=installer)
+        services.after_ack(
+            overview.publish_home(services, client, team_id=team_id, user_id=user_id, installer_user_id=installer),
+            body=body,
+            client=client,
+        )

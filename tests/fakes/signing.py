@@ -138,11 +138,13 @@ class SlackClient:
         response_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        replies: Any = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/slack/events"
         self.signer = SlackSigner(signing_secret)
         self.response_url = response_url
+        self.replies = replies
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def _post_signed(
@@ -173,6 +175,20 @@ class SlackClient:
         if retry_num is not None:
             extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return await self._post_signed(*event_body(event, event_id=event_id, **kw), extra)
+
+    async def ask(self, text: str, **kw: Any) -> dict[str, Any]:
+        """Run a command and return its answer: the ack's body, or what it posted to the response URL.
+
+        Needs ``replies`` (the fake Slack that records response_url posts) set on the client.
+        """
+        assert self.replies is not None, "SlackClient(replies=fake_slack) is needed for ask()"
+        before = len(self.replies.calls_to("response_url"))
+        response = await self.command(text, **kw)
+        assert response.status_code == 200, response.text
+        if response.content.strip():
+            return dict(response.json())
+        calls = await self.replies.wait_for_calls("response_url", before + 1)
+        return dict(calls[before].params)
 
     async def interaction(self, payload: dict[str, Any]) -> httpx.Response:
         """Send a block_actions / view_submission / shortcut payload."""

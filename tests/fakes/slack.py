@@ -576,6 +576,14 @@ class FakeSlack:
             self._last_post.clear()
             self.rate_limited_count = 0
 
+    def mark(self, method: str = "response_url") -> int:
+        """How many calls of ``method`` so far; pair with :meth:`next_call` to await the one after."""
+        return len(self.calls_to(method))
+
+    async def next_call(self, mark: int, method: str = "response_url", timeout: float = 5.0) -> Call:
+        """The first ``method`` call after ``mark`` (e.g. the answer to a button press)."""
+        return (await self.wait_for_calls(method, mark + 1, timeout))[mark]
+
     async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Await until ``count`` calls of ``method`` arrived (listeners run after the ack)."""
         deadline = time.monotonic() + timeout

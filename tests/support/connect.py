@@ -28,9 +28,7 @@ def state_of(url: str) -> str:
 
 
 async def connect_link(slack: SlackClient, *, user_id: str = "U1", text: str = "connect") -> str:
-    reply = await slack.command(text, user_id=user_id)
-    assert reply.status_code == 200, reply.text
-    return button_url(reply.json())
+    return button_url(await slack.ask(text, user_id=user_id))
 
 
 async def submit_key(
