@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     poll_tick_seconds: float = Field(default=5.0, gt=0)
     delivery_tick_seconds: float = Field(default=1.0, gt=0)
     delivery_retention_days: int = Field(default=7, ge=1)
+    # While webhooks arrive (one within `webhook_fresh_minutes`), poll only every `backstop_poll_minutes`.
+    webhook_fresh_minutes: int = Field(default=60, ge=1)
+    backstop_poll_minutes: int = Field(default=15, ge=1)
     # A poller or sender that dies keeps its claim this long before another process takes over.
     poll_lease_seconds: float = Field(default=300, gt=0)
     delivery_claim_seconds: float = Field(default=30, gt=0)

@@ -10,7 +10,6 @@ subscription and lead, so the lookback overlap never enqueues twice).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import secrets
@@ -18,8 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot import connections, filters
-from bot.leads import Lead
+from bot import connections, routing
 from bot.quota import next_reset, poll_delay
 from bot.services import Services
 from bot.whatconverts import (
@@ -29,7 +27,7 @@ from bot.whatconverts import (
     WhatConvertsQuotaExceeded,
 )
 from storage import connections as connection_store
-from storage import outbox, polling, problems, subscriptions
+from storage import polling, problems, subscriptions
 from storage.db import transaction
 from storage.models import Connection, Subscription
 from storage.types import utcnow
@@ -51,42 +49,11 @@ class PollReport:
     polled: int = 0
     leads: int = 0
     enqueued: int = 0
+    updated: int = 0
     failed: int = 0
     lost: int = 0
     requests: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def eligible(lead: Lead, subscription: Subscription, rules: filters.Filters) -> bool:
-    """A lead goes to a subscription if it's news to it (created after it started) and passes its filters."""
-    if lead.date_created is None or lead.date_created < subscription.start_at:
-        return False
-    return filters.matches(rules, lead)
-
-
-def delivery_rows(leads: list[Lead], subs: list[Subscription]) -> list[dict]:
-    rules = {s.id: filters.from_json(s.filters_json) for s in subs}
-    rows = []
-    for lead in leads:
-        payload = None
-        for sub in subs:
-            if eligible(lead, sub, rules[sub.id]):
-                payload = payload or json.dumps(lead.raw, separators=(",", ":"), default=str)
-                rows.append(
-                    {
-                        "subscription_id": sub.id,
-                        "team_id": sub.team_id,
-                        "channel_id": sub.channel_id,
-                        "lead_id": lead.lead_id,
-                        "lead_json": payload,
-                        "status": "pending",
-                        "attempts": 0,
-                        "uncertain": False,
-                        "next_attempt_at": utcnow(),
-                        "created_at": utcnow(),
-                    }
-                )
-    return rows
 
 
 class Poller:
@@ -143,15 +110,14 @@ class Poller:
         except WhatConvertsError as exc:
             await self._failed(lease, connection, exc, now, report)
             return
-        rows = delivery_rows(walk.leads, subs)
-        delay = await self._delay(connection, now, walk.requests)
+        delay = await self._delay(connection, now, walk.requests, lease)
         try:
             async with transaction(services.sessions) as session:
                 if not await polling.finish(
                     session, lease, cursor=now, next_run_at=now + delay, now=now, requests=walk.requests
                 ):
                     raise LeaseLost()
-                enqueued = await outbox.enqueue(session, rows)
+                routed = await routing.route(session, subs=subs, leads=walk.leads, now=now)
                 if connection.status == "error":
                     await connection_store.set_status(session, connection_id=lease.connection_id, status="ok")
         except LeaseLost:
@@ -160,12 +126,15 @@ class Poller:
             log.warning("lost the lease on connection %s; its poll was discarded", lease.connection_id)
             return
         report.leads += len(walk.leads)
-        report.enqueued += enqueued
+        report.enqueued += routed.new
+        report.updated += routed.updated
         report.requests += walk.requests
         services.metrics.leads_polled.inc(len(walk.leads))
-        services.metrics.deliveries_enqueued.labels("poll").inc(enqueued)
+        services.metrics.deliveries_enqueued.labels("poll").inc(routed.new)
 
-    async def _delay(self, connection: Connection, now: datetime, requests_per_poll: int) -> timedelta:
+    async def _delay(
+        self, connection: Connection, now: datetime, requests_per_poll: int, lease: polling.Lease
+    ) -> timedelta:
         async with self.services.sessions() as session:
             used = (
                 await connection_store.requests_on(session, connection_ids=[connection.id or 0], day=now.date())
@@ -177,6 +146,10 @@ class Poller:
             used_today=used,
             requests_per_poll=requests_per_poll,
         )
+        settings = self.services.settings
+        if lease.last_webhook_at and now - lease.last_webhook_at < timedelta(minutes=settings.webhook_fresh_minutes):
+            # Leads arrive instantly by webhook; polling is only the backstop for what a webhook missed.
+            seconds = max(seconds, settings.backstop_poll_minutes * 60)
         return timedelta(seconds=seconds)
 
     async def _failed(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.types import EncryptedString, UTCDateTime, utcnow
@@ -76,7 +76,10 @@ class Connection(SQLModel, table=True):
     """A WhatConverts account connected to a workspace: API key or OAuth grant, stored encrypted."""
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("team_id", "label", name="uq_connection_label"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "label", name="uq_connection_label"),
+        UniqueConstraint("webhook_token_hash", name="uq_connection_webhook"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)
@@ -95,6 +98,9 @@ class Connection(SQLModel, table=True):
     oauth_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     oauth_scopes: str | None = Field(default=None, max_length=255)
 
+    # The webhook URL's secret: encrypted to show it to admins, hashed to look it up.
+    webhook_token: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
+    webhook_token_hash: str | None = Field(default=None, max_length=64)
     # JSON list of {"account_id", "account", "profiles": [{"profile_id", "profile"}]} the key can see.
     scope_json: str = Field(default="[]", sa_column=Column(Text(), nullable=False))
     status: str = Field(default="ok", max_length=16)  # ok | needs_reauth | error | paused
@@ -144,6 +150,9 @@ class Subscription(SQLModel, table=True):
     created_by: str = Field(max_length=32)
     status: str = Field(default="active", max_length=16)  # active | paused | broken
     broken_reason: str | None = Field(default=None, max_length=255)
+    # The creator's time zone, for digests and quiet hours.
+    tz: str | None = Field(default=None, max_length=64)
+    last_digest_on: date | None = None
     # Leads created before this are history, not news: a new subscription starts from "now".
     start_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -164,6 +173,7 @@ class PollState(SQLModel, table=True):
     lease_version: int = 0
     last_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_requests: int = 1
+    last_webhook_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     failures: int = 0
     last_error: str | None = Field(default=None, max_length=500)
 
@@ -183,8 +193,14 @@ class Delivery(SQLModel, table=True):
     team_id: str = Field(max_length=32)
     channel_id: str = Field(max_length=32)
     lead_id: int
-    lead_json: str = Field(sa_column=Column(Text(), nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    lead_json: str = Field(sa_column=Column(Text(), nullable=False))  # the lead as last known
+    # pending | sending | sent | updating | held | summarized | failed
+    status: str = Field(default="pending", max_length=16)
+    hold: str | None = Field(default=None, max_length=16)  # why held: quiet | digest
+    lead_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The lead changed after its card was posted: edit the card (and reply in thread with +thread).
+    needs_update: bool = Field(default=False, sa_column=Column(Boolean(), nullable=False, server_default=false()))
+    shown_json: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))  # what the card shows
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     claimed_by: str | None = Field(default=None, max_length=64)

@@ -21,7 +21,7 @@ from storage.types import UTCDateTime
 
 
 async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert deliveries in one statement; rows for an existing (subscription, lead) are skipped."""
+    """Insert deliveries in one statement; an existing (subscription, lead) is left alone."""
     if not rows:
         return 0
     table = Delivery.__table__  # type: ignore[attr-defined]
@@ -32,6 +32,55 @@ async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
         .returning(table.c.id)
     )
     return len((await session.execute(stmt)).all())
+
+
+async def upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Enqueue new leads and record newer versions of known ones, in one statement.
+
+    A newer version (a later `lead_updated_at`) replaces the stored lead and, if its card is
+    already posted, flags the row for an in-place edit. Returns how many rows were written.
+    """
+    if not rows:
+        return 0
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    stmt = dialect_insert(session, table).values(list(rows))
+    existing = table.c.lead_updated_at
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["subscription_id", "lead_id"],
+        set_={
+            "lead_json": stmt.excluded.lead_json,
+            "lead_updated_at": stmt.excluded.lead_updated_at,
+            "needs_update": or_(table.c.needs_update, table.c.status.in_(("sent", "updating"))),
+            "next_attempt_at": stmt.excluded.next_attempt_at,
+        },
+        where=or_(existing.is_(None), stmt.excluded.lead_updated_at > existing),
+    ).returning(table.c.id)
+    return len((await session.execute(stmt)).all())
+
+
+async def known_leads(
+    session: AsyncSession, *, subscription_ids: list[int], lead_ids: list[int]
+) -> set[tuple[int, int]]:
+    """Which (subscription, lead) pairs already have a delivery."""
+    if not subscription_ids or not lead_ids:
+        return set()
+    stmt = select(Delivery.subscription_id, Delivery.lead_id).where(
+        Delivery.subscription_id.in_(subscription_ids), Delivery.lead_id.in_(lead_ids)
+    )
+    return {(a, b) for a, b in (await session.execute(stmt)).all()}
+
+
+async def latest_lead_json(session: AsyncSession, *, subscription_ids: list[int], lead_id: int) -> str | None:
+    """The most recent stored copy of a lead (to complete a partial `update` webhook)."""
+    if not subscription_ids:
+        return None
+    stmt = (
+        select(Delivery.lead_json)
+        .where(Delivery.subscription_id.in_(subscription_ids), Delivery.lead_id == lead_id)
+        .order_by(Delivery.lead_updated_at.desc().nulls_last(), Delivery.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def _due(now: datetime) -> Any:

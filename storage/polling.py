@@ -24,6 +24,7 @@ class Lease:
     cursor: datetime | None
     last_requests: int
     failures: int
+    last_webhook_at: datetime | None = None
 
 
 async def claim_due(session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Lease]:
@@ -52,10 +53,11 @@ async def claim_due(session: AsyncSession, *, owner: str, now: datetime, lease: 
             PollState.cursor,
             PollState.last_requests,
             PollState.failures,
+            PollState.last_webhook_at,
         )
     )
     rows = (await session.execute(stmt)).all()
-    return [Lease(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [Lease(*r) for r in rows]
 
 
 async def finish(
@@ -99,3 +101,8 @@ async def reschedule(session: AsyncSession, *, connection_id: int, next_run_at: 
     await session.execute(
         update(PollState).where(PollState.connection_id == connection_id).values(next_run_at=next_run_at)
     )
+
+
+async def webhook_received(session: AsyncSession, *, connection_id: int, at: datetime) -> None:
+    """Webhooks are flowing for this connection: its poller may drop to the backstop interval."""
+    await session.execute(update(PollState).where(PollState.connection_id == connection_id).values(last_webhook_at=at))

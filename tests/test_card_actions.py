@@ -6,15 +6,18 @@ import pytest
 from starlette.applications import Starlette
 
 from bot import ids
+from bot.config import Settings
 from bot.delivery import Sender
 from bot.poller import Poller
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
-from tests.support.connect import connect_key
+from tests.support.connect import connect_key, connect_link
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.oauth import authorize, callback
 from tests.support.payloads import message_press, view_submission
+from tests.support.settings import make_settings, oauth_overrides
 
 
 @pytest.fixture
@@ -146,3 +149,28 @@ async def test_a_card_whose_subscription_is_gone(card: dict, slack: SlackClient,
     answer = (await fake_slack.next_call(mark)).params
     assert "was removed" in answer["text"]
     assert fake_slack.calls_to("chat.update") == []
+
+
+class TestReadOnlyOAuthGrant:
+    """An OAuth grant without `write_leads` can't change leads, so its cards carry no buttons."""
+
+    @pytest.fixture
+    def settings(self, sqlite_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) -> Settings:
+        return make_settings(sqlite_url, fake_slack, fake_wc, **oauth_overrides(fake_wc))
+
+    async def test_no_write_buttons(
+        self, installed: None, app: Starlette, app_url: str, slack: SlackClient, fake_slack: FakeSlack,
+        fake_wc: FakeWhatConverts,
+    ) -> None:  # fmt: skip
+        fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
+        _, back, cookie = await authorize(app_url, await connect_link(slack))
+        assert (await callback(app_url, back, cookie)).status_code == 200
+        await slack.ask("subscribe")
+        fake_wc.add_lead(lead_type="phone_call")
+
+        await Poller(app.state.services).tick()
+        await Sender(app.state.services, spacing=0).tick()
+
+        (message,) = fake_slack.messages("C1")
+        assert "Lead #" in str(message["blocks"])
+        assert ids.BLOCK_LEAD_ACTIONS not in str(message["blocks"])

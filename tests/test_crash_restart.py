@@ -35,7 +35,7 @@ def settings(sqlite_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) 
 
 
 def posted(fake: FakeSlack, channel: str) -> Counter[int]:
-    return Counter(int(i) for m in fake.messages(channel) for i in re.findall(r"Lead #(\d+)", repr(m.get("blocks"))))
+    return Counter(int(i) for m in fake.messages(channel) for i in re.findall(r"Lead #(\d+) · ", repr(m.get("blocks"))))
 
 
 async def test_kill_dash_nine_and_restart_loses_nothing(

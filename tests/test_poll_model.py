@@ -93,7 +93,7 @@ async def run(steps: list[tuple], traveller: time_machine.Coordinates, db: Path)
             posted = Counter(
                 int(m)
                 for message in slack.messages("C1")
-                for m in re.findall(r"Lead #(\d+)", repr(message.get("blocks")))
+                for m in re.findall(r"Lead #(\d+) · ", repr(message.get("blocks")))
             )
             return posted, eligible
         finally:

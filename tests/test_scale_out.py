@@ -44,7 +44,7 @@ def posts(fake: FakeSlack, channel: str) -> list:
 
 
 def lead_ids(message: dict) -> list[int]:
-    return [int(m) for m in re.findall(r"Lead #(\d+)", repr(message.get("blocks")))]
+    return [int(m) for m in re.findall(r"Lead #(\d+) · ", repr(message.get("blocks")))]
 
 
 @pytest.mark.parametrize("processes", [2, 3])

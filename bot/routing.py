@@ -1,0 +1,73 @@
+"""Which subscriptions get a lead: one routine for polled and webhook leads, so they dedupe alike.
+
+New leads go to the subscriptions they are news to and whose filters they pass. A lead that
+already has a card in a subscription is updated there whatever the filters now say (a lead
+that turns spam is marked spam on its card, not silently left as it was).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import filters
+from bot.leads import Lead
+from storage import outbox
+from storage.models import Subscription
+
+
+def eligible(lead: Lead, subscription: Subscription, rules: filters.Filters) -> bool:
+    """A lead is news to a subscription if it was created after it started and passes its filters."""
+    if lead.date_created is None or lead.date_created < subscription.start_at:
+        return False
+    return filters.matches(rules, lead)
+
+
+@dataclass(frozen=True)
+class Routed:
+    new: int
+    updated: int
+
+
+def _row(lead: Lead, sub: Subscription, payload: str, now: datetime, *, digest: bool) -> dict:
+    return {
+        "subscription_id": sub.id,
+        "team_id": sub.team_id,
+        "channel_id": sub.channel_id,
+        "lead_id": lead.lead_id,
+        "lead_json": payload,
+        "lead_updated_at": lead.last_updated or lead.date_created or now,
+        # Digest subscriptions collect their leads for the daily summary instead of posting each.
+        "status": "held" if digest else "pending",
+        "hold": "digest" if digest else None,
+        "attempts": 0,
+        "uncertain": False,
+        "needs_update": False,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def route(session: AsyncSession, *, subs: Sequence[Subscription], leads: Sequence[Lead], now: datetime) -> Routed:
+    """Write deliveries for `leads` (all of one connection) to its `subs`, in the caller's transaction."""
+    if not subs or not leads:
+        return Routed(0, 0)
+    rules = {s.id: filters.from_json(s.filters_json) for s in subs}
+    known = await outbox.known_leads(
+        session, subscription_ids=[s.id or 0 for s in subs], lead_ids=[lead.lead_id for lead in leads]
+    )
+    # One row per (subscription, lead): PostgreSQL refuses to upsert the same row twice in a statement.
+    rows: dict[tuple[int, int], dict] = {}
+    for lead in leads:
+        payload = json.dumps(lead.raw, separators=(",", ":"), default=str)
+        for sub in subs:
+            pair = (sub.id or 0, lead.lead_id)
+            if pair in known or eligible(lead, sub, rules[sub.id]):
+                rows[pair] = _row(lead, sub, payload, now, digest=rules[sub.id].digest is not None)
+    new = sum(1 for pair in rows if pair not in known)
+    written = await outbox.upsert(session, list(rows.values()))
+    return Routed(new=new, updated=max(0, written - new))
