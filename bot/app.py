@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import connect_web
+from bot import connect_web, webhook_web
 from bot.config import SLACK_REQUIRED, Settings
 from bot.errors import UserFacingError
 from bot.logs import Redactor
@@ -97,7 +97,7 @@ def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Reda
             await services.aclose()
 
     app = Starlette(
-        routes=[*routes(services, slack_app), *connect_web.routes(services)],
+        routes=[*routes(services, slack_app), *connect_web.routes(services), *webhook_web.routes(services)],
         lifespan=lifespan,
         exception_handlers={UserFacingError: connect_web.user_facing_error},
     )

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.errors import UserFacingError
+from bot.slack_errors import error_code
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ async def report_after_ack(
         elif body.get("trigger_id"):
             await client.views_open(trigger_id=body["trigger_id"], view=messages.error_modal(reply))
     except SlackApiError as exc:
-        log.warning("couldn't show an error to the user: %s", exc.response.get("error"))
+        log.warning("couldn't show an error to the user: %s", error_code(exc))
 
 
 class AfterAck:

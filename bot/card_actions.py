@@ -18,6 +18,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.leads import Lead
 from bot.permissions import Actor, require_member
 from bot.services import Services
+from bot.slack_errors import error_code
 from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded
 from storage import connections as connection_store
 from storage import outbox
@@ -104,7 +105,7 @@ async def apply(
             await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
         except SlackApiError as exc:
             raise UserFacingError(
-                f"The lead changed, but Slack didn't let me update the card ({exc.response.get('error')})."
+                f"The lead changed, but Slack didn't let me update the card ({error_code(exc)})."
             ) from None
 
 

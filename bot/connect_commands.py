@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import connect_messages as build
-from bot import connections, overview
+from bot import connections, overview, webhooks
 from bot.commands import Invocation
 from bot.errors import NotFound, UsageError
 from bot.payloads import Action
@@ -88,3 +88,18 @@ async def confirm_disconnect(services: Services, action: Action, actor: Actor) -
     require_configure(actor, owner_user_id=row.owner_user_id)
     removed = await connections.disconnect(services, connection_id=connection_id)
     return build.disconnected_message(label=removed.label, kind=removed.kind)
+
+
+async def webhook(services: Services, inv: Invocation) -> dict:
+    """`webhook [label]` shows the connection's webhook URL; `webhook rotate [label]` replaces it."""
+    args = list(inv.args)
+    rotate = bool(args) and args[0].lower() == "rotate"
+    if rotate:
+        args.pop(0)
+    if len(args) > 1:
+        raise UsageError("Usage: `/whatconverts webhook [rotate] [label]`.")
+    actor = await actor_of(services, inv)
+    row = _pick(await _connections(services, inv.command.team_id), args[0] if args else None)
+    require_configure(actor, owner_user_id=row.owner_user_id)
+    token = await webhooks.ensure_token(services, row, rotate=rotate)
+    return build.webhook_message(label=row.label, url=webhooks.webhook_url(services, token), rotated=rotate)

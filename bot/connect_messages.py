@@ -108,6 +108,8 @@ class ConnectionStatus:
     next_poll_at: datetime | None = None
     last_poll_error: str | None = None
     connection_id: int | None = None
+    webhook_active: bool = False  # a webhook arrived recently: instant alerts, polling as a backstop
+    webhook_url: str | None = None  # only filled in for admins' views
 
 
 @dataclass(frozen=True)
@@ -159,13 +161,30 @@ def status_message(rows: Sequence[ConnectionStatus], problems: Sequence[ProblemL
             poll += f" (failed: {escape_mrkdwn(row.last_poll_error[:150])})"
         if row.next_poll_at and row.status in ("ok", "error"):
             poll += f" · next: {slack_date(row.next_poll_at)}"
+        mode = "instant (webhook) + backstop poll" if row.webhook_active else "polling"
         line = (
             f"{emoji} *{escape_mrkdwn(row.label)}* — {kind} — {health}\n"
             f"Accounts: {_scope_text(row.scope)}\n"
-            f"{poll} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
+            f"Mode: {mode} · {poll} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
         )
         lines.append(line)
         blocks.append(_section(line))
     if problems:
         blocks.append(_section(_problems(problems)[:3000]))
     return {"text": "\n".join(lines)[:3000], "blocks": blocks[:50]}
+
+
+WEBHOOK_STEPS = (
+    "In WhatConverts: *Profile → Integrations → Webhooks → Add Webhook*, paste the URL, choose "
+    "*New Lead* and *Update Lead* (and the lead types you want), then save. New leads then arrive in "
+    "seconds; polling continues every 15 minutes as a backstop."
+)
+
+
+def webhook_message(*, label: str, url: str, rotated: bool) -> dict:
+    intro = "New webhook URL (the old one no longer works)" if rotated else "Webhook URL"
+    text = (
+        f"{intro} for `{escape_mrkdwn(label)}` — keep it secret, anyone with it can send leads:\n"
+        f"```{url}```\n{WEBHOOK_STEPS}"
+    )
+    return {"text": text, "blocks": [_section(text)]}

@@ -23,14 +23,16 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters
+from bot import cards, changes, connections, filters, quiet
 from bot.card_actions import can_write
+from bot.escape import escape_mrkdwn
 from bot.leads import Lead
 from bot.services import Services
 from bot.slack_errors import (
     SlackBadMessage,
     SlackChannelGone,
     SlackError,
+    SlackMessageGone,
     SlackRateLimited,
     SlackTokenRevoked,
     SlackTransient,
@@ -69,6 +71,8 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    updated: int = 0
+    held: int = 0
 
 
 def retry_delay(attempts: int) -> float:
@@ -160,7 +164,16 @@ class Sender:
             report.failed += 1
             return
         rules = filters.from_json(subscription.filters_json)
-        message = cards.lead_card(Lead.from_api(json.loads(delivery.lead_json)), compact=rules.compact, actions=actions)
+        lead = Lead.from_api(json.loads(delivery.lead_json))
+        if delivery.status == "updating":
+            await self._edit(delivery, subscription, rules, lead, slot, client, report, actions=actions)
+            return
+        if rules.quiet and self._quiet(rules, subscription, lead):
+            async with transaction(self.services.sessions) as session:
+                await outbox.hold(session, delivery_id=delivery.id, owner=self.owner, reason="quiet")
+            report.held += 1
+            return
+        message = cards.lead_card(lead, compact=rules.compact, actions=actions)
         slot = await self._wait_for(slot, delivery)
         async with self._semaphore:
             try:
@@ -172,12 +185,65 @@ class Sender:
                 return
         async with transaction(self.services.sessions) as session:
             await outbox.mark_sent(
-                session, delivery_id=delivery.id, owner=self.owner, ts=response.get("ts"), now=utcnow()
+                session,
+                delivery_id=delivery.id,
+                owner=self.owner,
+                ts=response.get("ts"),
+                now=utcnow(),
+                shown_json=delivery.lead_json,
             )
         report.sent += 1
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
             self.services.metrics.deliveries_uncertain.inc()
+
+    def _quiet(self, rules: filters.Filters, subscription: Subscription, lead: Lead) -> bool:
+        """Inside the subscription's quiet hours, and not urgent enough to post anyway?"""
+        assert rules.quiet is not None
+        if not quiet.in_window(rules.quiet, quiet.local(utcnow(), subscription.tz).time()):
+            return False
+        return not (rules.urgent is not None and filters.matches(rules.urgent, lead))
+
+    async def _edit(
+        self,
+        delivery: Delivery,
+        subscription: Subscription,
+        rules: filters.Filters,
+        lead: Lead,
+        slot: float,
+        client: AsyncWebClient,
+        report: SendReport,
+        *,
+        actions: bool,
+    ) -> None:
+        """The lead changed after its card was posted: edit the card, and say what changed in thread."""
+        assert delivery.id is not None
+        notes = json.loads(delivery.notes_json or "[]")
+        message = cards.lead_card(lead, compact=rules.compact, actions=actions, notes=notes)
+        slot = await self._wait_for(slot, delivery)
+        try:
+            await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
+            if rules.thread and delivery.shown_json:
+                lines = changes.describe(Lead.from_api(json.loads(delivery.shown_json)), lead)
+                if lines:
+                    await client.chat_postMessage(
+                        channel=delivery.channel_id,
+                        thread_ts=delivery.message_ts,
+                        text=escape_mrkdwn("\n".join(lines)),
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+        except SEND_ERRORS as exc:
+            error = classify(exc)
+            if not isinstance(error, SlackMessageGone):
+                await self._failed(delivery, subscription, error, report)
+                return
+        async with transaction(self.services.sessions) as session:
+            await outbox.mark_sent(
+                session, delivery_id=delivery.id, owner=self.owner, ts=None, now=utcnow(), shown_json=delivery.lead_json
+            )
+        report.updated += 1
+        self.services.metrics.cards_updated.inc()
 
     async def _wait_for(self, slot: float, delivery: Delivery) -> float:
         for _ in range(5):
@@ -216,6 +282,7 @@ class Sender:
                     owner=self.owner,
                     at=now + timedelta(seconds=error.retry_after),
                     error="ratelimited",
+                    refund_attempt=True,
                 )
             return
         if isinstance(error, SlackChannelGone):
@@ -281,8 +348,12 @@ class Sender:
     async def _stop_workspace(self, delivery: Delivery, reason: str) -> None:
         client_id = self.services.settings.slack_client_id or ""
         async with transaction(self.services.sessions) as session:
-            await installations.delete_team_installations(session, team_id=delivery.team_id, enterprise_id=None)
+            removed = await installations.delete_team_installations(
+                session, team_id=delivery.team_id, enterprise_id=None
+            )
             await outbox.fail_team(session, team_id=delivery.team_id, error=reason)
+            if not removed:
+                return  # another delivery of this batch already stopped the workspace and said so
             await problems.record(
                 session,
                 team_id=delivery.team_id,

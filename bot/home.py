@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import ids
-from bot.connect_messages import HEALTH, ConnectionStatus, ProblemLine, slack_date
+from bot.connect_messages import HEALTH, WEBHOOK_STEPS, ConnectionStatus, ProblemLine, slack_date
 from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
 from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine
@@ -80,6 +80,9 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
     )
     if row.last_poll_error:
         text += f"\nLast error: {escape_mrkdwn(row.last_poll_error[:200])}"
+    text += "\nMode: " + ("instant (webhook) + backstop poll" if row.webhook_active else "polling")
+    if row.webhook_url:
+        text += f"\nWebhook URL (keep it secret): `{row.webhook_url}`\n_{WEBHOOK_STEPS}_"
     value = str(row.connection_id or "")
     buttons = []
     if row.status == "needs_reauth":
@@ -88,6 +91,14 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
         buttons.append(_button("Resume", ids.ACTION_HOME_CONNECTION_RESUME, value))
     else:
         buttons.append(_button("Pause", ids.ACTION_HOME_CONNECTION_PAUSE, value))
+    buttons.append(
+        _button(
+            "New webhook URL",
+            ids.ACTION_HOME_WEBHOOK_ROTATE,
+            value,
+            confirm=_confirm("Replace the webhook URL?", "The old URL stops working at once.", "Replace"),
+        )
+    )
     buttons.append(
         _button(
             "Disconnect",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters, modals, overview
+from bot import cards, connections, filters, modals, overview, webhooks
 from bot import connect_messages as connect_build
 from bot.errors import NotFound, UserFacingError
 from bot.payloads import Action, Command
 from bot.permissions import Actor, require_configure
 from bot.services import Services
+from bot.slack_errors import error_code
 from bot.subscribe_commands import choose_connection, save_subscription
 from storage import connections as connection_store
 from storage import subscriptions as subscription_store
@@ -189,6 +190,12 @@ async def send_test_card(services: Services, client: AsyncWebClient, action: Act
         )
     except SlackApiError as exc:
         raise UserFacingError(
-            f"I couldn't post in <#{sub.channel_id}> ({exc.response.get('error')}). "
+            f"I couldn't post in <#{sub.channel_id}> ({error_code(exc)}). "
             "Invite me there (`/invite @WhatConverts`) or pick another channel."
         ) from None
+
+
+async def rotate_webhook(services: Services, action: Action, actor: Actor) -> None:
+    row = await _connection(services, action)
+    require_configure(actor, owner_user_id=row.owner_user_id)
+    await webhooks.ensure_token(services, row, rotate=True)

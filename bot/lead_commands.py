@@ -14,6 +14,7 @@ from bot.connect_commands import actor_of
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import require_member
 from bot.services import Services
+from bot.slack_errors import error_code
 from bot.subscribe_commands import choose_connection
 from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded
 from storage import connections as connection_store
@@ -96,7 +97,7 @@ async def test(services: Services, inv: Invocation) -> dict:
             unfurl_media=False,
         )
     except SlackApiError as exc:
-        error = exc.response.get("error")
+        error = error_code(exc)
         if error in ("not_in_channel", "channel_not_found"):
             raise UserFacingError("I can't post here. Invite me (`/invite @WhatConverts`) and try again.") from None
         raise UserFacingError(f"Slack refused the sample card ({error}).") from None

@@ -48,6 +48,12 @@ class Metrics:
             "whatconverts_deliveries_enqueued", "Lead cards queued, by path", ["path"], registry=self.registry
         )
         self.deliveries_sent = Counter("whatconverts_deliveries_sent", "Lead cards posted", registry=self.registry)
+        self.cards_updated = Counter(
+            "whatconverts_cards_updated", "Lead cards edited in place after the lead changed", registry=self.registry
+        )
+        self.webhooks = Counter(
+            "whatconverts_webhooks", "WhatConverts webhook posts, by outcome", ["outcome"], registry=self.registry
+        )
         self.deliveries_retried = Counter(
             "whatconverts_deliveries_retried", "Sends to retry later, by reason", ["reason"], registry=self.registry
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connections, filters
+from bot import connections, filters, webhooks
 from bot.connect_messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
 from bot.permissions import Actor
@@ -16,7 +18,10 @@ from storage import subscriptions as subscription_store
 from storage.types import utcnow
 
 
-async def connection_statuses(services: Services, *, team_id: str) -> list[ConnectionStatus]:
+async def connection_statuses(
+    services: Services, *, team_id: str, with_webhooks: bool = False
+) -> list[ConnectionStatus]:
+    """Each connection's state; `with_webhooks` adds the (secret) webhook URLs, for admins only."""
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=team_id)
         ids = [c.id for c in rows if c.id is not None]
@@ -36,9 +41,17 @@ async def connection_statuses(services: Services, *, team_id: str) -> list[Conne
             quota_used=used.get(c.id or 0, 0),
             quota_limit=c.daily_quota,
             connection_id=c.id,
+            webhook_active=_fresh(polls[c.id].last_webhook_at, services) if c.id in polls else False,
+            webhook_url=webhooks.webhook_url(services, await webhooks.ensure_token(services, c))
+            if with_webhooks
+            else None,
         )
         for c in rows
     ]
+
+
+def _fresh(at: datetime | None, services: Services) -> bool:
+    return at is not None and utcnow() - at < timedelta(minutes=services.settings.webhook_fresh_minutes)
 
 
 async def subscription_lines(
@@ -78,11 +91,11 @@ async def recent_problems(services: Services, *, team_id: str, limit: int = 10) 
 async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeData:
     if actor.is_guest:
         return HomeData(role="guest")
-    conns = await connection_statuses(services, team_id=team_id)
     subs = await subscription_lines(services, team_id=team_id)
     async with services.sessions() as session:
         owners = {c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)}
     if actor.is_admin or actor.is_installer or actor.user_id in owners:
+        conns = await connection_statuses(services, team_id=team_id, with_webhooks=True)
         return HomeData(
             role="admin",
             connections=conns,

@@ -20,6 +20,7 @@ OUR_BUG = {
     "too_many_attachments",
     "invalid_blocks_format",
 }
+MESSAGE_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
 UNCERTAIN = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
 
 
@@ -47,6 +48,10 @@ class SlackBadMessage(SlackError):
     """Slack refused the message itself: our bug, retrying won't help."""
 
 
+class SlackMessageGone(SlackError):
+    """The card to edit was deleted (or can't be edited any more): stop trying."""
+
+
 class SlackTransient(SlackError):
     """Try again later; `uncertain` when the message may have been posted anyway."""
 
@@ -55,11 +60,19 @@ class SlackTransient(SlackError):
         self.uncertain = uncertain
 
 
+def error_code(exc: SlackApiError) -> str:
+    """Slack's error string, also when a 5xx came back with a text body instead of JSON."""
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    return str(data.get("error") or f"http_{exc.response.status_code}")
+
+
 def classify(exc: BaseException) -> SlackError:
     """Map an exception from an AsyncWebClient call to one of the types above."""
     if isinstance(exc, SlackApiError):
         response = exc.response
-        error = str(response.get("error") or "")
+        # A 5xx with a text body leaves `data` a string, not the usual {"ok": false, "error": …}.
+        data = response.data if isinstance(response.data, dict) else {}
+        error = str(data.get("error") or "")
         if response.status_code == 429 or error == "ratelimited":
             try:
                 retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
@@ -72,6 +85,8 @@ def classify(exc: BaseException) -> SlackError:
             return SlackTokenRevoked(error)
         if error in OUR_BUG:
             return SlackBadMessage(error)
+        if error in MESSAGE_GONE:
+            return SlackMessageGone(error)
         if response.status_code >= 500 or error in UNCERTAIN:
             return SlackTransient(error or f"http_{response.status_code}", uncertain=True)
         # No error code at all (e.g. an unparseable 200): the post may have happened.

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.metrics import Metrics
+from bot.slack_errors import error_code
 from storage import installations
 from storage.db import transaction
 from storage.models import SlackInstallation, workspace_key
@@ -134,7 +135,7 @@ class BotTokens:
                 )
             except SlackApiError as exc:
                 self._metrics.slack_token_refreshes.labels("failed").inc()
-                log.warning("bot token refresh failed for %s: %s", key, exc.response.get("error"))
+                log.warning("bot token refresh failed for %s: %s", key, error_code(exc))
                 return None
             await installations.update_bot_token(
                 session,

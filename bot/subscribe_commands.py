@@ -14,6 +14,7 @@ from bot.connect_commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
 from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
+from bot.slack_errors import error_code
 from storage import connections as connection_store
 from storage import subscriptions as store
 from storage.db import transaction
@@ -48,7 +49,7 @@ async def check_channel(client: AsyncWebClient, channel_id: str) -> str | None:
     try:
         info = (await client.conversations_info(channel=channel_id)).get("channel") or {}
     except SlackApiError as exc:
-        if exc.response.get("error") == "channel_not_found":
+        if error_code(exc) == "channel_not_found":
             raise UserFacingError(
                 "I can't see that channel. If it's private, invite me first (`/invite @WhatConverts`), then try again."
             ) from None
@@ -103,6 +104,7 @@ async def save_subscription(
             channel_name=name,
             filters_json=filters.to_json(rules),
             created_by=actor.user_id,
+            tz=actor.tz,
             start_at=utcnow().replace(microsecond=0),
         )
 

@@ -141,3 +141,17 @@ async def get_connections(session: AsyncSession, *, connection_ids: list[int]) -
         return {}
     rows = await session.execute(select(Connection).where(Connection.id.in_(connection_ids)))
     return {row.id: row for row in rows.scalars() if row.id is not None}
+
+
+async def find_by_webhook(session: AsyncSession, *, token_hash: str) -> Connection | None:
+    """The connection a webhook URL belongs to (looked up by the token's hash, never the token)."""
+    stmt = select(Connection).where(Connection.webhook_token_hash == token_hash)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def set_webhook_token(session: AsyncSession, *, connection_id: int, token: str) -> None:
+    await session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id)
+        .values(webhook_token=token, webhook_token_hash=hash_token(token), updated_at=utcnow())
+    )

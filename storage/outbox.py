@@ -53,7 +53,12 @@ async def upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
             "needs_update": or_(table.c.needs_update, table.c.status.in_(("sent", "updating"))),
             "next_attempt_at": stmt.excluded.next_attempt_at,
         },
-        where=or_(existing.is_(None), stmt.excluded.lead_updated_at > existing),
+        # Newer, or the same second with different content (WhatConverts' timestamps have whole seconds).
+        where=or_(
+            existing.is_(None),
+            stmt.excluded.lead_updated_at > existing,
+            and_(stmt.excluded.lead_updated_at == existing, stmt.excluded.lead_json != table.c.lead_json),
+        ),
     ).returning(table.c.id)
     return len((await session.execute(stmt)).all())
 
@@ -89,7 +94,9 @@ def _due(now: datetime) -> Any:
         Delivery.subscription_id.in_(active.scalar_subquery()),
         or_(
             and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-            and_(Delivery.status == "sending", Delivery.claim_until < now),
+            and_(Delivery.status.in_(("sending", "updating")), Delivery.claim_until < now),
+            # A posted card whose lead changed: edit it in place.
+            and_(Delivery.status == "sent", Delivery.needs_update.is_(True), Delivery.next_attempt_at <= now),
         ),
     )
 
@@ -118,7 +125,8 @@ async def claim(
         .values(
             # Claimed again while `sending`: the previous sender died mid-send, the outcome is unknown.
             uncertain=case((Delivery.status == "sending", True), else_=Delivery.uncertain),
-            status="sending",
+            # Edits keep their own state so a crash mid-edit is retried as an edit, never a repost.
+            status=case((Delivery.status.in_(("sent", "updating")), "updating"), else_="sending"),
             claimed_by=owner,
             claim_until=now + ttl,
             attempts=Delivery.attempts + 1,
@@ -169,17 +177,78 @@ async def push_back_channel(session: AsyncSession, *, team_id: str, channel_id: 
     )
 
 
-async def mark_sent(session: AsyncSession, *, delivery_id: int, owner: str, ts: str | None, now: datetime) -> None:
+async def mark_sent(
+    session: AsyncSession, *, delivery_id: int, owner: str, ts: str | None, now: datetime, shown_json: str
+) -> None:
+    """The card is posted (or edited) and shows `shown_json`; a newer version arriving meanwhile stays due."""
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.claimed_by == owner)
-        .values(status="sent", message_ts=ts, sent_at=now, claimed_by=None, claim_until=None, last_error=None)
+        .values(
+            status="sent",
+            message_ts=func.coalesce(ts, Delivery.message_ts),
+            sent_at=func.coalesce(Delivery.sent_at, now),
+            claimed_by=None,
+            claim_until=None,
+            last_error=None,
+            shown_json=shown_json,
+            needs_update=Delivery.lead_json != shown_json,
+        )
     )
 
 
+async def hold(session: AsyncSession, *, delivery_id: int, owner: str, reason: str) -> None:
+    """Keep a lead back (quiet hours) for the summary posted when they end."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.claimed_by == owner)
+        .values(status="held", hold=reason, claimed_by=None, claim_until=None)
+    )
+
+
+async def claim_held(
+    session: AsyncSession, *, subscription_id: int, reason: str, owner: str, until: datetime, now: datetime
+) -> list[Delivery]:
+    """Take the subscription's held leads for a summary (one instance wins; a crashed one's expire)."""
+    stmt = (
+        update(Delivery)
+        .where(
+            Delivery.subscription_id == subscription_id,
+            Delivery.status == "held",
+            Delivery.hold == reason,
+            or_(Delivery.claimed_by.is_(None), Delivery.claim_until < now),
+        )
+        .values(claimed_by=owner, claim_until=until)
+        .returning(Delivery)
+    )
+    return list((await session.execute(stmt.execution_options(populate_existing=True))).scalars())
+
+
+async def mark_summarized(session: AsyncSession, *, delivery_ids: Sequence[int], owner: str, now: datetime) -> None:
+    if delivery_ids:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(delivery_ids)), Delivery.claimed_by == owner)
+            .values(status="summarized", sent_at=now, claimed_by=None, claim_until=None)
+        )
+
+
+async def held_subscriptions(session: AsyncSession, *, reason: str) -> list[int]:
+    stmt = select(Delivery.subscription_id).where(Delivery.status == "held", Delivery.hold == reason).distinct()
+    return [row[0] for row in (await session.execute(stmt)).all()]
+
+
 async def mark_retry(
-    session: AsyncSession, *, delivery_id: int, owner: str, at: datetime, error: str, uncertain: bool = False
+    session: AsyncSession,
+    *,
+    delivery_id: int,
+    owner: str,
+    at: datetime,
+    error: str,
+    uncertain: bool = False,
+    refund_attempt: bool = False,
 ) -> None:
+    """Try again at `at`; a rate-limit wait (`refund_attempt`) doesn't use up one of the bounded attempts."""
     values: dict[str, Any] = {
         "status": "pending",
         "next_attempt_at": at,
@@ -189,6 +258,8 @@ async def mark_retry(
     }
     if uncertain:
         values["uncertain"] = True
+    if refund_attempt:
+        values["attempts"] = Delivery.attempts - 1
     await session.execute(
         update(Delivery).where(Delivery.id == delivery_id, Delivery.claimed_by == owner).values(**values)
     )
@@ -235,7 +306,9 @@ async def counts_by_subscription(
 
 async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
     """Forget delivered rows older than the retention (which must exceed the poll lookback)."""
-    result = await session.execute(delete(Delivery).where(Delivery.status == "sent", Delivery.sent_at < before))
+    result = await session.execute(
+        delete(Delivery).where(Delivery.status.in_(("sent", "summarized")), Delivery.sent_at < before)
+    )
     return int(result.rowcount or 0)
 
 
@@ -255,5 +328,7 @@ async def get_delivery(session: AsyncSession, *, delivery_id: int, for_update: b
 async def update_card(session: AsyncSession, *, delivery_id: int, lead_json: str, notes_json: str) -> None:
     """Remember the lead as last shown and the card's notes, so later edits keep them."""
     await session.execute(
-        update(Delivery).where(Delivery.id == delivery_id).values(lead_json=lead_json, notes_json=notes_json)
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(lead_json=lead_json, shown_json=lead_json, notes_json=notes_json)
     )

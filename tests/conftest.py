@@ -84,7 +84,9 @@ async def app_url(app: Starlette) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def slack(app_url: str, fake_slack: FakeSlack) -> AsyncIterator[SlackClient]:
-    async with SlackClient(app_url, SIGNING_SECRET, response_url=fake_slack.response_url()) as client:
+    async with SlackClient(
+        app_url, SIGNING_SECRET, response_url=fake_slack.response_url(), replies=fake_slack
+    ) as client:
         yield client
 
 

@@ -203,7 +203,7 @@ async def test_revoked_key_needs_reauth_and_the_other_connection_keeps_flowing(
     two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
     fake_wc.add_profile_key(PROFILE_TOKEN, "canary-rotated-secret-0000")  # the stored secret stops working
-    lost = main_lead(fake_wc, "Main caller")
+    held = main_lead(fake_wc, "Main caller")  # waits for a reconnect: `main`'s cursor doesn't move
     first = agency_lead(fake_wc, "Agency caller")
 
     report = await cycle(app)
@@ -230,7 +230,7 @@ async def test_revoked_key_needs_reauth_and_the_other_connection_keeps_flowing(
     assert shows(fake_slack, "C2", first, second) and shows(fake_slack, "C1")
     assert len(dms(fake_slack)) == 1
     assert [c.key for c in fake_wc.calls_to("leads")[asked:]] == [MASTER_TOKEN]
-    assert lost["lead_id"] not in {d["lead_id"] for d in await table(database_url, "deliveries")}
+    assert held["lead_id"] not in {d["lead_id"] for d in await table(database_url, "deliveries")}
 
 
 async def test_spent_daily_quota_waits_for_midnight_utc(

@@ -119,7 +119,7 @@ async def subscribed(
     assert "now gets new leads" in (await slack.ask("subscribe", channel_id="C1"))["text"]
 
 
-STEP = timedelta(seconds=60)  # the scheduler ticks every 5 s; a minute keeps this test near 30 s of wall time
+STEP = timedelta(seconds=60)  # the scheduler ticks every 5 s; whole minutes keep this test under a minute
 COMMAND_EVERY = 45  # steps: `/whatconverts leads today` every 45 minutes, 32 times a day
 LEAD_EVERY = 120  # steps: a new lead every 2 hours
 

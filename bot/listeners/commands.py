@@ -29,6 +29,8 @@ def build_table(services: Services) -> CommandTable:
                    partial(connect_commands.disconnect, services), slow=True),
         Subcommand("status", "status", "connections, their health and today's quota",
                    partial(connect_commands.status, services), slow=True),
+        Subcommand("webhook", "webhook [rotate] [label]", "the instant-alerts URL to paste into WhatConverts (admins)",
+                   partial(connect_commands.webhook, services), slow=True),
         Subcommand("subscribe", "subscribe [#channel] [filters]",
                    "new leads in a channel, e.g. `calls forms +source:google -medium:organic`",
                    partial(subscribe_commands.subscribe, services), aliases=("sub",), slow=True),

@@ -65,6 +65,7 @@ def register(app: AsyncApp, services: Services) -> None:
         lambda a, actor, c: home_actions.set_connection_paused(services, a, actor, paused=False),
     )
     button(ids.ACTION_HOME_DISCONNECT, lambda a, actor, c: home_actions.disconnect(services, a, actor))
+    button(ids.ACTION_HOME_WEBHOOK_ROTATE, lambda a, actor, c: home_actions.rotate_webhook(services, a, actor))
     button(
         ids.ACTION_HOME_SUB_ADD,
         lambda a, actor, c: home_actions.open_subscription_modal(services, c, a, actor, edit=False),

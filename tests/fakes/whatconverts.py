@@ -284,6 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
     # Keep-alive, like the real service: a client that pays for a new connection per call here
     # would look slower (and cost more CPU) than it is in production. Handler threads are daemons.
     protocol_version = "HTTP/1.1"
+    # Without this, Nagle's algorithm and delayed ACKs stall every keep-alive reply by ~40 ms.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()
