@@ -14,6 +14,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Sender
+from bot.digests import Summaries
 from bot.poller import Poller
 from bot.services import Services
 from storage import connections, events, oauth_states, outbox
@@ -73,7 +74,7 @@ def build_scheduler(services: Services) -> Scheduler:
     settings = services.settings
     scheduler = AsyncIOScheduler(timezone="UTC")
     runner = Scheduler(scheduler)
-    poller, sender = Poller(services), Sender(services)
+    poller, sender, summaries = Poller(services), Sender(services), Summaries(services)
     scheduler.add_job(
         runner.track(poller.tick),
         "interval",
@@ -91,6 +92,15 @@ def build_scheduler(services: Services) -> Scheduler:
         max_instances=1,
         coalesce=True,
         next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        runner.track(summaries.tick),
+        "interval",
+        seconds=60,
+        id="summaries",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow() + timedelta(seconds=5),
     )
     scheduler.add_job(
         runner.track(lambda: housekeeping(services)),

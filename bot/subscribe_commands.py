@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import filters, overview
+from bot import filters, overview, quiet
 from bot import subscription_messages as build
 from bot.commands import Invocation
 from bot.connect_commands import actor_of
@@ -106,7 +107,17 @@ async def save_subscription(
             created_by=actor.user_id,
             tz=actor.tz,
             start_at=utcnow().replace(microsecond=0),
+            # Today's digest time may have passed already: the first digest is tomorrow's, not an empty one now.
+            last_digest_on=_digest_done_today(rules, actor.tz),
         )
+
+
+def _digest_done_today(rules: filters.Filters, tz: str | None) -> date | None:
+    """A subscription made after today's digest time gets its first digest tomorrow, not an empty one now."""
+    here = quiet.local(utcnow(), tz)
+    if rules.digest is None or here.time().replace(tzinfo=None) < rules.digest:
+        return None
+    return here.date()
 
 
 async def subscribe(services: Services, inv: Invocation) -> dict:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Delivery, PollState, Subscription
@@ -108,3 +108,26 @@ async def update_subscription(
     if not result.rowcount:
         return None
     return await get_subscription(session, subscription_id=subscription_id)
+
+
+async def with_schedules(session: AsyncSession) -> list[Subscription]:
+    """Active subscriptions that have a digest or quiet hours (their filters say so)."""
+    stmt = select(Subscription).where(
+        Subscription.status == "active",
+        # Stored filters are canonical JSON: a set digest is a string, set quiet hours a list.
+        or_(Subscription.filters_json.contains('"digest":"'), Subscription.filters_json.contains('"quiet":[')),
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def claim_digest(session: AsyncSession, *, subscription_id: int, day: date) -> bool:
+    """Record that `day`'s digest is being posted; True for exactly one instance."""
+    result = await session.execute(
+        update(Subscription)
+        .where(
+            Subscription.id == subscription_id,
+            or_(Subscription.last_digest_on.is_(None), Subscription.last_digest_on < day),
+        )
+        .values(last_digest_on=day)
+    )
+    return bool(result.rowcount)

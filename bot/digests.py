@@ -1,0 +1,103 @@
+"""Daily digests (`+digest:HH:MM`) and quiet-hours summaries (`+quiet:HH:MM-HH:MM`).
+
+Both run on every instance from the scheduler; the database decides who posts: a digest is
+claimed by moving the subscription's `last_digest_on` to today (one instance wins), and held
+leads are claimed row by row before a summary is posted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot import filters, quiet
+from bot.digest_messages import digest_message, quiet_summary_message
+from bot.leads import Lead
+from bot.services import Services
+from bot.slack_errors import error_code
+from storage import outbox
+from storage import subscriptions as subscription_store
+from storage.db import transaction
+from storage.models import Delivery, Subscription
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+CLAIM = timedelta(minutes=2)
+
+
+def digest_due(rules: filters.Filters, subscription: Subscription, now: datetime) -> bool:
+    """Is today's digest (in the creator's time zone) due and not yet posted?"""
+    if rules.digest is None:
+        return False
+    here = quiet.local(now, subscription.tz)
+    if here.time().replace(tzinfo=None) < rules.digest:
+        return False
+    return subscription.last_digest_on is None or subscription.last_digest_on < here.date()
+
+
+class Summaries:
+    """One per process; `tick()` is what the scheduler calls every minute."""
+
+    def __init__(self, services: Services, *, owner: str | None = None) -> None:
+        self.services = services
+        self.owner = owner or f"summaries-{secrets.token_hex(4)}"
+
+    async def tick(self) -> int:
+        """Post what is due; returns how many messages this instance posted."""
+        now = utcnow()
+        async with self.services.sessions() as session:
+            subs = await subscription_store.with_schedules(session)
+        posted = 0
+        for sub in subs:
+            rules = filters.from_json(sub.filters_json)
+            if digest_due(rules, sub, now):
+                posted += await self._digest(sub, now)
+            if rules.quiet and not quiet.in_window(rules.quiet, quiet.local(now, sub.tz).time()):
+                posted += await self._quiet_summary(sub, now)
+        return posted
+
+    async def _digest(self, sub: Subscription, now: datetime) -> int:
+        assert sub.id is not None
+        async with transaction(self.services.sessions) as session:
+            claimed = await subscription_store.claim_digest(
+                session, subscription_id=sub.id, day=quiet.local(now, sub.tz).date()
+            )
+        if not claimed:
+            return 0
+        rows = await self._take(sub, "digest", now)
+        return await self._post(sub, rows, digest_message(self._leads(rows), channel_id=sub.channel_id), now)
+
+    async def _quiet_summary(self, sub: Subscription, now: datetime) -> int:
+        rows = await self._take(sub, "quiet", now)
+        if not rows:
+            return 0
+        return await self._post(sub, rows, quiet_summary_message(self._leads(rows)), now)
+
+    async def _take(self, sub: Subscription, reason: str, now: datetime) -> list[Delivery]:
+        async with transaction(self.services.sessions) as session:
+            return await outbox.claim_held(
+                session, subscription_id=sub.id or 0, reason=reason, owner=self.owner, until=now + CLAIM, now=now
+            )
+
+    @staticmethod
+    def _leads(rows: list[Delivery]) -> list[Lead]:
+        return [Lead.from_api(json.loads(r.lead_json)) for r in sorted(rows, key=lambda r: r.id or 0)]
+
+    async def _post(self, sub: Subscription, rows: list[Delivery], message: dict, now: datetime) -> int:
+        client = await self.services.bot_client(team_id=sub.team_id)
+        if client is None:
+            return 0
+        try:
+            await client.chat_postMessage(channel=sub.channel_id, unfurl_links=False, unfurl_media=False, **message)
+        except SlackApiError as exc:
+            # The held rows' claims expire and the next tick tries again.
+            log.warning("summary for subscription %s not posted: %s", sub.id, error_code(exc))
+            return 0
+        async with transaction(self.services.sessions) as session:
+            await outbox.mark_summarized(session, delivery_ids=[r.id or 0 for r in rows], owner=self.owner, now=now)
+        return 1
