@@ -73,7 +73,7 @@ async def main() -> list[tuple[str, list[float]]]:
                     check=True,
                 )
         results = json.loads(out.stdout)
-        return [(name, values) for name, values in results.items() if name != "warm-up"]
+        return [(name, [seconds for _, seconds in values]) for name, values in results.items() if name != "warm-up"]
 
 
 def run() -> str:

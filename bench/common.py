@@ -47,12 +47,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def app_process(env: dict[str, str], log: Path) -> AsyncIterator[str]:
+async def app_process(env: dict[str, str], log: Path, *, scheduler: bool = False) -> AsyncIterator[str]:
     """`whatconverts-slack serve` in its own process (so the load generator doesn't share its CPU)."""
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [SCRIPT, "serve", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)],
+            [SCRIPT, "serve", *([] if scheduler else ["--no-scheduler"]), "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=out,
             stderr=out,

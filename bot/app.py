@@ -29,6 +29,7 @@ from bot.slack_app import build_slack_app
 from bot.slack_tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.web import routes
+from bot.webhooks import Batcher
 from bot.whatconverts import WhatConvertsClient
 from storage import migrate
 from storage.crypto import Cipher
@@ -62,7 +63,7 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
             settings.whatconverts_oauth_client_secret,
         ):
             redactor.add_secret(secret.get_secret_value() if secret else None)
-    return Services(
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -73,6 +74,8 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
         oauth=WhatConvertsOAuth(settings) if settings.whatconverts_oauth_enabled else None,
         redactor=redactor,
     )
+    services.webhooks = Batcher(services)
+    return services
 
 
 def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Redactor | None = None) -> Starlette:

@@ -16,12 +16,14 @@ import random
 import secrets
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards, changes, connections, filters, quiet
 from bot.card_actions import can_write
@@ -41,6 +43,7 @@ from bot.slack_errors import (
 from storage import connections as connection_store
 from storage import installations, outbox, problems
 from storage import subscriptions as subscription_store
+from storage.batching import GroupCommit
 from storage.db import transaction
 from storage.models import Delivery, Subscription
 from storage.types import utcnow
@@ -87,6 +90,9 @@ class Sender:
         self.services = services
         self.owner = owner or f"sender-{secrets.token_hex(4)}"
         self.spacing = spacing
+        # Posted cards are marked sent in shared transactions: one per burst, not one per card.
+        self._marks: GroupCommit[dict] = GroupCommit(services.sessions, self._write_marks)
+        self._unguarded: set[int] = set()
         self._semaphore = asyncio.Semaphore(200)
 
     async def tick(self) -> SendReport:
@@ -104,12 +110,17 @@ class Sender:
             if not claimed:
                 return report
             counts = Counter((d.team_id, d.channel_id) for d in claimed)
-            firsts = await outbox.reserve_slots(session, counts=counts, now=time.time(), spacing=self.spacing)
+            reserved_at = time.time()
+            firsts = await outbox.reserve_slots(session, counts=counts, now=reserved_at, spacing=self.spacing)
             slots: dict[int, float] = {}
             taken: defaultdict[tuple[str, str], int] = defaultdict(int)
             for d in sorted(claimed, key=lambda d: d.id or 0):
                 key = (d.team_id, d.channel_id)
                 slots[d.id or 0] = firsts[key] + taken[key] * self.spacing
+                if taken[key] == 0 and firsts[key] <= reserved_at:
+                    # The channel was idle: nothing was posted there within `spacing`, so this post
+                    # can't crowd another one however late it goes out.
+                    self._unguarded.add(d.id or 0)
                 taken[key] += 1
             # Nobody may take a delivery over while it waits for its slot: the claim lasts past the send.
             await outbox.extend_claims(
@@ -183,19 +194,20 @@ class Sender:
             except SEND_ERRORS as exc:
                 await self._failed(delivery, subscription, classify(exc), report)
                 return
-        async with transaction(self.services.sessions) as session:
-            await outbox.mark_sent(
-                session,
-                delivery_id=delivery.id,
-                owner=self.owner,
-                ts=response.get("ts"),
-                now=utcnow(),
-                shown_json=delivery.lead_json,
-            )
+        await self._marks.submit(
+            {"delivery_id": delivery.id, "ts": response.get("ts"), "now": utcnow(), "shown_json": delivery.lead_json}
+        )
         report.sent += 1
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
             self.services.metrics.deliveries_uncertain.inc()
+
+    async def _write_marks(self, session: AsyncSession, marks: Sequence[dict]) -> None:
+        for mark in marks:
+            await outbox.mark_sent(session, owner=self.owner, **mark)
+
+    async def aclose(self) -> None:
+        await self._marks.aclose()
 
     def _quiet(self, rules: filters.Filters, subscription: Subscription, lead: Lead) -> bool:
         """Inside the subscription's quiet hours, and not urgent enough to post anyway?"""
@@ -238,14 +250,18 @@ class Sender:
             if not isinstance(error, SlackMessageGone):
                 await self._failed(delivery, subscription, error, report)
                 return
-        async with transaction(self.services.sessions) as session:
-            await outbox.mark_sent(
-                session, delivery_id=delivery.id, owner=self.owner, ts=None, now=utcnow(), shown_json=delivery.lead_json
-            )
+        await self._marks.submit(
+            {"delivery_id": delivery.id, "ts": None, "now": utcnow(), "shown_json": delivery.lead_json}
+        )
         report.updated += 1
         self.services.metrics.cards_updated.inc()
 
     async def _wait_for(self, slot: float, delivery: Delivery) -> float:
+        if delivery.id in self._unguarded:
+            self._unguarded.discard(delivery.id)
+            if (wait := slot - time.time()) > 0:
+                await asyncio.sleep(wait)
+            return slot
         for _ in range(5):
             wait = slot - time.time()
             if wait > 0:

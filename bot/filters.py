@@ -17,6 +17,7 @@ is pure: tokens in (from `bot.commands.tokenize`), typed values out; `matches` r
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -438,8 +439,12 @@ def _to_obj(filters: Filters) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=8192)
 def from_json(text: str) -> Filters:
-    """Filters stored by `to_json`; ValueError on anything else. Unknown keys are ignored (added later)."""
+    """Filters stored by `to_json`; ValueError on anything else. Unknown keys are ignored (added later).
+
+    Cached: every poll and webhook reads every subscription's filters, and `Filters` is immutable.
+    """
     data = json.loads(text)
     if not isinstance(data, dict) or data.get("v") != 1:
         raise ValueError("not version 1 subscription filters")

@@ -27,6 +27,27 @@ def eligible(lead: Lead, subscription: Subscription, rules: filters.Filters) -> 
     return filters.matches(rules, lead)
 
 
+class SourceIndex:
+    """Subscriptions by the sources they include, so a lead is only matched against ones it could pass.
+
+    Agencies subscribe a channel per source or campaign; matching every lead against every
+    subscription in full would be leads x subscriptions filter evaluations per poll.
+    """
+
+    def __init__(self, subs: Sequence[Subscription], rules: dict[int | None, filters.Filters]) -> None:
+        self.anyone: list[Subscription] = []
+        self.by_source: dict[str, list[Subscription]] = {}
+        for sub in subs:
+            sources = {value.strip().casefold() for key, value in rules[sub.id].include if key == "source"}
+            if not sources:
+                self.anyone.append(sub)
+            for source in sources:
+                self.by_source.setdefault(source, []).append(sub)
+
+    def candidates(self, lead: Lead) -> list[Subscription]:
+        return self.anyone + self.by_source.get((lead.source or "").strip().casefold(), [])
+
+
 @dataclass(frozen=True)
 class Routed:
     new: int
@@ -60,13 +81,16 @@ async def route(session: AsyncSession, *, subs: Sequence[Subscription], leads: S
     known = await outbox.known_leads(
         session, subscription_ids=[s.id or 0 for s in subs], lead_ids=[lead.lead_id for lead in leads]
     )
+    index = SourceIndex(subs, rules)
+    by_id = {s.id: s for s in subs}
     # One row per (subscription, lead): PostgreSQL refuses to upsert the same row twice in a statement.
     rows: dict[tuple[int, int], dict] = {}
     for lead in leads:
         payload = json.dumps(lead.raw, separators=(",", ":"), default=str)
-        for sub in subs:
+        candidates = index.candidates(lead) + [by_id[s] for s, lead_id in known if lead_id == lead.lead_id]
+        for sub in candidates:
             pair = (sub.id or 0, lead.lead_id)
-            if pair in known or eligible(lead, sub, rules[sub.id]):
+            if pair not in rows and (pair in known or eligible(lead, sub, rules[sub.id])):
                 rows[pair] = _row(lead, sub, payload, now, digest=rules[sub.id].digest is not None)
     new = sum(1 for pair in rows if pair not in known)
     written = await outbox.upsert(session, list(rows.values()))

@@ -84,7 +84,7 @@ def build_scheduler(services: Services) -> Scheduler:
         coalesce=True,
         next_run_time=utcnow(),
     )
-    scheduler.add_job(
+    deliver = scheduler.add_job(
         runner.track(sender.tick),
         "interval",
         seconds=settings.delivery_tick_seconds,
@@ -93,6 +93,8 @@ def build_scheduler(services: Services) -> Scheduler:
         coalesce=True,
         next_run_time=utcnow(),
     )
+    # New deliveries from this process (webhooks) start a delivery tick now rather than at the next one.
+    services.nudge = lambda: deliver.modify(next_run_time=utcnow())
     scheduler.add_job(
         runner.track(summaries.tick),
         "interval",

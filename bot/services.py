@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,6 +21,14 @@ from bot.permissions import Actor, UserDirectory
 from bot.slack_tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.whatconverts import WhatConvertsClient
+from storage.connections import find_by_webhook
+from storage.models import Connection
+
+if TYPE_CHECKING:
+    from bot.webhooks import Batcher
+
+# How long a webhook token's connection is remembered (a rotated URL may work this long elsewhere).
+WEBHOOK_CACHE_SECONDS = 5.0
 
 
 @dataclass
@@ -35,6 +46,32 @@ class Services:
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     users: UserDirectory = field(default_factory=UserDirectory)
     after_ack: AfterAck = field(default_factory=AfterAck)
+    webhooks: Batcher | None = None
+    # Set by the scheduler when it runs in this process: deliver now instead of at the next tick.
+    nudge: Callable[[], None] = field(default=lambda: None)
+    _webhook_cache: dict[str, tuple[float, Connection | None]] = field(default_factory=dict)
+
+    def nudge_sender(self) -> None:
+        self.nudge()
+
+    async def webhook_connection(self, token_hash: str) -> Connection | None:
+        """The connection behind a webhook URL, remembered for a few seconds (a burst is one lookup)."""
+        cached = self._webhook_cache.get(token_hash)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        async with self.locks[f"webhook:{token_hash}"]:  # a burst of posts makes one lookup, not one each
+            cached = self._webhook_cache.get(token_hash)
+            if cached and cached[0] > time.monotonic():
+                return cached[1]
+            async with self.sessions() as session:
+                connection = await find_by_webhook(session, token_hash=token_hash)
+            if len(self._webhook_cache) > 10_000:
+                self._webhook_cache.clear()
+            self._webhook_cache[token_hash] = (time.monotonic() + WEBHOOK_CACHE_SECONDS, connection)
+            return connection
+
+    def forget_webhooks(self) -> None:
+        self._webhook_cache.clear()
 
     async def start(self) -> None:
         """Things that need a running event loop: one pooled HTTP session for every Slack call."""
@@ -46,6 +83,8 @@ class Services:
 
     async def aclose(self) -> None:
         await self.after_ack.drain()
+        if self.webhooks is not None:
+            await self.webhooks.aclose()
         if self.slack.session is not None:
             await self.slack.session.close()
             self.slack.session = None

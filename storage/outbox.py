@@ -34,6 +34,15 @@ async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
+_ROW_DEFAULTS = {"hold": None, "claimed_by": None, "claim_until": None, "message_ts": None, "last_error": None,
+                 "sent_at": None, "shown_json": None, "notes_json": "[]"}  # fmt: skip
+
+
+def _complete(row: dict[str, Any]) -> dict[str, Any]:
+    """executemany needs every row to name every column the statement sets."""
+    return {**_ROW_DEFAULTS, **row}
+
+
 async def upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Enqueue new leads and record newer versions of known ones, in one statement.
 
@@ -43,14 +52,17 @@ async def upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     table = Delivery.__table__  # type: ignore[attr-defined]
-    stmt = dialect_insert(session, table).values(list(rows))
+    # Rows go as executemany parameters, not inline VALUES: the statement then compiles once and is
+    # cached, whatever the batch size (SQLAlchemy's "insertmanyvalues" still sends few round trips).
+    stmt = dialect_insert(session, table)
     existing = table.c.lead_updated_at
     stmt = stmt.on_conflict_do_update(
         index_elements=["subscription_id", "lead_id"],
         set_={
             "lead_json": stmt.excluded.lead_json,
             "lead_updated_at": stmt.excluded.lead_updated_at,
-            "needs_update": or_(table.c.needs_update, table.c.status.in_(("sent", "updating"))),
+            # Spelled out: executemany can't expand an IN list.
+            "needs_update": or_(table.c.needs_update, table.c.status == "sent", table.c.status == "updating"),
             "next_attempt_at": stmt.excluded.next_attempt_at,
         },
         # Newer, or the same second with different content (WhatConverts' timestamps have whole seconds).
@@ -59,8 +71,9 @@ async def upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
             stmt.excluded.lead_updated_at > existing,
             and_(stmt.excluded.lead_updated_at == existing, stmt.excluded.lead_json != table.c.lead_json),
         ),
-    ).returning(table.c.id)
-    return len((await session.execute(stmt)).all())
+    )
+    result = await session.execute(stmt, [_complete(row) for row in rows])
+    return int(result.rowcount or 0)
 
 
 async def known_leads(
