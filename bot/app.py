@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import connect_web, webhook_web
+from bot import connect_web, webhook_web, webhooks
 from bot.config import SLACK_REQUIRED, Settings
 from bot.errors import UserFacingError
 from bot.logs import Redactor
@@ -29,7 +29,6 @@ from bot.slack_app import build_slack_app
 from bot.slack_tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.web import routes
-from bot.webhooks import Batcher
 from bot.whatconverts import WhatConvertsClient
 from storage import migrate
 from storage.crypto import Cipher
@@ -74,7 +73,7 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
         oauth=WhatConvertsOAuth(settings) if settings.whatconverts_oauth_enabled else None,
         redactor=redactor,
     )
-    services.webhooks = Batcher(services)
+    services.webhooks = webhooks.batcher(services)
     return services
 
 

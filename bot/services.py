@@ -25,7 +25,8 @@ from storage.connections import find_by_webhook
 from storage.models import Connection
 
 if TYPE_CHECKING:
-    from bot.webhooks import Batcher
+    from bot.webhooks import Incoming, Outcome
+    from storage.batching import GroupCommit
 
 # How long a webhook token's connection is remembered (a rotated URL may work this long elsewhere).
 WEBHOOK_CACHE_SECONDS = 5.0
@@ -46,7 +47,7 @@ class Services:
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     users: UserDirectory = field(default_factory=UserDirectory)
     after_ack: AfterAck = field(default_factory=AfterAck)
-    webhooks: Batcher | None = None
+    webhooks: GroupCommit[Incoming, Outcome] | None = None
     # Set by the scheduler when it runs in this process: deliver now instead of at the next tick.
     nudge: Callable[[], None] = field(default=lambda: None)
     _webhook_cache: dict[str, tuple[float, Connection | None]] = field(default_factory=dict)

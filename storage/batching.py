@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,13 +19,16 @@ from storage.db import transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-class GroupCommit(Generic[T]):
+class GroupCommit(Generic[T, R]):
+    """`submit(item)` returns what `write` returned for that item (`write` gives one result per item, or None)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        write: Callable[[AsyncSession, Sequence[T]], Awaitable[None]],
+        write: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R] | None]],
         *,
         linger: float = 0.005,
         max_items: int = 1000,
@@ -34,17 +37,17 @@ class GroupCommit(Generic[T]):
         self._write = write
         self._linger = linger
         self._max = max_items
-        self._queue: asyncio.Queue[tuple[T, asyncio.Future[None]]] | None = None
+        self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] | None = None
         self._worker: asyncio.Task | None = None
 
-    async def submit(self, item: T) -> None:
+    async def submit(self, item: T) -> R | None:
         """Write `item` with whatever else is waiting; returns once committed (raises if that failed)."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.get_running_loop().create_task(self._run())
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, done))
-        await done
+        return await done
 
     async def aclose(self) -> None:
         if self._worker is not None:
@@ -61,12 +64,13 @@ class GroupCommit(Generic[T]):
                 batch.append(self._queue.get_nowait())
             try:
                 async with transaction(self._sessions) as session:
-                    await self._write(session, [item for item, _ in batch])
+                    results = await self._write(session, [item for item, _ in batch])
             except Exception as exc:
+                log.warning("group commit of %d items failed: %s", len(batch), type(exc).__name__)
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
-            for _, done in batch:
+            for index, (_, done) in enumerate(batch):
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(results[index] if results is not None else None)
