@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run demo test lint format migrate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/whatconverts-slack serve
+
+demo: $(STAMP)
+	$(BIN)/whatconverts-slack demo
 
 migrate: $(STAMP)
 	$(BIN)/whatconverts-slack migrate

@@ -116,6 +116,13 @@ def cmd_rotate_keys(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.sandbox.demo import run
+
+    setup_logging(level="WARNING")
+    return asyncio.run(run(args.port))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="whatconverts-slack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default $PORT or 3000)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("worker", help="scheduler only, no HTTP").set_defaults(func=cmd_worker)
+    demo = sub.add_parser("demo", help="the app against built-in fake Slack and WhatConverts, at /sandbox")
+    demo.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    demo.set_defaults(func=cmd_demo)
     sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)").set_defaults(func=cmd_migrate)
     manifest = sub.add_parser("manifest", help="print manifest.yml for a public URL")
     manifest.add_argument("--base-url", required=True, help="public URL of this app, e.g. https://leads.example.com")

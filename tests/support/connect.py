@@ -1,53 +1,5 @@
-"""Drives `/whatconverts connect` the way a person does: command, link, page, form or provider."""
+"""Drives `/whatconverts connect` the way a person does (the driver is shared with the demo)."""
 
-from __future__ import annotations
+from bot.sandbox.driver import button_url, connect_key, connect_link, local, state_of, submit_key
 
-from urllib.parse import parse_qs, urlsplit
-
-import httpx
-
-from tests.fakes.signing import SlackClient
-
-
-def local(url: str, app_url: str) -> str:
-    """The app hands out APP_BASE_URL links; send them to the app under test instead."""
-    parts = urlsplit(url)
-    return f"{app_url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
-
-
-def button_url(reply: dict) -> str:
-    for block in reply.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("url"):
-                return str(element["url"])
-    raise AssertionError(f"no link button in {reply}")
-
-
-def state_of(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["state"][0]
-
-
-async def connect_link(slack: SlackClient, *, user_id: str = "U1", text: str = "connect") -> str:
-    return button_url(await slack.ask(text, user_id=user_id))
-
-
-async def submit_key(
-    app_url: str, link: str, *, token: str, secret: str, label: str = ""
-) -> tuple[httpx.Response, httpx.Response]:
-    """Open the link, then submit the API-key form from the same browser; returns (page, result)."""
-    async with httpx.AsyncClient() as browser:
-        page = await browser.get(local(link, app_url))
-        result = await browser.post(
-            f"{app_url}/whatconverts/connect",
-            data={"state": state_of(link), "api_token": token, "api_secret": secret, "label": label},
-            # The cookie is Secure (APP_BASE_URL is https), so carry it by hand over loopback http.
-            headers={"cookie": f"wcs_connect={page.cookies.get('wcs_connect', '')}"},
-        )
-    return page, result
-
-
-async def connect_key(app_url: str, slack: SlackClient, *, token: str, secret: str, text: str = "connect") -> None:
-    """Connect an API key end to end, as an admin (U1) would."""
-    link = await connect_link(slack, text=text)
-    _, result = await submit_key(app_url, link, token=token, secret=secret)
-    assert result.status_code == 200, result.text
+__all__ = ["button_url", "connect_key", "connect_link", "local", "state_of", "submit_key"]

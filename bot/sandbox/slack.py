@@ -1,0 +1,1012 @@
+"""Loopback fake of the Slack Web API for tests.
+
+``FakeSlack`` is a real HTTP server on 127.0.0.1 (random port) served from a daemon thread, so the
+real ``slack_sdk`` clients (sync or async, aiohttp or httpx) can talk to it exactly as they talk to
+slack.com: point ``base_url`` / ``SLACK_API_URL`` at ``fake.api_url``. It models the pieces of
+Slack this app relies on: OAuth v2 installs with token rotation, token expiry and revocation,
+channel posting with per-channel state, views, users and channels, plus fault injection (error
+bodies, 429s, 5xx, slow and malformed responses, dropped connections) and an optional per-channel
+pacing model for ``chat.postMessage``.
+
+Every request is recorded as a :class:`Call`, so tests can assert on exactly what the app sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import copy
+import json
+import math
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SCOPES = "commands,chat:write,chat:write.public,channels:read,groups:read,users:read"
+APP_ID = "A1"
+
+# Slack sends these as JSON strings inside form bodies; tests want to inspect them as data.
+_JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
+_MAX_TEXT = 40_000
+_STORED_MESSAGE_FIELDS = (
+    "blocks",
+    "attachments",
+    "thread_ts",
+    "metadata",
+    "unfurl_links",
+    "unfurl_media",
+    "mrkdwn",
+)
+# Channel-like IDs that are users or DMs: Slack resolves these itself, so the channel registry
+# does not apply to them.
+_DIRECT_PREFIXES = ("U", "W", "D")
+
+
+def bot_user_id_for(team_id: str) -> str:
+    """Return the bot user ID the fake assigns to the app in ``team_id``."""
+    return f"U0BOT{team_id}"
+
+
+def bot_id_for(team_id: str) -> str:
+    """Return the bot ID (``B…``) the fake assigns to the app in ``team_id``."""
+    return f"B0BOT{team_id}"
+
+
+@dataclass
+class Call:
+    """One HTTP request the fake received.
+
+    ``params`` merges query, form and JSON fields (with ``blocks``/``view``/``attachments``
+    decoded); ``headers`` keys are lower-cased; ``path`` is the raw URL path, which tells
+    ``response_url`` posts apart.
+    """
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    token: str | None
+    at: float
+    path: str = ""
+
+
+@dataclass
+class _User:
+    id: str
+    team_id: str
+    name: str
+    is_admin: bool
+    is_owner: bool
+    is_primary_owner: bool
+    is_restricted: bool
+    is_ultra_restricted: bool
+    tz: str
+    is_bot: bool = False
+
+
+@dataclass
+class _Channel:
+    id: str
+    name: str
+    is_private: bool
+    is_member: bool
+    is_archived: bool
+
+
+@dataclass
+class _Team:
+    id: str
+    name: str
+    enterprise_id: str | None
+    enterprise_name: str | None
+    users: dict[str, _User] = field(default_factory=dict)
+    channels: dict[str, _Channel] = field(default_factory=dict)
+
+
+@dataclass
+class _Token:
+    value: str
+    team_id: str
+    scopes: str
+    expires_at: float | None
+    state: str = "active"  # "active" | "expired" | "revoked"
+
+
+@dataclass
+class _Grant:
+    """A one-time authorization code or a refresh token: both are spent on first use."""
+
+    team_id: str
+    installer_user_id: str
+    scopes: str
+    spent: bool = False
+
+
+@dataclass
+class _Fault:
+    kind: str  # "error" | "ratelimit" | "http" | "malformed" | "drop"
+    remaining: int
+    error: str = ""
+    retry_after: int = 1
+    status: int = 500
+
+
+@dataclass
+class _Delay:
+    seconds: float
+    remaining: int
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+    @classmethod
+    def json(cls, data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> _Reply:
+        return cls(status, json.dumps(data).encode(), headers=dict(headers or {}))
+
+    @classmethod
+    def error(cls, error: str) -> _Reply:
+        # Slack reports API-level failures with HTTP 200; only transport problems use other codes.
+        return cls.json({"ok": False, "error": error})
+
+    @classmethod
+    def ratelimited(cls, retry_after: int) -> _Reply:
+        return cls.json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Delayed handlers may still be sleeping at shutdown; they are daemons, so don't join them.
+    block_on_close = False
+
+    def __init__(self, fake: FakeSlack) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out hang up on purpose (see delay_next); that is not a test failure.
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    # Keep-alive, like the real service: a client that pays for a new connection per call here
+    # would look slower (and cost more CPU) than it is in production. Handler threads are daemons.
+    protocol_version = "HTTP/1.1"
+    # Without this, Nagle's algorithm and delayed ACKs stall every keep-alive reply by ~40 ms.
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.fake._handle(self.command, self.path, headers, raw)
+        if reply.drop:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+
+def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
+    for key in _JSON_FIELDS:
+        value = params.get(key)
+        if isinstance(value, str):
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                pass  # leave it as sent so validation can report invalid_blocks
+    return params
+
+
+def _parse_params(query: str, headers: dict[str, str], raw: bytes) -> dict[str, Any]:
+    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if raw and content_type == "application/json":
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            params.update(body)
+    elif raw and content_type in ("application/x-www-form-urlencoded", ""):
+        params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    return _decode_json_fields(params)
+
+
+def _credentials(headers: dict[str, str], params: dict[str, Any]) -> tuple[str | None, tuple[str, str] | None]:
+    """Return (bearer token, basic-auth client credentials) from a request."""
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), None
+    if scheme.lower() == "basic" and value.strip():
+        try:
+            client_id, _, client_secret = base64.b64decode(value.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        return None, (client_id, client_secret)
+    token = params.get("token")
+    return (token if isinstance(token, str) and token else None), None
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _tz_fields(tz: str) -> dict[str, Any]:
+    try:
+        now = datetime.now(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return {"tz_label": tz, "tz_offset": 0}
+    offset = now.utcoffset()
+    return {"tz_label": now.tzname() or tz, "tz_offset": int(offset.total_seconds()) if offset else 0}
+
+
+class FakeSlack:
+    """A loopback Slack Web API server with OAuth, token rotation, state and fault injection."""
+
+    def __init__(
+        self,
+        client_id: str = "111.222",
+        client_secret: str = "fake-client-secret",
+        token_rotation: bool = True,
+        token_ttl_seconds: int = 43200,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_rotation = token_rotation
+        self.token_ttl_seconds = token_ttl_seconds
+        self.app_id = APP_ID
+        self.port = 0
+        self.calls: list[Call] = []
+        self.rate_limited_count = 0
+        # Wall clock rather than monotonic: time-travel in tests must expire tokens exactly as it
+        # moves the app's own time.time()-based expiry maths.
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._seq = 0
+        self._teams: dict[str, _Team] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._codes: dict[str, _Grant] = {}
+        # Every secret ever handed out, for the canary tests that grep logs and databases.
+        self._issued: list[str] = []
+        self._refresh_tokens: dict[str, _Grant] = {}
+        self._refreshes: list[str] = []
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._views: dict[tuple[str, str], dict[str, Any]] = {}
+        self._faults: dict[str, list[_Fault]] = {}
+        self._delays: dict[str, list[_Delay]] = {}
+        self._channel_rate: float | None = None
+        self._last_post: dict[tuple[str, str], float] = {}
+        self._authorize_as: tuple[str, str] = ("T1", "U1")
+        self._deny_authorize = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Self:
+        """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("FakeSlack already started")
+        self._stopping.clear()
+        self._server = _Server(self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="FakeSlack"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; requests sleeping in ``delay_next`` are released immediately."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if not self.port:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """Value for the app's ``SLACK_API_URL`` / the SDK's ``base_url`` (ends with ``/``)."""
+        return f"{self.base_url}/api/"
+
+    @property
+    def authorize_url(self) -> str:
+        """Stand-in for ``https://slack.com/oauth/v2/authorize``; auto-approves (see authorize_as)."""
+        return f"{self.base_url}/oauth/v2/authorize"
+
+    def response_url(self, path: str = "T1/1/abc") -> str:
+        """A ``response_url`` for slash-command/interaction payloads; posts are recorded."""
+        return f"{self.base_url}/hooks/{path}"
+
+    # ------------------------------------------------------------------ workspaces
+
+    def add_team(
+        self,
+        team_id: str = "T1",
+        team_name: str = "Acme",
+        enterprise_id: str | None = None,
+        *,
+        enterprise_name: str | None = None,
+    ) -> None:
+        """Register (or rename) a workspace."""
+        with self._lock:
+            if enterprise_id and not enterprise_name:
+                enterprise_name = "Acme Grid"
+            team = self._teams.get(team_id)
+            if team is None:
+                self._teams[team_id] = _Team(team_id, team_name, enterprise_id, enterprise_name)
+            else:
+                team.name = team_name
+                team.enterprise_id, team.enterprise_name = enterprise_id, enterprise_name
+
+    def _team(self, team_id: str) -> _Team:
+        if team_id not in self._teams:
+            self.add_team(team_id)
+        return self._teams[team_id]
+
+    def add_user(
+        self,
+        team_id: str,
+        user_id: str,
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        tz: str = "America/New_York",
+        name: str | None = None,
+        is_primary_owner: bool | None = None,
+    ) -> None:
+        """Register a user. Once a team has users, ``users.info`` for others is ``user_not_found``."""
+        with self._lock:
+            team = self._team(team_id)
+            if is_primary_owner is None:
+                # Slack has exactly one primary owner; default it to the first owner added.
+                is_primary_owner = is_owner and not any(u.is_primary_owner for u in team.users.values())
+            team.users[user_id] = _User(
+                user_id,
+                team_id,
+                name or user_id.lower(),
+                is_admin,
+                is_owner,
+                is_primary_owner,
+                is_restricted,
+                is_ultra_restricted,
+                tz,
+            )
+
+    def add_channel(
+        self,
+        team_id: str,
+        channel_id: str,
+        *,
+        name: str = "leads",
+        is_private: bool = False,
+        is_member: bool = True,
+        is_archived: bool = False,
+    ) -> None:
+        """Register a channel. Once a team has channels, unknown ones are ``channel_not_found``."""
+        with self._lock:
+            self._team(team_id).channels[channel_id] = _Channel(channel_id, name, is_private, is_member, is_archived)
+
+    # ------------------------------------------------------------------ OAuth and tokens
+
+    def issue_code(self, team_id: str = "T1", installer_user_id: str = "U1", scopes: str = DEFAULT_SCOPES) -> str:
+        """Mint a one-time code that ``oauth.v2.access`` exchanges for a bot installation."""
+        with self._lock:
+            self._team(team_id)
+            code = f"code-{team_id}-{secrets.token_hex(8)}"
+            self._codes[code] = _Grant(team_id, installer_user_id, scopes)
+            self._issued.append(code)
+            return code
+
+    def install(
+        self, team_id: str = "T1", installer_user_id: str = "U1", scopes: str = DEFAULT_SCOPES
+    ) -> dict[str, Any]:
+        """Install without HTTP: returns the same body ``oauth.v2.access`` would (for seeding stores)."""
+        with self._lock:
+            self._team(team_id)
+            return self._grant(team_id, installer_user_id, scopes, include_installer=True)
+
+    def authorize_as(self, team_id: str = "T1", user_id: str = "U1", *, deny: bool = False) -> None:
+        """Choose who approves at ``authorize_url`` (or make them press Cancel)."""
+        with self._lock:
+            self._team(team_id)
+            self._authorize_as = (team_id, user_id)
+            self._deny_authorize = deny
+
+    def refresh_count(self, team_id: str | None = None) -> int:
+        """How many successful ``grant_type=refresh_token`` exchanges happened (per team or total)."""
+        with self._lock:
+            return sum(1 for t in self._refreshes if team_id is None or t == team_id)
+
+    def expire_token(self, token: str) -> None:
+        """Make later calls with ``token`` fail with ``token_expired``."""
+        with self._lock:
+            self._tokens[token].state = "expired"
+
+    def revoke_token(self, token: str) -> None:
+        """Make later calls with ``token`` fail with ``token_revoked``."""
+        with self._lock:
+            self._tokens[token].state = "revoked"
+
+    def revoke_team(self, team_id: str) -> None:
+        """Uninstall: revoke every access token and refresh token of the team."""
+        with self._lock:
+            for info in self._tokens.values():
+                if info.team_id == team_id:
+                    info.state = "revoked"
+            for grant in self._refresh_tokens.values():
+                if grant.team_id == team_id:
+                    grant.spent = True
+
+    def issued_secrets(self) -> list[str]:
+        """Every code, access token and refresh token this fake ever issued."""
+        with self._lock:
+            return list(self._issued)
+
+    def active_tokens(self, team_id: str) -> list[str]:
+        """Access tokens of ``team_id`` that are neither expired nor revoked, oldest first."""
+        with self._lock:
+            owned = [info for info in self._tokens.values() if info.team_id == team_id]
+            return [info.value for info in owned if not self._token_error(info)]
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _grant(self, team_id: str, installer: str, scopes: str, *, include_installer: bool) -> dict[str, Any]:
+        team = self._teams[team_id]
+        access = f"xoxb-{team_id}-{self._next_seq()}-{secrets.token_hex(12)}"
+        expires_at = self._clock() + self.token_ttl_seconds if self.token_rotation else None
+        self._tokens[access] = _Token(access, team_id, scopes, expires_at)
+        self._issued.append(access)
+        body: dict[str, Any] = {"ok": True, "app_id": self.app_id}
+        if include_installer:
+            body["authed_user"] = {"id": installer}
+        body.update(
+            {
+                "scope": scopes,
+                "token_type": "bot",
+                "access_token": access,
+                "bot_user_id": bot_user_id_for(team_id),
+                "team": {"id": team.id, "name": team.name},
+                "enterprise": (
+                    {"id": team.enterprise_id, "name": team.enterprise_name} if team.enterprise_id else None
+                ),
+                "is_enterprise_install": False,
+            }
+        )
+        if self.token_rotation:
+            refresh = f"xoxe-1-{secrets.token_hex(24)}"
+            self._refresh_tokens[refresh] = _Grant(team_id, installer, scopes)
+            self._issued.append(refresh)
+            body["refresh_token"] = refresh
+            body["expires_in"] = self.token_ttl_seconds
+        return body
+
+    def _token_error(self, info: _Token) -> str | None:
+        if info.state == "revoked":
+            return "token_revoked"
+        if info.state == "expired" or (info.expires_at is not None and self._clock() >= info.expires_at):
+            return "token_expired"
+        return None
+
+    # ------------------------------------------------------------------ recording
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Recorded calls of one method (``"response_url"`` for posts to response URLs)."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def messages(self, channel: str, team_id: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted to ``channel`` in posting order, with ``chat.update`` edits applied."""
+        with self._lock:
+            found = [m for m in self._messages.get(channel, []) if team_id is None or m["team"] == team_id]
+            return copy.deepcopy(found)
+
+    def published_view(self, user_id: str, team_id: str = "T1") -> dict[str, Any] | None:
+        """The Home tab last published for ``user_id`` via ``views.publish``."""
+        with self._lock:
+            view = self._views.get((team_id, user_id))
+            return copy.deepcopy(view)
+
+    def clear(self) -> None:
+        """Forget recorded calls, messages, views, pending faults and counters (keeps installs)."""
+        with self._lock:
+            self.calls.clear()
+            self._messages.clear()
+            self._views.clear()
+            self._faults.clear()
+            self._delays.clear()
+            self._refreshes.clear()
+            self._last_post.clear()
+            self.rate_limited_count = 0
+
+    def mark(self, method: str = "response_url") -> int:
+        """How many calls of ``method`` so far; pair with :meth:`next_call` to await the one after."""
+        return len(self.calls_to(method))
+
+    async def next_call(self, mark: int, method: str = "response_url", timeout: float = 5.0) -> Call:
+        """The first ``method`` call after ``mark`` (e.g. the answer to a button press)."""
+        return (await self.wait_for_calls(method, mark + 1, timeout))[mark]
+
+    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Await until ``count`` calls of ``method`` arrived (listeners run after the ack)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.calls_to(method)
+            if len(found) >= count or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(0.01)
+
+    def wait_for_calls_sync(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Blocking variant of :meth:`wait_for_calls` for sync tests."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.calls_to(method)
+            if len(found) >= count or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.01)
+
+    # ------------------------------------------------------------------ fault injection
+
+    def _add_fault(self, method: str, fault: _Fault) -> None:
+        with self._lock:
+            self._faults.setdefault(method, []).append(fault)
+
+    def fail_next(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
+        """Answer the next ``times`` calls with HTTP 200 ``{"ok": false, "error": error}``."""
+        self._add_fault(method, _Fault("error", times, error=error))
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls with HTTP 429, ``Retry-After`` and ``ratelimited``."""
+        self._add_fault(method, _Fault("ratelimit", times, retry_after=retry_after))
+
+    def http_error_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next ``times`` calls with ``status`` and a plain-text body."""
+        self._add_fault(method, _Fault("http", times, status=status))
+
+    def malformed_next(self, method: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls with HTTP 200 and an HTML (non-JSON) body."""
+        self._add_fault(method, _Fault("malformed", times))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection without any reply for the next ``times`` calls."""
+        self._add_fault(method, _Fault("drop", times))
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Sleep ``seconds`` before answering the next ``times`` calls (combines with other faults)."""
+        with self._lock:
+            self._delays.setdefault(method, []).append(_Delay(seconds, times))
+
+    def enforce_channel_rate(self, per_second: float | None = 1.0) -> None:
+        """Answer ``chat.postMessage`` with 429 when a channel is posted to faster than this.
+
+        ``None`` turns pacing off. Rejections are counted in ``rate_limited_count``.
+        """
+        with self._lock:
+            self._channel_rate = per_second
+            self._last_post.clear()
+
+    @staticmethod
+    def _pop(queue: list[Any] | None) -> Any:
+        """Consume one use of the oldest queued fault/delay, FIFO per method."""
+        if not queue:
+            return None
+        head = queue[0]
+        head.remaining -= 1
+        if head.remaining <= 0:
+            queue.pop(0)
+        return head
+
+    def _fault_reply(self, fault: _Fault) -> _Reply:
+        if fault.kind == "error":
+            return _Reply.error(fault.error)
+        if fault.kind == "ratelimit":
+            return _Reply.ratelimited(fault.retry_after)
+        if fault.kind == "http":
+            return _Reply(fault.status, f"{fault.status} fake upstream error".encode(), "text/plain")
+        if fault.kind == "malformed":
+            return _Reply(200, b"<html><body>upstream hiccup</body></html>", "text/html")
+        return _Reply(0, b"", drop=True)
+
+    # ------------------------------------------------------------------ request handling
+
+    def _handle(self, verb: str, raw_path: str, headers: dict[str, str], raw: bytes) -> _Reply:
+        split = urlsplit(raw_path)
+        path = split.path
+        params = _parse_params(split.query, headers, raw)
+        token, basic = _credentials(headers, params)
+        if path.startswith("/api/"):
+            method = path[len("/api/") :]
+
+            def produce() -> _Reply:
+                return self._api(method, params, token, basic)
+        elif path.startswith("/hooks/"):
+            method = "response_url"
+
+            def produce() -> _Reply:
+                return _Reply(200, b"ok", "text/plain")
+        elif path == "/oauth/v2/authorize" and verb == "GET":
+            method = "oauth.v2.authorize"
+
+            def produce() -> _Reply:
+                return self._authorize(params)
+        else:
+            method = f"{verb} {path}"
+
+            def produce() -> _Reply:
+                return _Reply(404, b"not found", "text/plain")
+
+        with self._lock:
+            self.calls.append(Call(method, params, headers, token, self._clock(), path))
+            delay = self._pop(self._delays.get(method))
+        if delay is not None:
+            # Interruptible so stop() never waits for a long simulated timeout.
+            self._stopping.wait(delay.seconds)
+        with self._lock:
+            fault = self._pop(self._faults.get(method))
+            if fault is not None:
+                return self._fault_reply(fault)
+            return produce()
+
+    def _authorize(self, params: dict[str, Any]) -> _Reply:
+        if params.get("client_id") != self.client_id:
+            return _Reply(400, b"invalid_client_id", "text/plain")
+        redirect_uri = params.get("redirect_uri")
+        if not redirect_uri:
+            return _Reply(400, b"redirect_uri is required by the fake to send the user back", "text/plain")
+        if self._deny_authorize:
+            query = {"error": "access_denied"}
+        else:
+            team_id, user_id = self._authorize_as
+            query = {"code": self.issue_code(team_id, user_id, params.get("scope") or DEFAULT_SCOPES)}
+        if "state" in params:
+            query["state"] = params["state"]
+        parts = urlsplit(redirect_uri)
+        joined = "&".join(q for q in (parts.query, urlencode(query)) if q)
+        location = urlunsplit((parts.scheme, parts.netloc, parts.path, joined, parts.fragment))
+        return _Reply(302, b"", "text/plain", {"Location": location})
+
+    def _api(self, method: str, params: dict[str, Any], token: str | None, basic: tuple[str, str] | None) -> _Reply:
+        if method == "oauth.v2.access":
+            return self._oauth_v2_access(params, basic)
+        handler = self._methods.get(method)
+        if handler is None:
+            return _Reply.error("unknown_method")
+        if not token:
+            return _Reply.error("not_authed")
+        info = self._tokens.get(token)
+        if info is None:
+            return _Reply.error("invalid_auth")
+        problem = self._token_error(info)
+        if problem:
+            return _Reply.error(problem)
+        result = handler(self, params, info, self._teams[info.team_id])
+        if isinstance(result, _Reply):
+            return result
+        if isinstance(result, str):
+            return _Reply.error(result)
+        return _Reply.json({"ok": True, **result})
+
+    def _oauth_v2_access(self, params: dict[str, Any], basic: tuple[str, str] | None) -> _Reply:
+        client_id, client_secret = basic or (params.get("client_id"), params.get("client_secret"))
+        if not client_id or client_id != self.client_id:
+            return _Reply.error("invalid_client_id")
+        if client_secret != self.client_secret:
+            return _Reply.error("invalid_client")
+        grant_type = params.get("grant_type") or "authorization_code"
+        if grant_type == "refresh_token":
+            grant = self._refresh_tokens.get(params.get("refresh_token") or "")
+            if grant is None or grant.spent:
+                return _Reply.error("invalid_refresh_token")
+            grant.spent = True
+            self._refreshes.append(grant.team_id)
+            # Slack's refresh response carries no authed_user.
+            body = self._grant(grant.team_id, grant.installer_user_id, grant.scopes, include_installer=False)
+            return _Reply.json(body)
+        if grant_type != "authorization_code":
+            return _Reply.error("invalid_grant_type")
+        grant = self._codes.get(params.get("code") or "")
+        if grant is None or grant.spent:
+            return _Reply.error("invalid_code")
+        grant.spent = True
+        body = self._grant(grant.team_id, grant.installer_user_id, grant.scopes, include_installer=True)
+        return _Reply.json(body)
+
+    # ------------------------------------------------------------------ Web API methods
+
+    def _new_ts(self) -> str:
+        micros = self._next_seq() * 100
+        return f"{1_700_000_000 + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _check_channel(self, team: _Team, channel_id: Any, *, need_member: bool = True) -> str | None:
+        if not isinstance(channel_id, str) or not channel_id:
+            return "channel_not_found"
+        if channel_id.startswith(_DIRECT_PREFIXES):
+            return None
+        channel = team.channels.get(channel_id)
+        if channel is None:
+            # Unregistered teams accept any channel so simple tests need no setup.
+            return "channel_not_found" if team.channels else None
+        if channel.is_archived:
+            return "is_archived"
+        if need_member and not channel.is_member:
+            return "not_in_channel"
+        return None
+
+    @staticmethod
+    def _check_content(params: dict[str, Any]) -> str | None:
+        text, blocks, attachments = params.get("text"), params.get("blocks"), params.get("attachments")
+        if blocks is not None and (
+            not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks)
+        ):
+            return "invalid_blocks"
+        if not text and not blocks and not attachments:
+            return "no_text"
+        if isinstance(text, str) and len(text) > _MAX_TEXT:
+            return "msg_too_long"
+        return None
+
+    def _auth_test(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any]:
+        slug = re.sub(r"[^a-z0-9-]", "", team.name.lower().replace(" ", "-")) or team.id.lower()
+        body: dict[str, Any] = {
+            "url": f"https://{slug}.slack.com/",
+            "team": team.name,
+            "user": "whatconverts",
+            "team_id": team.id,
+            "user_id": bot_user_id_for(team.id),
+            "bot_id": bot_id_for(team.id),
+            "is_enterprise_install": False,
+        }
+        if team.enterprise_id:
+            body["enterprise_id"] = team.enterprise_id
+        return body
+
+    def _auth_revoke(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any]:
+        test = _truthy(params.get("test", ""))
+        if not test:
+            info.state = "revoked"
+        return {"revoked": not test}
+
+    def _post_message(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str | _Reply:
+        channel = params.get("channel")
+        problem = self._check_channel(team, channel) or self._check_content(params)
+        if problem:
+            return problem
+        if self._channel_rate:
+            key, now = (team.id, channel), time.monotonic()
+            last = self._last_post.get(key)
+            interval = 1.0 / self._channel_rate
+            if last is not None and now - last < interval:
+                self.rate_limited_count += 1
+                return _Reply.ratelimited(max(1, math.ceil(interval - (now - last))))
+            self._last_post[key] = now
+        ts = self._new_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "ts": ts,
+            "user": bot_user_id_for(team.id),
+            "bot_id": bot_id_for(team.id),
+            "app_id": self.app_id,
+            "team": team.id,
+            "text": params.get("text") or "",
+        }
+        for key in _STORED_MESSAGE_FIELDS:
+            if key in params:
+                message[key] = params[key]
+        self._messages.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _update(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        channel, ts = params.get("channel"), params.get("ts")
+        problem = self._check_channel(team, channel)
+        if problem:
+            return problem
+        message = next((m for m in self._messages.get(channel, []) if m["ts"] == ts and m["team"] == team.id), None)
+        if message is None:
+            return "message_not_found"
+        if "blocks" in params or "attachments" in params or "text" in params:
+            problem = self._check_content({**message, **params})
+            if problem:
+                return problem
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in params:
+                message[key] = params[key]
+        message["edited"] = {"user": bot_user_id_for(team.id), "ts": self._new_ts()}
+        return {"channel": channel, "ts": ts, "text": message["text"], "message": copy.deepcopy(message)}
+
+    def _post_ephemeral(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        user = params.get("user")
+        problem = self._check_channel(team, params.get("channel")) or self._check_content(params)
+        if problem:
+            return problem
+        if not user or (team.users and user not in team.users):
+            return "user_not_in_channel"
+        return {"message_ts": self._new_ts()}
+
+    def _view_body(self, view: dict[str, Any], team: _Team) -> dict[str, Any]:
+        view_id = f"V{self._next_seq():08d}"
+        out: dict[str, Any] = {
+            "id": view_id,
+            "team_id": team.id,
+            "state": {"values": {}},
+            "hash": secrets.token_hex(8),
+            "private_metadata": "",
+            "callback_id": "",
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": self.app_id,
+            "bot_id": bot_id_for(team.id),
+        }
+        out.update(copy.deepcopy(view))
+        return out
+
+    def _views_publish(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        user_id, view = params.get("user_id"), params.get("view")
+        if not user_id or not isinstance(view, dict) or "type" not in view:
+            return "invalid_arguments"
+        current = self._views.get((team.id, user_id))
+        if params.get("hash") and current is not None and params["hash"] != current["hash"]:
+            return "hash_conflict"
+        out = self._view_body(view, team)
+        self._views[(team.id, user_id)] = out
+        return {"view": copy.deepcopy(out)}
+
+    def _views_open(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        view = params.get("view")
+        if not params.get("trigger_id") or not isinstance(view, dict) or "type" not in view:
+            return "invalid_arguments"
+        return {"view": self._view_body(view, team)}
+
+    def _channel_body(self, team: _Team, channel: _Channel) -> dict[str, Any]:
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": channel.is_private,
+            "created": 1_700_000_000,
+            "is_archived": channel.is_archived,
+            "is_general": False,
+            "name_normalized": channel.name,
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_ext_shared": False,
+            "is_member": channel.is_member,
+            "context_team_id": team.id,
+            "creator": next(iter(team.users), "U1"),
+        }
+
+    def _lookup_channel(self, team: _Team, channel_id: Any) -> _Channel | None:
+        if not isinstance(channel_id, str) or not channel_id:
+            return None
+        channel = team.channels.get(channel_id)
+        if channel is None and not team.channels:
+            return _Channel(channel_id, channel_id.lower(), False, True, False)
+        return channel
+
+    def _conversations_info(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        channel = self._lookup_channel(team, params.get("channel"))
+        # Like Slack, a private channel the bot is not in is invisible to it.
+        if channel is None or (channel.is_private and not channel.is_member):
+            return "channel_not_found"
+        return {"channel": self._channel_body(team, channel)}
+
+    def _conversations_join(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        channel = self._lookup_channel(team, params.get("channel"))
+        if channel is None:
+            return "channel_not_found"
+        if channel.is_private:
+            return "method_not_supported_for_channel_type"
+        if channel.is_archived:
+            return "is_archived"
+        body: dict[str, Any] = {}
+        if channel.is_member:
+            body["warning"] = "already_in_channel"
+        channel.is_member = True
+        body["channel"] = self._channel_body(team, channel)
+        return body
+
+    def _users_info(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        user_id = params.get("user")
+        if not isinstance(user_id, str) or not user_id:
+            return "user_not_found"
+        user = team.users.get(user_id)
+        if user_id == bot_user_id_for(team.id):
+            user = _User(user_id, team.id, "whatconverts", *([False] * 5), "America/Los_Angeles", is_bot=True)
+        elif user is None:
+            if team.users:
+                return "user_not_found"
+            user = _User(user_id, team.id, user_id.lower(), *([False] * 5), "America/New_York")
+        return {
+            "user": {
+                "id": user.id,
+                "team_id": user.team_id,
+                "name": user.name,
+                "deleted": False,
+                "real_name": user.name,
+                "tz": user.tz,
+                **_tz_fields(user.tz),
+                "profile": {"real_name": user.name, "display_name": user.name, "team": user.team_id},
+                "is_admin": user.is_admin,
+                "is_owner": user.is_owner,
+                "is_primary_owner": user.is_primary_owner,
+                "is_restricted": user.is_restricted,
+                "is_ultra_restricted": user.is_ultra_restricted,
+                "is_bot": user.is_bot,
+                "is_app_user": False,
+                "updated": 1_700_000_000,
+            }
+        }
+
+    _methods: ClassVar[dict[str, Callable[..., Any]]] = {
+        "auth.test": _auth_test,
+        "auth.revoke": _auth_revoke,
+        "chat.postMessage": _post_message,
+        "chat.update": _update,
+        "chat.postEphemeral": _post_ephemeral,
+        "views.publish": _views_publish,
+        "views.open": _views_open,
+        "conversations.info": _conversations_info,
+        "conversations.join": _conversations_join,
+        "users.info": _users_info,
+    }
