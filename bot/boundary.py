@@ -65,8 +65,11 @@ async def report_after_ack(
 class AfterAck:
     """Runs work after the ack as tasks it keeps (so they aren't collected) until they finish."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 8) -> None:
         self.tasks: set[asyncio.Task] = set()
+        # A burst of presses must not starve the acks of the next requests: the work after the ack
+        # waits here (cheaply) instead of all of it running at once on the event loop.
+        self._slots = asyncio.Semaphore(concurrency)
 
     def __call__(
         self,
@@ -77,10 +80,11 @@ class AfterAck:
         respond: AsyncRespond | None = None,
     ) -> None:
         async def run() -> None:
-            try:
-                await work
-            except Exception as error:
-                await report_after_ack(error, body=body, client=client, respond=respond)
+            async with self._slots:
+                try:
+                    await work
+                except Exception as error:  # every error after the ack is reported here: this is the boundary
+                    await report_after_ack(error, body=body, client=client, respond=respond)
 
         task = asyncio.get_running_loop().create_task(run())
         self.tasks.add(task)
