@@ -20,9 +20,7 @@ from bot.permissions import Actor, require_member
 from bot.services import Services
 from bot.slack_errors import error_code
 from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded
-from storage import connections as connection_store
 from storage import outbox
-from storage import subscriptions as subscription_store
 from storage.db import transaction
 from storage.models import Connection, Delivery
 
@@ -43,15 +41,10 @@ class CardContext:
 
 async def card_context(services: Services, *, team_id: str, channel_id: str, message_ts: str) -> CardContext:
     async with services.sessions() as session:
-        delivery = await outbox.find_by_message(session, channel_id=channel_id, message_ts=message_ts)
-        sub = (
-            await subscription_store.get_subscription(session, subscription_id=delivery.subscription_id)
-            if delivery
-            else None
-        )
-        conn = await connection_store.get_connection(session, connection_id=sub.connection_id) if sub else None
-    if delivery is None or sub is None or conn is None or delivery.team_id != team_id:
+        found = await outbox.card_owner(session, channel_id=channel_id, message_ts=message_ts)
+    if found is None or found[0].team_id != team_id:
         raise NotFound("This card's subscription or connection was removed, so it can't be changed from here.")
+    delivery, sub, conn = found
     return CardContext(delivery=delivery, connection=conn, compact=filters.from_json(sub.filters_json).compact)
 
 

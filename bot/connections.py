@@ -404,8 +404,7 @@ async def call_api(
 
 
 async def _count(services: Services, connection_id: int, requests: int) -> None:
-    async with transaction(services.sessions) as session:
-        await store.count_requests(session, connection_id=connection_id, day=utcnow().date(), requests=requests)
+    await services.quota.submit((connection_id, utcnow().date(), requests))
 
 
 # --------------------------------------------------------------------------- disconnecting

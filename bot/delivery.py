@@ -95,7 +95,20 @@ class Sender:
         self._unguarded: set[int] = set()
         self._semaphore = asyncio.Semaphore(200)
 
+    async def run(self, *, rounds: int = 20) -> SendReport:
+        """Tick until nothing is due (bounded): what arrives while a batch is being sent goes out next,
+        not at the scheduler's next interval."""
+        total = SendReport()
+        for _ in range(rounds):
+            report = await self.tick()
+            for name in ("claimed", "sent", "retried", "failed", "updated", "held"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            if not report.claimed:
+                break
+        return total
+
     async def tick(self) -> SendReport:
+        """Claim one batch of due deliveries and send it."""
         report = SendReport()
         margin = self.services.settings.delivery_claim_seconds
         async with transaction(self.services.sessions) as session:

@@ -85,7 +85,7 @@ def build_scheduler(services: Services) -> Scheduler:
         next_run_time=utcnow(),
     )
     deliver = scheduler.add_job(
-        runner.track(sender.tick),
+        runner.track(sender.run),
         "interval",
         seconds=settings.delivery_tick_seconds,
         id="deliver",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -21,15 +22,23 @@ from bot.permissions import Actor, UserDirectory
 from bot.slack_tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.whatconverts import WhatConvertsClient
-from storage.connections import find_by_webhook
+from storage.batching import GroupCommit
+from storage.connections import count_requests, find_by_webhook
 from storage.models import Connection
 
 if TYPE_CHECKING:
     from bot.webhooks import Incoming, Outcome
-    from storage.batching import GroupCommit
 
 # How long a webhook token's connection is remembered (a rotated URL may work this long elsewhere).
 WEBHOOK_CACHE_SECONDS = 5.0
+
+
+async def write_quota(session: AsyncSession, counts: Sequence[tuple[int, date, int]]) -> None:
+    totals: dict[tuple[int, date], int] = {}
+    for connection_id, day, requests in counts:
+        totals[(connection_id, day)] = totals.get((connection_id, day), 0) + requests
+    for (connection_id, day), requests in totals.items():
+        await count_requests(session, connection_id=connection_id, day=day, requests=requests)
 
 
 @dataclass
@@ -48,6 +57,12 @@ class Services:
     users: UserDirectory = field(default_factory=UserDirectory)
     after_ack: AfterAck = field(default_factory=AfterAck)
     webhooks: GroupCommit[Incoming, Outcome] | None = None
+    # Requests counted against each key's daily quota, written in shared transactions.
+    quota: GroupCommit[tuple[int, date, int], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quota = GroupCommit(self.sessions, write_quota)
+
     # Set by the scheduler when it runs in this process: deliver now instead of at the next tick.
     nudge: Callable[[], None] = field(default=lambda: None)
     _webhook_cache: dict[str, tuple[float, Connection | None]] = field(default_factory=dict)
@@ -84,6 +99,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.after_ack.drain()
+        await self.quota.aclose()
         if self.webhooks is not None:
             await self.webhooks.aclose()
         if self.slack.session is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelPace, Delivery, Subscription
+from storage.models import ChannelPace, Connection, Delivery, Subscription
 from storage.sql import dialect_insert
 from storage.types import UTCDateTime
 
@@ -345,3 +345,18 @@ async def update_card(session: AsyncSession, *, delivery_id: int, lead_json: str
         .where(Delivery.id == delivery_id)
         .values(lead_json=lead_json, shown_json=lead_json, notes_json=notes_json)
     )
+
+
+async def card_owner(
+    session: AsyncSession, *, channel_id: str, message_ts: str
+) -> tuple[Delivery, Subscription, Connection] | None:
+    """The delivery behind a posted card, with its subscription and connection, in one query."""
+    stmt = (
+        select(Delivery, Subscription, Connection)
+        .join(Subscription, Subscription.id == Delivery.subscription_id)
+        .join(Connection, Connection.id == Subscription.connection_id)
+        .where(Delivery.channel_id == channel_id, Delivery.message_ts == message_ts)
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1], row[2]) if row else None
