@@ -37,6 +37,13 @@ async def main() -> dict[str, list[float]]:
         batches = []
         sample = json.loads((FIXTURES / "webhook_chat_new.json").read_text())
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+        warmup = [
+            {"body": json.dumps({**sample, "lead_id": 800_000 + i, "lead_source": "warm-up", "account_id": 1,
+                                 "profile_id": 10, "date_created": created, "last_updated": created}),
+             "content_type": "application/json"}
+            for i in range(20)
+        ]  # fmt: skip
+        batches.append({"name": "warm-up", "concurrency": 20, "requests": warmup})
         for r in range(ROUNDS):
             requests = []
             for i in range(POSTS):
