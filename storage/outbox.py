@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelPace, Connection, Delivery, Subscription
@@ -194,20 +194,35 @@ async def mark_sent(
     session: AsyncSession, *, delivery_id: int, owner: str, ts: str | None, now: datetime, shown_json: str
 ) -> None:
     """The card is posted (or edited) and shows `shown_json`; a newer version arriving meanwhile stays due."""
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.claimed_by == owner)
+    await mark_many_sent(
+        session, [{"delivery_id": delivery_id, "ts": ts, "now": now, "shown_json": shown_json}], owner=owner
+    )
+
+
+async def mark_many_sent(session: AsyncSession, marks: Sequence[dict[str, Any]], *, owner: str) -> None:
+    """`mark_sent` for a batch, as one executemany of a statement compiled once."""
+    if not marks:
+        return
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("m_id"), table.c.claimed_by == bindparam("m_owner"))
         .values(
             status="sent",
-            message_ts=func.coalesce(ts, Delivery.message_ts),
-            sent_at=func.coalesce(Delivery.sent_at, now),
+            message_ts=func.coalesce(bindparam("m_ts", type_=table.c.message_ts.type), table.c.message_ts),
+            sent_at=func.coalesce(table.c.sent_at, bindparam("m_now", type_=table.c.sent_at.type)),
             claimed_by=None,
             claim_until=None,
             last_error=None,
-            shown_json=shown_json,
-            needs_update=Delivery.lead_json != shown_json,
+            shown_json=bindparam("m_shown"),
+            needs_update=table.c.lead_json != bindparam("m_shown"),
         )
     )
+    params = [
+        {"m_id": m["delivery_id"], "m_owner": owner, "m_ts": m["ts"], "m_now": m["now"], "m_shown": m["shown_json"]}
+        for m in marks
+    ]
+    await session.execute(stmt, params)
 
 
 async def hold(session: AsyncSession, *, delivery_id: int, owner: str, reason: str) -> None:
