@@ -27,10 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.sandbox.loopback import LoopbackService
 
 DEFAULT_SCOPES = "commands,chat:write,chat:write.public,channels:read,groups:read,users:read"
 APP_ID = "A1"
@@ -271,7 +272,7 @@ def _tz_fields(tz: str) -> dict[str, Any]:
     return {"tz_label": now.tzname() or tz, "tz_offset": int(offset.total_seconds()) if offset else 0}
 
 
-class FakeSlack:
+class FakeSlack(LoopbackService):
     """A loopback Slack Web API server with OAuth, token rotation, state and fault injection."""
 
     def __init__(
@@ -283,21 +284,18 @@ class FakeSlack:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_rotation = token_rotation
         self.token_ttl_seconds = token_ttl_seconds
         self.app_id = APP_ID
-        self.port = 0
         self.calls: list[Call] = []
         self.rate_limited_count = 0
         # Wall clock rather than monotonic: time-travel in tests must expire tokens exactly as it
         # moves the app's own time.time()-based expiry maths.
         self._clock = clock
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._seq = 0
         self._teams: dict[str, _Team] = {}
         self._tokens: dict[str, _Token] = {}
@@ -317,47 +315,8 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeSlack already started")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="FakeSlack"
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; requests sleeping in ``delay_next`` are released immediately."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("FakeSlack is not started")
-        return f"http://127.0.0.1:{self.port}"
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     @property
     def api_url(self) -> str:

@@ -51,9 +51,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+
+from bot.sandbox.loopback import LoopbackService
 
 API_PREFIX = "/api/v1"
 
@@ -447,19 +448,16 @@ def _title_case_enums(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-class FakeWhatConverts:
+class FakeWhatConverts(LoopbackService):
     """A loopback WhatConverts API v1 + OAuth server with keys, leads, quotas and fault injection."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self.port = 0
+        super().__init__()
         self.calls: list[Call] = []
         self.response_delay: float = 0.0
         # Wall clock rather than monotonic: tests time-travel quota days and token expiry with it.
         self._clock = clock
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._keys: dict[str, _Key] = {}
         self._profiles: dict[int, _Profile] = {}
         self._leads: dict[int, dict[str, Any]] = {}
@@ -480,47 +478,8 @@ class FakeWhatConverts:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeWhatConverts already started")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="FakeWhatConverts"
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; requests sleeping in ``delay_next``/``response_delay`` are released at once."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("FakeWhatConverts is not started")
-        return f"http://127.0.0.1:{self.port}"
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     @property
     def api_url(self) -> str:
