@@ -93,6 +93,8 @@ class Sender:
         # Posted cards are marked sent in shared transactions: one per burst, not one per card.
         self._marks: GroupCommit[dict] = GroupCommit(services.sessions, self._write_marks)
         self._unguarded: set[int] = set()
+        # Set when the process shuts down: finish the batch in hand, don't start another.
+        self.stopping = False
         self._semaphore = asyncio.Semaphore(200)
 
     async def run(self, *, rounds: int = 20) -> SendReport:
@@ -100,6 +102,8 @@ class Sender:
         not at the scheduler's next interval."""
         total = SendReport()
         for _ in range(rounds):
+            if self.stopping:
+                break
             report = await self.tick()
             for name in ("claimed", "sent", "retried", "failed", "updated", "held"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))

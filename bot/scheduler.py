@@ -47,6 +47,7 @@ class Scheduler:
     def __init__(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
         self.running: set[asyncio.Task] = set()
+        self.on_stop: list[Callable[[], None]] = []
 
     def track(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -66,6 +67,8 @@ class Scheduler:
     async def stop(self, grace: float = 20.0) -> None:
         """Stop ticking, then let in-flight polls and sends finish (a killed one is recovered later anyway)."""
         self.scheduler.shutdown(wait=False)
+        for callback in self.on_stop:
+            callback()
         if self.running:
             await asyncio.wait(set(self.running), timeout=grace)
 
@@ -75,6 +78,7 @@ def build_scheduler(services: Services) -> Scheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     runner = Scheduler(scheduler)
     poller, sender, summaries = Poller(services), Sender(services), Summaries(services)
+    runner.on_stop.append(lambda: setattr(sender, "stopping", True))
     scheduler.add_job(
         runner.track(poller.tick),
         "interval",
