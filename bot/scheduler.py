@@ -48,9 +48,12 @@ class Scheduler:
         self.scheduler = scheduler
         self.running: set[asyncio.Task] = set()
         self.on_stop: list[Callable[[], None]] = []
+        self.stopped = False
 
     def track(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            if self.stopped:
+                return  # submitted just before the stop: don't start work the stop won't wait for
             task = asyncio.current_task()
             assert task is not None
             self.running.add(task)
@@ -66,11 +69,15 @@ class Scheduler:
 
     async def stop(self, grace: float = 20.0) -> None:
         """Stop ticking, then let in-flight polls and sends finish (a killed one is recovered later anyway)."""
+        self.stopped = True
         self.scheduler.shutdown(wait=False)
         for callback in self.on_stop:
             callback()
-        if self.running:
-            await asyncio.wait(set(self.running), timeout=grace)
+        deadline = asyncio.get_running_loop().time() + grace
+        # Yield once so ticks already handed to the event loop either start (and are waited for) or see `stopped`.
+        await asyncio.sleep(0)
+        while self.running and (left := deadline - asyncio.get_running_loop().time()) > 0:
+            await asyncio.wait(set(self.running), timeout=left)
 
 
 def build_scheduler(services: Services) -> Scheduler:
