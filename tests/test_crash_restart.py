@@ -79,4 +79,6 @@ async def test_kill_dash_nine_and_restart_loses_nothing(
         duplicated = {lead for lead, n in seen.items() if n > 1}
         assert {(channel, lead) for lead in duplicated} <= uncertain
         assert all(n <= 2 for n in seen.values())
-    assert "Traceback" not in log.read_text()
+    # A tick cut short by the stop at the very end is harmless (its claims expire); any other error isn't.
+    errors = [e for e in log.read_text().split("Traceback")[1:] if "CancelledError" not in e]
+    assert errors == [], errors[:1]

@@ -84,4 +84,6 @@ async def test_every_lead_once_and_paced(
     polled_by = {c.headers.get("user-agent") for c in fake_wc.calls_to("leads")}
     assert polled_by  # the workers polled
     log = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(processes))
-    assert "Traceback" not in log, log[-3000:]
+    # A tick cut short by the stop at the very end is harmless (its claims expire); any other error isn't.
+    errors = [e for e in log.split("Traceback")[1:] if "CancelledError" not in e]
+    assert errors == [], errors[:1]
