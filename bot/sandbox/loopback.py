@@ -1,11 +1,73 @@
-"""What every loopback fake server shares: bind 127.0.0.1 on a free port, serve from a daemon thread."""
+"""What every loopback fake server shares: bind 127.0.0.1 on a free port, serve from daemon threads.
+
+A fake answers `_handle(method, path, headers, body)` with a reply (status, content_type, body,
+headers, drop); the HTTP plumbing around it is here, once.
+"""
 
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self
+
+
+class Reply(Protocol):
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+    drop: bool
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Delayed handlers may still be sleeping at shutdown; they are daemons, so don't join them.
+    block_on_close = False
+    # Bursts open a hundred connections at once; with the default backlog of 5 the kernel drops
+    # SYNs and every client waits out a 1 s retransmit, which would be measured as our latency.
+    request_queue_size = 1024
+
+    def __init__(self, fake: LoopbackService) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out hang up on purpose (see delay_next); that is not a test failure.
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    # Keep-alive, like the real services: a client that pays for a new connection per call here
+    # would look slower (and cost more CPU) than it is in production. Handler threads are daemons.
+    protocol_version = "HTTP/1.1"
+    # Without this, Nagle's algorithm and delayed ACKs stall every keep-alive reply by ~40 ms.
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.fake._handle(self.command, self.path, headers, raw)
+        if reply.drop:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
 
 
 class LoopbackService:
@@ -17,7 +79,7 @@ class LoopbackService:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def _make_server(self) -> ThreadingHTTPServer:
+    def _handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         raise NotImplementedError
 
     def start(self) -> Self:
@@ -25,7 +87,7 @@ class LoopbackService:
         if self._server is not None:
             raise RuntimeError(f"{type(self).__name__} already started")
         self._stopping.clear()
-        self._server = self._make_server()
+        self._server = _Server(self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=type(self).__name__

@@ -49,7 +49,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -264,65 +263,6 @@ class _Delay:
     remaining: int
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Delayed handlers may still be sleeping at shutdown; they are daemons, so don't join them.
-    block_on_close = False
-    # Benchmarks open dozens of connections at once; the default backlog of 5 would stall them.
-    request_queue_size = 128
-
-    def __init__(self, fake: FakeWhatConverts) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out hang up on purpose (see delay_next); that is not a test failure.
-        return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    # Keep-alive, like the real service: a client that pays for a new connection per call here
-    # would look slower (and cost more CPU) than it is in production. Handler threads are daemons.
-    protocol_version = "HTTP/1.1"
-    # Without this, Nagle's algorithm and delayed ACKs stall every keep-alive reply by ~40 ms.
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.fake._handle(self.command, self.path, headers, raw)
-        if reply.drop:
-            self.close_connection = True
-            return
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-
 def _timestamp(at: float | datetime) -> str:
     moment = at if isinstance(at, datetime) else datetime.fromtimestamp(at, UTC)
     if moment.tzinfo is None:
@@ -477,9 +417,6 @@ class FakeWhatConverts(LoopbackService):
         self._max_in_flight = 0
 
     # ------------------------------------------------------------------ lifecycle
-
-    def _make_server(self) -> _Server:
-        return _Server(self)
 
     @property
     def api_url(self) -> str:
