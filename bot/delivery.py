@@ -91,7 +91,11 @@ class Sender:
         self.owner = owner or f"sender-{secrets.token_hex(4)}"
         self.spacing = spacing
         # Posted cards are marked sent in shared transactions: one per burst, not one per card.
-        self._marks: GroupCommit[dict] = GroupCommit(services.sessions, self._write_marks)
+        self._marks: GroupCommit[dict, None] = GroupCommit(services.sessions, self._write_marks)
+        # Late posts push their channel's pace before going out; a burst of them shares a transaction.
+        self._pushes: GroupCommit[tuple[str, str, float], None] = GroupCommit(
+            services.sessions, outbox.push_back_channels, linger=0.002
+        )
         self._unguarded: set[int] = set()
         # Set when the process shuts down: finish the batch in hand, don't start another.
         self.stopping = False
@@ -173,7 +177,15 @@ class Sender:
         if creds is None:
             return None
         # No rate-limit retry handler here: the outbox schedules its own retries from Retry-After.
-        return AsyncWebClient(token=creds.bot_token, base_url=self.services.slack.base_url, team_id=team_id, timeout=15)
+        # The process's pooled session: a burst of posts reuses keep-alive connections instead of
+        # opening one connection per card.
+        return AsyncWebClient(
+            token=creds.bot_token,
+            base_url=self.services.slack.base_url,
+            team_id=team_id,
+            timeout=15,
+            session=self.services.slack.session,
+        )
 
     async def _send(
         self,
@@ -225,6 +237,7 @@ class Sender:
 
     async def aclose(self) -> None:
         await self._marks.aclose()
+        await self._pushes.aclose()
 
     def _quiet(self, rules: filters.Filters, subscription: Subscription, lead: Lead) -> bool:
         """Inside the subscription's quiet hours, and not urgent enough to post anyway?"""
@@ -279,10 +292,7 @@ class Sender:
             if (wait := slot - time.time()) > 0:
                 await asyncio.sleep(wait)
             if (late := time.time()) - slot > LATE_TOLERANCE:
-                async with transaction(self.services.sessions) as session:
-                    await outbox.push_back_channel(
-                        session, team_id=delivery.team_id, channel_id=delivery.channel_id, until=late + self.spacing
-                    )
+                await self._pushes.submit((delivery.team_id, delivery.channel_id, late + self.spacing))
                 return late
             return slot
         for _ in range(5):

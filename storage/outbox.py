@@ -182,12 +182,25 @@ async def extend_claims(session: AsyncSession, *, owner: str, until: dict[int, f
 
 
 async def push_back_channel(session: AsyncSession, *, team_id: str, channel_id: str, until: float) -> None:
-    """Slack said 429 for this channel: no sender may post there before `until`."""
-    await session.execute(
-        update(ChannelPace)
-        .where(ChannelPace.team_id == team_id, ChannelPace.channel_id == channel_id, ChannelPace.next_slot < until)
-        .values(next_slot=until)
+    """Slack said 429 for this channel (or a post went out late): no sender may post there before `until`."""
+    await push_back_channels(session, [(team_id, channel_id, until)])
+
+
+async def push_back_channels(session: AsyncSession, pushes: Sequence[tuple[str, str, float]]) -> None:
+    """`push_back_channel` for a batch, as one executemany."""
+    if not pushes:
+        return
+    table = ChannelPace.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(
+            table.c.team_id == bindparam("p_team"),
+            table.c.channel_id == bindparam("p_channel"),
+            table.c.next_slot < bindparam("p_until"),
+        )
+        .values(next_slot=bindparam("p_until"))
     )
+    await session.execute(stmt, [{"p_team": t, "p_channel": c, "p_until": u} for t, c, u in pushes])
 
 
 async def mark_sent(
