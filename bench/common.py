@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -66,10 +68,26 @@ async def app_process(env: dict[str, str], log: Path, *, scheduler: bool = False
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.1)
-            yield base
+            spy = _profiler(proc.pid)
+            try:
+                yield base
+            finally:
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(timeout=30)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+def _profiler(pid: int) -> subprocess.Popen | None:
+    """With BENCH_PROFILE=path, py-spy samples the app process into `path` (collapsed stacks)."""
+    target = os.environ.get("BENCH_PROFILE")
+    if not target:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking", "-o", target]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def load_client(base: str, slack: FakeSlack) -> SlackClient:
