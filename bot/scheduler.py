@@ -91,6 +91,7 @@ def build_scheduler(services: Services) -> Scheduler:
     runner = Scheduler(scheduler)
     poller, sender, summaries = Poller(services), Sender(services), Summaries(services)
     runner.on_stop.append(lambda: setattr(sender, "stopping", True))
+    runner.on_stop.append(lambda: setattr(poller, "stopping", True))
     scheduler.add_job(
         runner.track(poller.tick),
         "interval",

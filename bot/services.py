@@ -23,7 +23,7 @@ from bot.slack_tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.whatconverts import WhatConvertsClient
 from storage.batching import GroupCommit
-from storage.connections import count_requests, find_by_webhook
+from storage.connections import count_requests_many, find_by_webhook
 from storage.models import Connection
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ async def write_quota(session: AsyncSession, counts: Sequence[tuple[int, date, i
     totals: dict[tuple[int, date], int] = {}
     for connection_id, day, requests in counts:
         totals[(connection_id, day)] = totals.get((connection_id, day), 0) + requests
-    for (connection_id, day), requests in totals.items():
-        await count_requests(session, connection_id=connection_id, day=day, requests=requests)
+    await count_requests_many(session, [(c, d, n) for (c, d), n in totals.items()])
 
 
 @dataclass

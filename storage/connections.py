@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -117,12 +118,21 @@ async def save_oauth_tokens(
 
 async def count_requests(session: AsyncSession, *, connection_id: int, day: date, requests: int = 1) -> None:
     """Add `requests` to the connection's count for `day` (UTC)."""
+    await count_requests_many(session, [(connection_id, day, requests)])
+
+
+async def count_requests_many(session: AsyncSession, counts: Sequence[tuple[int, date, int]]) -> None:
+    """`count_requests` for many (connection, day, requests), as one executemany of one statement."""
+    if not counts:
+        return
     table = QuotaUsage.__table__  # type: ignore[attr-defined]
-    stmt = dialect_insert(session, table).values(connection_id=connection_id, day=day, requests=requests)
+    stmt = dialect_insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["connection_id", "day"], set_={"requests": table.c.requests + stmt.excluded.requests}
     )
-    await session.execute(stmt)
+    # Sorted, so two processes counting the same keys take the rows' locks in the same order.
+    params = [{"connection_id": c, "day": d, "requests": n} for c, d, n in sorted(counts)]
+    await session.execute(stmt, params)
 
 
 async def requests_on(session: AsyncSession, *, connection_ids: list[int], day: date) -> dict[int, int]:

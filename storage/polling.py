@@ -6,10 +6,11 @@ that stalled past its lease can't move the cursor or enqueue on top of its succe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Connection, PollState, SlackInstallation, Subscription
@@ -88,6 +89,48 @@ async def finish(
         .values(**values)
     )
     return bool(result.rowcount)
+
+
+async def finish_many(session: AsyncSession, polls: Sequence[tuple[Lease, datetime, datetime, int]]) -> set[int]:
+    """`finish` for many successful polls (lease, polled at = new cursor, next run, requests), in two
+    statements; returns the connection ids whose leases still held (only those were written)."""
+    if not polls:
+        return set()
+    ids = sorted(lease.connection_id for lease, *_ in polls)
+    # FOR UPDATE: a claimer can't take a row between this check and the write (claims SKIP LOCKED rows).
+    current = dict(
+        (
+            await session.execute(
+                select(PollState.connection_id, PollState.lease_version)
+                .where(PollState.connection_id.in_(ids))
+                .order_by(PollState.connection_id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    ours = [p for p in polls if current.get(p[0].connection_id) == p[0].version]
+    if ours:
+        table = PollState.__table__  # type: ignore[attr-defined]
+        stmt = (
+            update(table)
+            .where(table.c.connection_id == bindparam("f_id"))
+            .values(
+                cursor=bindparam("f_at"),
+                last_poll_at=bindparam("f_at"),
+                next_run_at=bindparam("f_next"),
+                last_requests=bindparam("f_requests"),
+                lease_owner=None,
+                lease_until=None,
+                failures=0,
+                last_error=None,
+            )
+        )
+        params = [
+            {"f_id": lease.connection_id, "f_at": at, "f_next": next_run, "f_requests": max(1, requests)}
+            for lease, at, next_run, requests in sorted(ours, key=lambda p: p[0].connection_id)
+        ]
+        await session.execute(stmt, params)
+    return {lease.connection_id for lease, *_ in ours}
 
 
 async def states(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, PollState]:

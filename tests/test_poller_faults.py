@@ -327,6 +327,33 @@ async def test_a_stale_lease_cannot_move_the_cursor(two_connections: None, app: 
     assert utc(row["cursor"]) == expired and row["lease_owner"] is None
 
 
+async def test_a_batch_of_finished_polls_writes_only_the_leases_still_held(
+    two_connections: None, app: Starlette, database_url: str
+) -> None:
+    sessions, lease = app.state.services.sessions, lease_of(app)
+    t0 = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        mine = await polling.claim_due(session, owner="mine", now=t0, lease=lease, limit=10)
+    expired = t0 + lease + timedelta(seconds=1)
+    async with transaction(sessions) as session:  # one of the two is taken over after our lease ran out
+        (taken,) = await polling.claim_due(session, owner="thief", now=expired, lease=lease, limit=1)
+    (kept,) = [held for held in mine if held.connection_id != taken.connection_id]
+    (lost,) = [held for held in mine if held.connection_id == taken.connection_id]
+    before = {row["connection_id"]: row for row in await table(database_url, "poll_state")}
+
+    async with transaction(sessions) as session:
+        written = await polling.finish_many(
+            session, [(held, expired, expired + timedelta(hours=1), 3) for held in (kept, lost)]
+        )
+
+    after = {row["connection_id"]: row for row in await table(database_url, "poll_state")}
+    assert written == {kept.connection_id}
+    assert after[lost.connection_id] == before[lost.connection_id]
+    row = after[kept.connection_id]
+    assert (utc(row["cursor"]), row["last_requests"], row["lease_owner"]) == (expired, 3, None)
+    assert utc(row["next_run_at"]) == expired + timedelta(hours=1)
+
+
 async def test_a_poller_that_lost_its_lease_enqueues_nothing(
     two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
