@@ -48,6 +48,91 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Process:
+    """A process the benchmark started: where it listens (if it does) and its pid, for /proc readings."""
+
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def peak_rss_mb(self) -> float:
+        return peak_rss_mb(self.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size (VmHWM) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@asynccontextmanager
+async def fast_fake(delay_ms: float = 100.0) -> AsyncIterator[Process]:
+    """bench.fastfake in its own process: WhatConverts and Slack fast enough for 10,000-scale runs."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.fastfake", "--port", "0", "--delay-ms", str(delay_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.to_thread(proc.stdout.readline)
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"bench.fastfake did not start: {line!r}")
+        yield Process(f"http://127.0.0.1:{int(line.split()[1])}", proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def fake_env(env: dict[str, str], fake: Process) -> dict[str, str]:
+    """Point an app environment at bench.fastfake for both APIs."""
+    return {**env, "SLACK_API_URL": f"{fake.base}/api/", "WHATCONVERTS_API_URL": f"{fake.base}/api/v1/"}
+
+
+async def fake_call(fake: Process, path: str, body: dict | None = None) -> dict:
+    async with httpx.AsyncClient(timeout=60) as http:
+        if body is None:
+            response = await http.get(f"{fake.base}/_bench/{path}")
+        else:
+            response = await http.post(f"{fake.base}/_bench/{path}", json=body)
+        response.raise_for_status()
+        return dict(response.json())
+
+
+@asynccontextmanager
+async def workers(env: dict[str, str], count: int, logs: Path) -> AsyncIterator[list[Process]]:
+    """`count` `whatconverts-slack worker` processes (scheduler only, no web), as the Procfile runs them."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for i in range(count):
+            with (logs / f"worker-{i}.log").open("ab") as out:
+                procs.append(subprocess.Popen([SCRIPT, "worker"], env=env, stdout=out, stderr=out))
+        spies = [_profiler(p.pid, suffix=f".{i}" if i else "") for i, p in enumerate(procs)]
+        try:
+            yield [Process("", p.pid) for p in procs]
+        finally:
+            for spy in spies:
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(timeout=30)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=60)
+
+
 @asynccontextmanager
 async def app_process(env: dict[str, str], log: Path, *, scheduler: bool = False) -> AsyncIterator[str]:
     """`whatconverts-slack serve` in its own process (so the load generator doesn't share its CPU)."""
@@ -80,13 +165,14 @@ async def app_process(env: dict[str, str], log: Path, *, scheduler: bool = False
             proc.wait(timeout=30)
 
 
-def _profiler(pid: int) -> subprocess.Popen | None:
+def _profiler(pid: int, suffix: str = "") -> subprocess.Popen | None:
     """With BENCH_PROFILE=path, py-spy samples the app process into `path` (collapsed stacks)."""
     target = os.environ.get("BENCH_PROFILE")
     if not target:
         return None
     spy = Path(sys.executable).with_name("py-spy")
-    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking", "-o", target]
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking"]
+    command += ["-o", target + suffix]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
