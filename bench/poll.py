@@ -53,9 +53,7 @@ async def cycle(engine: str = "sqlite", processes: int = 1, connections: int = C
     async with database(engine) as url, stack(url) as s, fast_fake(DELAY_MS) as fake:
         sessions = s.app.state.services.sessions
         await seed.connections(sessions, count=connections, channels=1000)
-        env = fake_env(
-            worker_env(url, s.slack, s.wc, POLL_TICK_SECONDS="0.2", POLL_MIN_INTERVAL_SECONDS="3600"), fake
-        )
+        env = fake_env(worker_env(url, s.slack, s.wc, POLL_TICK_SECONDS="0.2", POLL_MIN_INTERVAL_SECONDS="3600"), fake)
         with tempfile.TemporaryDirectory() as logs:
             logs = os.environ.get("BENCH_LOGS", logs)
             async with workers(env, processes, Path(logs)) as procs:
@@ -72,9 +70,7 @@ async def cycle(engine: str = "sqlite", processes: int = 1, connections: int = C
                 stats = await fake_call(fake, "stats")
                 used = sum(p.cpu_seconds() - c for p, c in zip(procs, cpu, strict=True))
                 rss = max(p.peak_rss_mb() for p in procs)
-            errors = [
-                line for f in Path(logs).glob("*.log") for line in f.read_text().splitlines() if "ERROR" in line
-            ]
+            errors = [line for f in Path(logs).glob("*.log") for line in f.read_text().splitlines() if "ERROR" in line]
         if errors:
             print("\n".join(errors[:10]), file=sys.stderr)
         await fake_call(fake, "reset", {})
