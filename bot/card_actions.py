@@ -29,7 +29,12 @@ WRITE_SCOPE = "write_leads"
 
 def can_write(connection: Connection) -> bool:
     """OAuth grants without the write scope can't change leads, so their cards get no buttons."""
-    return connection.kind != "oauth" or WRITE_SCOPE in (connection.oauth_scopes or "").replace(",", " ").split()
+    return grants_write(connection.kind, connection.oauth_scopes)
+
+
+def grants_write(kind: str, oauth_scopes: str | None) -> bool:
+    """`can_write` from the two columns it needs (the sender reads just those, not the credentials)."""
+    return kind != "oauth" or WRITE_SCOPE in (oauth_scopes or "").replace(",", " ").split()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards, changes, connections, filters, quiet
-from bot.card_actions import can_write
+from bot.card_actions import grants_write
 from bot.escape import escape_mrkdwn
 from bot.leads import Lead
 from bot.services import Services
@@ -50,9 +50,12 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-SPACING = 1.15  # seconds between posts to one channel; Slack allows about one per second
-# A send that wakes up later than this past its slot takes a new slot, so a stall in one
-# process can't squeeze its post up against the next process's.
+SPACING = 1.15  # seconds between the slots reserved for one channel; Slack allows about one post per second
+# However late a busy process gets, its posts to one channel are sent at least this long after
+# the previous one was answered (so at least this long after Slack received it).
+MIN_GAP = 1.05
+# A post going out later than this past its slot pushes the channel's pace row, so whoever
+# reserves there next (any process) starts from the actual post, not the planned one.
 LATE_TOLERANCE = 0.05
 SEND_TIMEOUT = 10.0
 CLAIM_LIMIT = 1000
@@ -93,10 +96,14 @@ class Sender:
         # Posted cards are marked sent in shared transactions: one per burst, not one per card.
         self._marks: GroupCommit[dict, None] = GroupCommit(services.sessions, self._write_marks)
         # Late posts push their channel's pace before going out; a burst of them shares a transaction.
+        # A burst of 429s (another app posting to the channels, say) is rescheduled in shared transactions.
+        self._limited: GroupCommit[tuple[Delivery, float], None] = GroupCommit(
+            services.sessions, self._write_limited, linger=0.002
+        )
         self._pushes: GroupCommit[tuple[str, str, float], None] = GroupCommit(
             services.sessions, outbox.push_back_channels, linger=0.002
         )
-        self._unguarded: set[int] = set()
+        self._last_post: dict[tuple[str, str], float] = {}
         # Set when the process shuts down: finish the batch in hand, don't start another.
         self.stopping = False
         self._semaphore = asyncio.Semaphore(200)
@@ -138,22 +145,19 @@ class Sender:
             for d in sorted(claimed, key=lambda d: d.id or 0):
                 key = (d.team_id, d.channel_id)
                 slots[d.id or 0] = firsts[key] + taken[key] * self.spacing
-                if counts[key] == 1 and firsts[key] <= reserved_at:
-                    # The channel was idle and this is its only post in the batch: nothing was posted
-                    # there within `spacing`, so going out a little late crowds no one (the pace row is
-                    # pushed after a late post, for whoever reserves next).
-                    self._unguarded.add(d.id or 0)
                 taken[key] += 1
             # Nobody may take a delivery over while it waits for its slot: the claim lasts past the send.
             await outbox.extend_claims(
                 session, owner=self.owner, until={i: s + SEND_TIMEOUT + margin for i, s in slots.items()}
             )
             subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
-            conns = await connection_store.get_connections(
+            access = await connection_store.write_access(
                 session, connection_ids=sorted({s.connection_id for s in subs.values()})
             )
         report.claimed = len(claimed)
-        writable = {sub_id: can_write(conns[s.connection_id]) for sub_id, s in subs.items() if s.connection_id in conns}
+        writable = {
+            sub_id: grants_write(*access[s.connection_id]) for sub_id, s in subs.items() if s.connection_id in access
+        }
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:
             clients[team_id] = await self._client(team_id)
@@ -215,15 +219,18 @@ class Sender:
             report.held += 1
             return
         message = cards.lead_card(lead, compact=rules.compact, actions=actions)
-        slot = await self._wait_for(slot, delivery)
+        await self._wait_for(slot, delivery)
         async with self._semaphore:
+            await self._keep_gap(delivery)
             try:
                 response = await client.chat_postMessage(
                     channel=delivery.channel_id, unfurl_links=False, unfurl_media=False, **message
                 )
             except SEND_ERRORS as exc:
+                self._posted(delivery)
                 await self._failed(delivery, subscription, classify(exc), report)
                 return
+            self._posted(delivery)
         await self._marks.submit(
             {"delivery_id": delivery.id, "ts": response.get("ts"), "now": utcnow(), "shown_json": delivery.lead_json}
         )
@@ -232,12 +239,26 @@ class Sender:
         if delivery.uncertain:
             self.services.metrics.deliveries_uncertain.inc()
 
+    async def _write_limited(self, session: AsyncSession, limited: Sequence[tuple[Delivery, float]]) -> None:
+        """Slack said 429 (Retry-After): nobody posts to the channel before then, and the card waits."""
+        await outbox.push_back_channels(session, [(d.team_id, d.channel_id, until) for d, until in limited])
+        for delivery, until in limited:
+            await outbox.mark_retry(
+                session,
+                delivery_id=delivery.id or 0,
+                owner=self.owner,
+                at=datetime.fromtimestamp(until, UTC),
+                error="ratelimited",
+                refund_attempt=True,
+            )
+
     async def _write_marks(self, session: AsyncSession, marks: Sequence[dict]) -> None:
         await outbox.mark_many_sent(session, marks, owner=self.owner)
 
     async def aclose(self) -> None:
         await self._marks.aclose()
         await self._pushes.aclose()
+        await self._limited.aclose()
 
     def _quiet(self, rules: filters.Filters, subscription: Subscription, lead: Lead) -> bool:
         """Inside the subscription's quiet hours, and not urgent enough to post anyway?"""
@@ -262,7 +283,8 @@ class Sender:
         assert delivery.id is not None
         notes = json.loads(delivery.notes_json or "[]")
         message = cards.lead_card(lead, compact=rules.compact, actions=actions, notes=notes)
-        slot = await self._wait_for(slot, delivery)
+        await self._wait_for(slot, delivery)
+        await self._keep_gap(delivery)
         try:
             await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
             if rules.thread and delivery.shown_json:
@@ -275,7 +297,9 @@ class Sender:
                         unfurl_links=False,
                         unfurl_media=False,
                     )
+            self._posted(delivery)
         except SEND_ERRORS as exc:
+            self._posted(delivery)
             error = classify(exc)
             if not isinstance(error, SlackMessageGone):
                 await self._failed(delivery, subscription, error, report)
@@ -286,27 +310,30 @@ class Sender:
         report.updated += 1
         self.services.metrics.cards_updated.inc()
 
-    async def _wait_for(self, slot: float, delivery: Delivery) -> float:
-        if delivery.id in self._unguarded:
-            self._unguarded.discard(delivery.id)
-            if (wait := slot - time.time()) > 0:
-                await asyncio.sleep(wait)
-            if (late := time.time()) - slot > LATE_TOLERANCE:
-                await self._pushes.submit((delivery.team_id, delivery.channel_id, late + self.spacing))
-                return late
-            return slot
-        for _ in range(5):
-            wait = slot - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if time.time() - slot <= LATE_TOLERANCE:
-                break
-            key = (delivery.team_id, delivery.channel_id)
-            async with transaction(self.services.sessions) as session:
-                slot = (await outbox.reserve_slots(session, counts={key: 1}, now=time.time(), spacing=self.spacing))[
-                    key
-                ]
-        return slot
+    async def _wait_for(self, slot: float, delivery: Delivery) -> None:
+        if (wait := slot - time.time()) > 0:
+            await asyncio.sleep(wait)
+        if (late := time.time()) - slot > LATE_TOLERANCE:
+            # Group-committed: under load most of a batch is late, and a transaction each would
+            # serialise the batch behind the database (and make it later still).
+            await self._pushes.submit((delivery.team_id, delivery.channel_id, late + self.spacing))
+
+    def _posted(self, delivery: Delivery) -> None:
+        self._last_post[(delivery.team_id, delivery.channel_id)] = time.time()
+
+    async def _keep_gap(self, delivery: Delivery) -> None:
+        """A post goes out at least MIN_GAP after this process's previous post to the channel was
+        answered, however late that one was: a post delayed by a busy CPU or a new connection must
+        not reach Slack right before its channel's next one."""
+        key = (delivery.team_id, delivery.channel_id)
+        now = time.time()
+        last = self._last_post.get(key)
+        if last is not None and (wait := last + min(MIN_GAP, self.spacing) - now) > 0:
+            await asyncio.sleep(wait)
+            now = time.time()
+        self._last_post[key] = now
+        if len(self._last_post) > 100_000:
+            self._last_post = {k: t for k, t in self._last_post.items() if now - t < MIN_GAP}
 
     async def _failed(
         self, delivery: Delivery, subscription: Subscription, error: SlackError, report: SendReport
@@ -318,21 +345,7 @@ class Sender:
             metrics.slack_rate_limited.inc()
             metrics.deliveries_retried.labels("ratelimited").inc()
             report.retried += 1
-            async with transaction(self.services.sessions) as session:
-                await outbox.push_back_channel(
-                    session,
-                    team_id=delivery.team_id,
-                    channel_id=delivery.channel_id,
-                    until=time.time() + error.retry_after,
-                )
-                await outbox.mark_retry(
-                    session,
-                    delivery_id=delivery.id,
-                    owner=self.owner,
-                    at=now + timedelta(seconds=error.retry_after),
-                    error="ratelimited",
-                    refund_attempt=True,
-                )
+            await self._limited.submit((delivery, time.time() + error.retry_after))
             return
         if isinstance(error, SlackChannelGone):
             report.failed += 1

@@ -109,6 +109,10 @@ def setup_logging(
     # APScheduler logs every tick at INFO and a "skipped" WARNING whenever a sender tick is still
     # pacing a channel (by design); only its errors are worth a line.
     logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
+    # slack_sdk formats a DEBUG line holding the whole request for every API call unless its own
+    # logger's level (not the effective one) is above DEBUG: a third of a card's CPU, for nothing.
+    for name in ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client"):
+        logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else root.level)
     # uvicorn installs its own handlers; route its records through ours instead.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

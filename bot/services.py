@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 # How long a webhook token's connection is remembered (a rotated URL may work this long elsewhere).
 WEBHOOK_CACHE_SECONDS = 5.0
+SLACK_CONNECTIONS = 256
 
 
 async def write_quota(session: AsyncSession, counts: Sequence[tuple[int, date, int]]) -> None:
@@ -91,7 +92,9 @@ class Services:
     async def start(self) -> None:
         """Things that need a running event loop: one pooled HTTP session for every Slack call."""
         if self.slack.session is None:
-            self.slack.session = aiohttp.ClientSession()
+            # More connections than the sender keeps in flight (200): a post that passed its channel's
+            # pacing check must not then queue for a connection (aiohttp's default is 100).
+            self.slack.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SLACK_CONNECTIONS))
 
     async def actor(self, client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:
         return await self.users.actor(client, user_id=user_id, installer_user_id=installer_user_id)

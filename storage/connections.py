@@ -146,6 +146,14 @@ async def requests_on(session: AsyncSession, *, connection_ids: list[int], day: 
     return {cid: int(n or 0) for cid, n in (await session.execute(stmt)).all()}
 
 
+async def write_access(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(kind, oauth scopes) per connection: what deciding on card buttons needs, without decrypting keys."""
+    if not connection_ids:
+        return {}
+    stmt = select(Connection.id, Connection.kind, Connection.oauth_scopes).where(Connection.id.in_(connection_ids))
+    return {cid: (kind, scopes) for cid, kind, scopes in (await session.execute(stmt)).all()}
+
+
 async def get_connections(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, Connection]:
     if not connection_ids:
         return {}

@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelPace, Connection, Delivery, Subscription
 from storage.sql import dialect_insert
-from storage.types import UTCDateTime
 
 
 async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
@@ -168,17 +167,19 @@ async def reserve_slots(
 
 
 async def extend_claims(session: AsyncSession, *, owner: str, until: dict[int, float]) -> None:
-    """Set each claimed delivery's claim expiry (epoch seconds) in one statement."""
+    """Set each claimed delivery's claim expiry (epoch seconds), as one executemany."""
     if not until:
         return
-    expiry = case(
-        {i: literal(datetime.fromtimestamp(t, UTC), UTCDateTime()) for i, t in until.items()},
-        value=Delivery.id,
-        else_=Delivery.claim_until,
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("c_id"), table.c.claimed_by == bindparam("c_owner"))
+        .values(claim_until=bindparam("c_until"))
     )
-    await session.execute(
-        update(Delivery).where(Delivery.id.in_(list(until)), Delivery.claimed_by == owner).values(claim_until=expiry)
-    )
+    params = [
+        {"c_id": i, "c_owner": owner, "c_until": datetime.fromtimestamp(t, UTC)} for i, t in sorted(until.items())
+    ]
+    await session.execute(stmt, params)
 
 
 async def push_back_channel(session: AsyncSession, *, team_id: str, channel_id: str, until: float) -> None:
