@@ -58,9 +58,7 @@ async def burst(engine: str = "sqlite", processes: int = 1, leads: int = LEADS) 
                 rss = max(p.peak_rss_mb() for p in procs)
                 stats = await fake_call(fake, "stats")
                 left = await unsent(sessions)
-            errors = [
-                line for f in Path(logs).glob("*.log") for line in f.read_text().splitlines() if "ERROR" in line
-            ]
+            errors = [line for f in Path(logs).glob("*.log") for line in f.read_text().splitlines() if "ERROR" in line]
         if errors:
             print("\n".join(errors[:10]), file=sys.stderr)
     if os.environ.get("BENCH_DUMP"):
