@@ -37,11 +37,19 @@ def lead(lead_id: int, *, created: datetime, source: str = "Google") -> dict:
 
 
 async def connections(
-    sessions: async_sessionmaker[AsyncSession], *, count: int, channels: int, team_id: str = "T1"
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    count: int,
+    channels: int,
+    team_id: str = "T1",
+    sources: int = 0,
 ) -> list[tuple[int, str]]:
-    """`count` API-key connections (token `key-<i>`), one subscription each (to `channels` channels,
-    round robin), none due yet. Returns (connection id, token) pairs."""
-    rules = filters.to_json(filters.Filters())
+    """`count` API-key connections (token `key-<i>`), none due yet. Each has one subscription for
+    every lead (channels round robin over `channels`) or, with `sources`, one per source
+    (`+source:src<j>`, channel i * sources + j), as an agency routes a key's leads by source.
+    Returns (connection id, token) pairs."""
+    everything = filters.to_json(filters.Filters())
+    by_source = [filters.to_json(filters.Filters(include=frozenset({("source", f"src{j}")}))) for j in range(sources)]
     created: list[tuple[int, str]] = []
     start = utcnow() - timedelta(days=1)
     for first in range(0, count, CHUNK):
@@ -62,16 +70,18 @@ async def connections(
             await session.flush()
             for i, row in enumerate(rows, start=first):
                 assert row.id is not None
-                session.add(
-                    Subscription(
-                        team_id=team_id,
-                        connection_id=row.id,
-                        channel_id=channel(i % channels),
-                        filters_json=rules,
-                        created_by="U1",
-                        start_at=start,
+                routes = [(channel(i * sources + j), rules) for j, rules in enumerate(by_source)]
+                for channel_id, rules in routes or [(channel(i % channels), everything)]:
+                    session.add(
+                        Subscription(
+                            team_id=team_id,
+                            connection_id=row.id,
+                            channel_id=channel_id,
+                            filters_json=rules,
+                            created_by="U1",
+                            start_at=start,
+                        )
                     )
-                )
                 session.add(PollState(connection_id=row.id, next_run_at=utcnow() + FAR, cursor=utcnow()))
                 created.append((row.id, f"key-{i}"))
     return created

@@ -127,7 +127,12 @@ async def claim(
         .where(_due(now))
         .subquery()
     )
-    candidates = select(ranked.c.id).where(ranked.c.rank <= per_channel).order_by(ranked.c.id).limit(limit)
+    # Rank first: every channel's next post before any channel's second, so a limit smaller than
+    # the backlog serves all channels a little rather than a few channels fully (the busiest
+    # channel sets the burst's length; a starved one would double it).
+    candidates = (
+        select(ranked.c.id).where(ranked.c.rank <= per_channel).order_by(ranked.c.rank, ranked.c.id).limit(limit)
+    )
     lockable = (
         select(Delivery.id).where(Delivery.id.in_(candidates.scalar_subquery())).with_for_update(skip_locked=True)
     )
