@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -19,12 +20,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from bench import seed
 from bench.common import fake_call, fake_env, fast_fake, stack, table, workers
 from storage.models import PollState
-from tests.support.databases import fresh_database
 from tests.support.workers import worker_env
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "10000"))
@@ -34,11 +36,23 @@ IN_FLIGHT = 200  # the app's global bound (bot.whatconverts.GLOBAL_IN_FLIGHT), g
 
 @asynccontextmanager
 async def database(engine: str) -> AsyncIterator[str]:
+    """A fresh database: SQLite in a temporary folder, or a new PostgreSQL database (dropped after)."""
     with tempfile.TemporaryDirectory() as tmp:
-        if engine == "postgres":
-            os.environ.setdefault("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-        with fresh_database(engine, Path(tmp), migrated=False) as url:
-            yield url
+        if engine == "sqlite":
+            yield f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            return
+        admin = make_url(os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+        dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+        name = f"wcs_bench_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            try:
+                yield admin.set(database=name).render_as_string(hide_password=False)
+            finally:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 async def finished(sessions, cycle_start_version: int = 1) -> int:  # type: ignore[no-untyped-def]

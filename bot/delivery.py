@@ -231,9 +231,7 @@ class Sender:
                 await self._failed(delivery, subscription, classify(exc), report)
                 return
             self._posted(delivery)
-        await self._marks.submit(
-            {"delivery_id": delivery.id, "ts": response.get("ts"), "now": utcnow(), "shown_json": delivery.lead_json}
-        )
+        await self._mark(delivery, ts=response.get("ts"))
         report.sent += 1
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
@@ -252,7 +250,25 @@ class Sender:
                 refund_attempt=True,
             )
 
+    async def _mark(self, delivery: Delivery, *, ts: str | None) -> None:
+        """The card shows the lead as claimed; returns once that is committed."""
+        key = (delivery.team_id, delivery.channel_id)
+        await self._marks.submit(
+            {
+                "delivery_id": delivery.id,
+                "ts": ts,
+                "now": utcnow(),
+                "shown_json": delivery.lead_json,
+                "channel": key,
+                "answered": self._last_post.get(key, time.time()),
+            }
+        )
+
     async def _write_marks(self, session: AsyncSession, marks: Sequence[dict]) -> None:
+        # The channel is released to other senders with these marks: whoever posts there next starts
+        # from when this post was answered, not from the slot it was planned for.
+        gap = min(MIN_GAP, self.spacing)
+        await outbox.push_back_channels(session, [(*m["channel"], m["answered"] + gap) for m in marks])
         await outbox.mark_many_sent(session, marks, owner=self.owner)
 
     async def aclose(self) -> None:
@@ -304,9 +320,7 @@ class Sender:
             if not isinstance(error, SlackMessageGone):
                 await self._failed(delivery, subscription, error, report)
                 return
-        await self._marks.submit(
-            {"delivery_id": delivery.id, "ts": None, "now": utcnow(), "shown_json": delivery.lead_json}
-        )
+        await self._mark(delivery, ts=None)
         report.updated += 1
         self.services.metrics.cards_updated.inc()
 

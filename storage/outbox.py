@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelPace, Connection, Delivery, Subscription
@@ -100,6 +100,9 @@ async def latest_lead_json(session: AsyncSession, *, subscription_ids: list[int]
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+CLAIM_LOCK = 0x57435344  # "WCSD": the advisory lock delivery claims take turns on (PostgreSQL)
+
+
 def _due(now: datetime) -> Any:
     active = select(Subscription.id).where(Subscription.status == "active")
     return and_(
@@ -116,7 +119,18 @@ def _due(now: datetime) -> Any:
 async def claim(
     session: AsyncSession, *, owner: str, now: datetime, limit: int, per_channel: int, ttl: timedelta
 ) -> list[Delivery]:
-    """Claim up to `limit` due deliveries, at most `per_channel` per channel, oldest first."""
+    """Claim up to `limit` due deliveries, at most `per_channel` per channel, oldest first.
+
+    A channel another sender is posting to is left to it: pacing within a process is exact (it
+    knows when its last post was answered), across processes it is only as good as their clocks
+    and their lateness, and two processes sharing a burst's channels drew 429s.
+    """
+    if session.bind.dialect.name == "postgresql":
+        # Claims take turns (for milliseconds), so each sees the channels the others have claimed.
+        await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    busy = select(Delivery.team_id, Delivery.channel_id).where(
+        Delivery.status.in_(("sending", "updating")), Delivery.claim_until >= now, Delivery.claimed_by != owner
+    )
     ranked = (
         select(
             Delivery.id,
@@ -124,7 +138,7 @@ async def claim(
             .over(partition_by=(Delivery.team_id, Delivery.channel_id), order_by=Delivery.id)
             .label("rank"),
         )
-        .where(_due(now))
+        .where(_due(now), tuple_(Delivery.team_id, Delivery.channel_id).not_in(busy))
         .subquery()
     )
     # Rank first: every channel's next post before any channel's second, so a limit smaller than
