@@ -39,7 +39,7 @@ async def scenario(engine: str = "sqlite") -> dict[str, list[float]]:
     async with database(engine) as url, stack(url) as s, fast_fake(100) as fake:
         services = s.app.state.services
         (hooked,) = await seed.connections(services.sessions, count=1, channels=1, sources=WEBHOOKS)
-        polled = await seed.connections(services.sessions, count=POLL_KEYS, channels=POLL_KEYS)
+        polled = await seed.connections(services.sessions, count=POLL_KEYS, channels=10**5, first=WEBHOOKS)
         async with services.sessions() as session:
             connection = (await session.execute(select(Connection).where(Connection.id == hooked[0]))).scalar_one()
         token = await webhooks.ensure_token(services, connection)

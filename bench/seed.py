@@ -43,16 +43,17 @@ async def connections(
     channels: int,
     team_id: str = "T1",
     sources: int = 0,
+    first: int = 0,
 ) -> list[tuple[int, str]]:
     """`count` API-key connections (token `key-<i>`), none due yet. Each has one subscription for
     every lead (channels round robin over `channels`) or, with `sources`, one per source
     (`+source:src<j>`, channel i * sources + j), as an agency routes a key's leads by source.
-    Returns (connection id, token) pairs."""
+    Numbering (labels, tokens, channels) starts at `first`. Returns (connection id, token) pairs."""
     everything = filters.to_json(filters.Filters())
     by_source = [filters.to_json(filters.Filters(include=frozenset({("source", f"src{j}")}))) for j in range(sources)]
     created: list[tuple[int, str]] = []
     start = utcnow() - timedelta(days=1)
-    for first in range(0, count, CHUNK):
+    for chunk in range(first, first + count, CHUNK):
         async with transaction(sessions) as session:
             rows = [
                 Connection(
@@ -64,11 +65,11 @@ async def connections(
                     api_token=f"key-{i}",
                     api_secret=f"secret-{i}",
                 )
-                for i in range(first, min(count, first + CHUNK))
+                for i in range(chunk, min(first + count, chunk + CHUNK))
             ]
             session.add_all(rows)
             await session.flush()
-            for i, row in enumerate(rows, start=first):
+            for i, row in enumerate(rows, start=chunk):
                 assert row.id is not None
                 routes = [(channel(i * sources + j), rules) for j, rules in enumerate(by_source)]
                 for channel_id, rules in routes or [(channel(i % channels), everything)]:
