@@ -31,8 +31,11 @@ async def main() -> list[tuple[str, list[float]]]:
     async with stack() as s:
         await s.client.ask("subscribe")
         s.wc.add_lead(lead_type="phone_call")
-        await Poller(s.app.state.services).tick()
-        await Sender(s.app.state.services, spacing=0).tick()
+        poller, sender = Poller(s.app.state.services), Sender(s.app.state.services, spacing=0)
+        await poller.tick()
+        await sender.tick()
+        await poller.aclose()
+        await sender.aclose()
         (post,) = [c for c in s.slack.calls_to("chat.postMessage") if c.params["channel"] == "C1"]
         (message,) = s.slack.messages("C1")
         press = message_press(

@@ -53,6 +53,7 @@ class Scheduler:
         self.scheduler = scheduler
         self.running: set[asyncio.Task] = set()
         self.on_stop: list[Callable[[], None]] = []
+        self.on_close: list[Callable[[], Awaitable[None]]] = []  # after the running ticks are done
         self.stopped = False
 
     def track(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
@@ -75,7 +76,9 @@ class Scheduler:
     async def stop(self, grace: float = 20.0) -> None:
         """Stop ticking, then let in-flight polls and sends finish (a killed one is recovered later anyway)."""
         self.stopped = True
-        self.scheduler.shutdown(wait=False)
+        # Pause, not shut down, until the running ticks are done: APScheduler's shutdown cancels
+        # the job tasks still running (a tick cut off mid-claim, and a traceback in the log).
+        self.scheduler.pause()
         for callback in self.on_stop:
             callback()
         deadline = asyncio.get_running_loop().time() + grace
@@ -83,6 +86,9 @@ class Scheduler:
         await asyncio.sleep(0)
         while self.running and (left := deadline - asyncio.get_running_loop().time()) > 0:
             await asyncio.wait(set(self.running), timeout=left)
+        self.scheduler.shutdown(wait=False)
+        for close in self.on_close:
+            await close()
 
 
 def build_scheduler(services: Services) -> Scheduler:
@@ -92,6 +98,7 @@ def build_scheduler(services: Services) -> Scheduler:
     poller, sender, summaries = Poller(services), Sender(services), Summaries(services)
     runner.on_stop.append(lambda: setattr(sender, "stopping", True))
     runner.on_stop.append(lambda: setattr(poller, "stopping", True))
+    runner.on_close += [sender.aclose, poller.aclose]
     scheduler.add_job(
         runner.track(poller.tick),
         "interval",

@@ -81,7 +81,9 @@ class Incoming:
 
 def batcher(services: Services) -> GroupCommit[Incoming, Outcome]:
     """Group commit for webhooks: a burst of posts is written in ONE transaction, each still answered."""
-    return GroupCommit(services.sessions, functools.partial(write_batch, services), linger=0.002, max_items=500)
+    return GroupCommit(
+        services.sessions, functools.partial(write_batch, services), linger=0.002, max_linger=0.02, max_items=500
+    )
 
 
 async def write_batch(services: Services, session: AsyncSession, items: Sequence[Incoming]) -> list[Outcome]:

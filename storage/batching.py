@@ -31,11 +31,15 @@ class GroupCommit(Generic[T, R]):
         write: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R] | None]],
         *,
         linger: float = 0.005,
+        max_linger: float | None = None,
         max_items: int = 1000,
     ) -> None:
         self._sessions = sessions
         self._write = write
         self._linger = linger
+        # With max_linger, keep gathering while items still arrive (up to max_linger): a burst is
+        # then written once it has arrived, and its commit doesn't compete with its own arrivals.
+        self._max_linger = max_linger if max_linger is not None else linger
         self._max = max_items
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] | None = None
         self._worker: asyncio.Task | None = None
@@ -59,7 +63,12 @@ class GroupCommit(Generic[T, R]):
         assert self._queue is not None
         while True:
             batch = [await self._queue.get()]
-            await asyncio.sleep(self._linger)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._max_linger
+            waiting = -1
+            while self._queue.qsize() != waiting and loop.time() < deadline:
+                waiting = self._queue.qsize()
+                await asyncio.sleep(min(self._linger, max(0.0, deadline - loop.time())))
             while not self._queue.empty() and len(batch) < self._max:
                 batch.append(self._queue.get_nowait())
             try:
