@@ -12,14 +12,13 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bench import seed
-from bench.common import fake_call, fake_env, fast_fake, stack, table, workers
+from bench.common import fake_call, fake_env, fast_fake, measured_workers, stack, table
 from bench.poll import database
 from storage.models import Delivery
 from tests.support.workers import worker_env
@@ -39,41 +38,30 @@ async def burst(engine: str = "sqlite", processes: int = 1, leads: int = LEADS) 
         await seed.connections(sessions, count=CHANNELS, channels=CHANNELS)
         await seed.deliveries(sessions, count=leads)
         env = fake_env(worker_env(url, s.slack, s.wc, DELIVERY_TICK_SECONDS="0.2", POLL_TICK_SECONDS="3600"), fake)
-        with tempfile.TemporaryDirectory() as logs:
-            logs = os.environ.get("BENCH_LOGS", logs)
-            async with workers(env, processes, Path(logs)) as procs:
-                await asyncio.sleep(3)
-                await fake_call(fake, "reset", {})
-                cpu = [p.cpu_seconds() for p in procs]
-                t0 = time.time()
-                await seed.release_deliveries(sessions)
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
-                    stats = await fake_call(fake, "stats?brief=1")
-                    if stats["slack_posts"] >= leads:
-                        break
-                    await asyncio.sleep(0.5)
-                await asyncio.sleep(1)  # marks are written after the posts
-                used = sum(p.cpu_seconds() - c for p, c in zip(procs, cpu, strict=True))
-                rss = max(p.peak_rss_mb() for p in procs)
-                stats = await fake_call(fake, "stats")
-                left = await unsent(sessions)
-            errors = [line for f in Path(logs).glob("*.log") for line in f.read_text().splitlines() if "ERROR" in line]
-        if errors:
-            print("\n".join(errors[:10]), file=sys.stderr)
+        async with measured_workers(env, processes, fake) as run:
+            await seed.release_deliveries(sessions)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                stats = await fake_call(fake, "stats?brief=1")
+                if stats["slack_posts"] >= leads:
+                    break
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(1)  # marks are written after the posts
+        stats = await fake_call(fake, "stats")
+        left = await unsent(sessions)
     if os.environ.get("BENCH_DUMP"):
         Path(os.environ["BENCH_DUMP"]).write_text(json.dumps(stats))
     posts = stats["posts"]
-    last = max((p[2] for p in posts), default=t0)
+    last = max((p[2] for p in posts), default=run.started)
     return {
         "leads": leads,
         "posted": stats["slack_posts"],
-        "wall": last - t0,
+        "wall": last - run.started,
         "429": stats["slack_429"],
         "duplicates": stats["duplicates"],
         "unsent": left,
-        "cpu": used,
-        "rss": rss,
+        "cpu": run.cpu,
+        "rss": run.rss,
     }
 
 

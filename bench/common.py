@@ -10,9 +10,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -131,6 +132,35 @@ async def workers(env: dict[str, str], count: int, logs: Path) -> AsyncIterator[
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(timeout=60)
+
+
+@dataclass
+class Measured:
+    """Worker processes under measurement: the clock and CPU start when the block starts."""
+
+    procs: list[Process]
+    started: float
+    cpu: float = 0.0
+    rss: float = 0.0
+    _cpu_at_start: list[float] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def measured_workers(env: dict[str, str], count: int, fake: Process) -> AsyncIterator[Measured]:
+    """`count` workers, started and settled, the fake's counters reset; on leaving the block, their
+    CPU seconds and peak RSS are recorded in the result, and ERROR lines of their logs printed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = Path(os.environ.get("BENCH_LOGS", tmp))
+        async with workers(env, count, logs) as procs:
+            await asyncio.sleep(3)  # started, migrated, scheduler ticking
+            await fake_call(fake, "reset", {})
+            run = Measured(procs, time.time(), _cpu_at_start=[p.cpu_seconds() for p in procs])
+            yield run
+            run.cpu = sum(p.cpu_seconds() - c for p, c in zip(procs, run._cpu_at_start, strict=True))
+            run.rss = max(p.peak_rss_mb() for p in procs)
+        errors = [line for f in logs.glob("*.log") for line in f.read_text().splitlines() if " ERROR " in line]
+    if errors:
+        print("\n".join(errors[:10]), file=sys.stderr)
 
 
 @asynccontextmanager

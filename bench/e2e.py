@@ -15,13 +15,11 @@ import asyncio
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from bench import seed
-from bench.common import fake_call, fake_env, fast_fake, stack, table, workers
+from bench.common import fake_call, fake_env, fast_fake, measured_workers, stack, table
 from bench.poll import database
 from storage.types import utcnow
 from tests.support.workers import worker_env
@@ -51,25 +49,19 @@ async def scenario(engine: str = "sqlite", processes: int = 1) -> dict[str, dict
             await fake_call(fake, "leads", {"token": f"key-{i}", "leads": leads})
         env = worker_env(url, s.slack, s.wc, POLL_TICK_SECONDS="0.2", DELIVERY_TICK_SECONDS="0.2")
         env = fake_env({**env, "POLL_MIN_INTERVAL_SECONDS": "3600"}, fake)
-        with tempfile.TemporaryDirectory() as logs:
-            async with workers(env, processes, Path(logs)) as procs:
-                await asyncio.sleep(3)
-                await fake_call(fake, "reset", {})
-                cpu = [p.cpu_seconds() for p in procs]
-                t0 = time.time()
-                await seed.make_due(sessions)
-                await wait_for_posts(fake, LEADS, 120)
-                await asyncio.sleep(1)  # the last marks
-                used = sum(p.cpu_seconds() - c for p, c in zip(procs, cpu, strict=True))
-                stats = await fake_call(fake, "stats")
+        async with measured_workers(env, processes, fake) as run:
+            await seed.make_due(sessions)
+            await wait_for_posts(fake, LEADS, 120)
+            await asyncio.sleep(1)  # the last marks
+        stats = await fake_call(fake, "stats")
         ours = {
-            "wall": max((p[2] for p in stats["posts"]), default=t0) - t0,
+            "wall": max((p[2] for p in stats["posts"]), default=run.started) - run.started,
             "delivered": len({p[1] for p in stats["posts"]}),
             "wc": stats["wc_requests"],
             "slack": stats["slack_posts"] + stats["slack_429"],
             "429": stats["slack_429"],
             "duplicates": stats["duplicates"],
-            "cpu": used,
+            "cpu": run.cpu,
         }
         await fake_call(fake, "reset", {})
         now = utcnow()

@@ -37,11 +37,11 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 # The reference fake's date rules, imported rather than copied so the two cannot drift apart.
+from bot.sandbox.slack import _parse_params
 from bot.sandbox.whatconverts import _lead_time, _parse_date_param
 
 DEFAULT_DELAY_MS = 100.0
@@ -207,7 +207,8 @@ class FastFake:
             return _raw(_OK)
         raw = await request.read()
         is_json = request.content_type == _JSON_TYPE
-        params = _slack_params(request, raw, is_json)
+        # The reference fake's parsing, so the two read a request alike.
+        params = _parse_params(request.query_string, {"content-type": request.headers.get("Content-Type", "")}, raw)
         if not _bearer(request.headers.get("Authorization", "")) and not params.get("token"):
             return _raw(_NOT_AUTHED)
         if method == "auth.test":
@@ -296,22 +297,6 @@ def _wc_token(header: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return user if sep and user else None
-
-
-def _slack_params(request: web.Request, raw: bytes, is_json: bool) -> dict[str, Any]:
-    params: dict[str, Any] = dict(request.query) if request.query_string else {}
-    if not raw:
-        return params
-    if is_json:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            params.update(body)
-    else:
-        params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    return params
 
 
 def _lead_id(raw: bytes, params: dict[str, Any], is_json: bool) -> int | None:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bench import seed
-from bench.common import fake_call, fake_env, fast_fake, stack, table, workers
+from bench.common import fake_call, fake_env, fast_fake, measured_workers, stack, table
 from storage.models import PollState
 from tests.support.workers import worker_env
 
@@ -68,25 +68,14 @@ async def cycle(engine: str = "sqlite", processes: int = 1, connections: int = C
         sessions = s.app.state.services.sessions
         await seed.connections(sessions, count=connections, channels=1000)
         env = fake_env(worker_env(url, s.slack, s.wc, POLL_TICK_SECONDS="0.2", POLL_MIN_INTERVAL_SECONDS="3600"), fake)
-        with tempfile.TemporaryDirectory() as logs:
-            logs = os.environ.get("BENCH_LOGS", logs)
-            async with workers(env, processes, Path(logs)) as procs:
-                await asyncio.sleep(3)  # started, migrated, scheduler running
-                await fake_call(fake, "reset", {})
-                cpu = [p.cpu_seconds() for p in procs]
-                started = time.perf_counter()
-                await seed.make_due(sessions)
-                deadline = started + 300
-                while await finished(sessions) < connections and time.perf_counter() < deadline:
-                    await asyncio.sleep(0.05)
-                wall = time.perf_counter() - started
-                done = await finished(sessions)
-                stats = await fake_call(fake, "stats")
-                used = sum(p.cpu_seconds() - c for p, c in zip(procs, cpu, strict=True))
-                rss = max(p.peak_rss_mb() for p in procs)
-            errors = [line for f in Path(logs).glob("*.log") for line in f.read_text().splitlines() if "ERROR" in line]
-        if errors:
-            print("\n".join(errors[:10]), file=sys.stderr)
+        async with measured_workers(env, processes, fake) as run:
+            await seed.make_due(sessions)
+            deadline = time.monotonic() + 300
+            while await finished(sessions) < connections and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            wall = time.time() - run.started
+            done = await finished(sessions)
+            stats = await fake_call(fake, "stats")
         await fake_call(fake, "reset", {})
         out = await asyncio.to_thread(
             subprocess.run,
@@ -103,8 +92,8 @@ async def cycle(engine: str = "sqlite", processes: int = 1, connections: int = C
         "wall": wall,
         "requests": stats["wc_requests"],
         "max per key": max(per_key, default=0),
-        "cpu": used,
-        "rss": rss,
+        "cpu": run.cpu,
+        "rss": run.rss,
         "floor": floor["wall"],
         "floor cpu": floor["cpu"],
     }
