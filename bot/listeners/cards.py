@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import card_actions, ids, modals
 from bot.errors import UserFacingError
 from bot.payloads import Action
-from bot.permissions import require_member
+from bot.permissions import Actor, require_member
 from bot.services import Services
 
 # Slack closes a view submission after 3 s; the write-back must fit or be reported inline.
@@ -19,10 +19,18 @@ VALUE_DEADLINE = 2.5
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def context_of(action: Action) -> card_actions.CardContext:
-        return await card_actions.card_context(
+    async def pressed(
+        body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> tuple[Action, Actor, card_actions.CardContext]:
+        """Who pressed a card's button (a member, not a guest), and the card it is on."""
+        action = Action.from_payload(body)
+        installer = context.get("installer_user_id")
+        actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
+        require_member(actor)
+        card = await card_actions.card_context(
             services, team_id=action.team_id, channel_id=action.channel_id or "", message_ts=action.message_ts or ""
         )
+        return action, actor, card
 
     def flag(action_id: str, fields: dict[str, str], note: Any) -> None:
         @app.action(action_id)
@@ -36,11 +44,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
 
             async def work() -> None:
-                action = Action.from_payload(body)
-                installer = context.get("installer_user_id")
-                actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
-                require_member(actor)
-                card = await context_of(action)
+                _, actor, card = await pressed(body, client, context)
                 await card_actions.apply(
                     services, client, actor=actor, context=card, fields=fields, note=note(actor.user_id)
                 )
@@ -58,11 +62,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
 
         async def work() -> None:
-            action = Action.from_payload(body)
-            installer = context.get("installer_user_id")
-            actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
-            require_member(actor)
-            card = await context_of(action)
+            action, _, card = await pressed(body, client, context)
             lead = card_actions.current_lead(card)
             await client.views_open(
                 trigger_id=action.trigger_id,
