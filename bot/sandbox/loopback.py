@@ -6,18 +6,35 @@ headers, drop); the HTTP plumbing around it is here, once.
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 
-class Reply(Protocol):
+@dataclass
+class Reply:
+    """What a fake answers; `drop` closes the connection without answering."""
+
     status: int
     body: bytes
-    content_type: str
-    headers: dict[str, str]
-    drop: bool
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Self:
+        return cls(status, json.dumps(data).encode(), headers=dict(headers or {}))
+
+
+@dataclass
+class Delay:
+    """A queued `delay_next`: sleep `seconds` before answering, `remaining` more times."""
+
+    seconds: float
+    remaining: int
 
 
 class _Server(ThreadingHTTPServer):

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.sandbox.loopback import LoopbackService
+from bot.sandbox.loopback import Delay, LoopbackService, Reply
 
 DEFAULT_SCOPES = "commands,chat:write,chat:write.public,channels:read,groups:read,users:read"
 APP_ID = "A1"
@@ -140,24 +140,7 @@ class _Fault:
     status: int = 500
 
 
-@dataclass
-class _Delay:
-    seconds: float
-    remaining: int
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-    @classmethod
-    def json(cls, data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> _Reply:
-        return cls(status, json.dumps(data).encode(), headers=dict(headers or {}))
-
+class _Reply(Reply):
     @classmethod
     def error(cls, error: str) -> _Reply:
         # Slack reports API-level failures with HTTP 200; only transport problems use other codes.
@@ -258,7 +241,7 @@ class FakeSlack(LoopbackService):
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[tuple[str, str], dict[str, Any]] = {}
         self._faults: dict[str, list[_Fault]] = {}
-        self._delays: dict[str, list[_Delay]] = {}
+        self._delays: dict[str, list[Delay]] = {}
         self._channel_rate: float | None = None
         self._last_post: dict[tuple[str, str], float] = {}
         self._authorize_as: tuple[str, str] = ("T1", "U1")
@@ -540,7 +523,7 @@ class FakeSlack(LoopbackService):
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
         """Sleep ``seconds`` before answering the next ``times`` calls (combines with other faults)."""
         with self._lock:
-            self._delays.setdefault(method, []).append(_Delay(seconds, times))
+            self._delays.setdefault(method, []).append(Delay(seconds, times))
 
     def enforce_channel_rate(self, per_second: float | None = 1.0) -> None:
         """Answer ``chat.postMessage`` with 429 when a channel is posted to faster than this.

@@ -47,13 +47,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
-from bot.sandbox.loopback import LoopbackService
+from bot.sandbox.loopback import Delay, LoopbackService, Reply
 
 API_PREFIX = "/api/v1"
 
@@ -224,18 +224,7 @@ class _RefreshToken:
     spent: bool = False
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-    @classmethod
-    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> _Reply:
-        return cls(status, json.dumps(data).encode(), headers=dict(headers or {}))
-
+class _Reply(Reply):
     @classmethod
     def error(cls, message: str, status: int = 400, headers: dict[str, str] | None = None) -> _Reply:
         return cls.json({"error_message": message}, status, headers)
@@ -254,12 +243,6 @@ class _Reply:
 @dataclass
 class _Fault:
     reply: _Reply
-    remaining: int
-
-
-@dataclass
-class _Delay:
-    seconds: float
     remaining: int
 
 
@@ -412,7 +395,7 @@ class FakeWhatConverts(LoopbackService):
         self._authorize_profile: int | None = None
         self._deny_next = False
         self._faults: dict[str, list[_Fault]] = {}
-        self._delays: dict[str, list[_Delay]] = {}
+        self._delays: dict[str, list[Delay]] = {}
         self._in_flight = 0
         self._max_in_flight = 0
 
@@ -823,7 +806,7 @@ class FakeWhatConverts(LoopbackService):
     def delay_next(self, path: str, seconds: float, times: int = 1) -> None:
         """Sleep ``seconds`` before answering the next ``times`` requests (combines with other faults)."""
         with self._lock:
-            self._delays.setdefault(_normalise_prefix(path), []).append(_Delay(seconds, times))
+            self._delays.setdefault(_normalise_prefix(path), []).append(Delay(seconds, times))
 
     @staticmethod
     def _pop(queues: dict[str, list[Any]], path: str) -> Any:
