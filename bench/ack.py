@@ -7,13 +7,10 @@ load generator (in this process) measures from sending each signed request to it
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import app_process, percentile, stack, summary, table
+from bench.common import app_process, percentile, run_json, stack, summary, table
 from bot import ids
 from bot.delivery import Sender
 from bot.poller import Poller
@@ -67,15 +64,7 @@ async def main() -> list[tuple[str, list[float]]]:
                         {"name": "block actions", "concurrency": CONCURRENCY, "requests": [action]},
                     ],
                 }
-                out = await asyncio.to_thread(
-                    subprocess.run,
-                    [sys.executable, "-m", "bench.loadgen"],
-                    input=json.dumps(spec),
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-        results = json.loads(out.stdout)
+                results = await run_json("bench.loadgen", spec=spec)
         return [(name, [seconds for _, seconds in values]) for name, values in results.items() if name != "warm-up"]
 
 

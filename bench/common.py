@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -94,6 +96,21 @@ async def fast_fake(delay_ms: float = 100.0) -> AsyncIterator[Process]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+async def run_json(module: str, *args: str, spec: object = None) -> Any:
+    """`python -m <module> args…` in its own process (spec as JSON on stdin); its stdout read as JSON."""
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", module, *args],
+        input=None if spec is None else json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise RuntimeError(f"{module} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout)
 
 
 def fake_env(env: dict[str, str], fake: Process) -> dict[str, str]:

@@ -12,14 +12,12 @@ share, routing, card, post, bookkeeping). Then, against the same fake, a zap-sty
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import sys
 import time
 from datetime import timedelta
 
 from bench import seed
-from bench.common import fake_call, fake_env, fast_fake, measured_workers, stack, table
+from bench.common import fake_call, fake_env, fast_fake, measured_workers, run_json, stack, table
 from bench.poll import database
 from storage.types import utcnow
 from tests.support.workers import worker_env
@@ -75,15 +73,7 @@ async def scenario(engine: str = "sqlite", processes: int = 1) -> dict[str, dict
                 for j in range(SOURCES)
             ],
         }
-        out = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "bench.naive"],
-            input=json.dumps(spec),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        zap = json.loads(out.stdout)
+        zap = await run_json("bench.naive", spec=spec)
         stats = await fake_call(fake, "stats")
         naive = {
             "wall": zap["wall"],

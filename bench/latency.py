@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bench import seed
-from bench.common import app_process, fake_call, fake_env, fast_fake, percentile, stack, table
+from bench.common import app_process, fake_call, fake_env, fast_fake, percentile, run_json, stack, table
 from bench.poll import database
 from bot import webhooks
 from storage.models import Connection
@@ -75,11 +74,8 @@ async def webhook_path(base: str, token: str, fake) -> list[float]:  # type: ign
     batches = [{"name": str(i), "concurrency": 1, "requests": [r]} for i, r in enumerate(requests)]
     spec = {"url": f"{base}/whatconverts/webhook/{token}", "secret": None, "rounds": 1, "pause": 1 / WEBHOOK_RATE,
             "batches": batches}  # fmt: skip
-    out = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bench.loadgen"], input=json.dumps(spec), capture_output=True,
-        text=True, check=True,
-    )  # fmt: skip
-    sent = {5_000_000 + int(name): timings[0][0] for name, timings in json.loads(out.stdout).items()}
+    timings = await run_json("bench.loadgen", spec=spec)
+    sent = {5_000_000 + int(name): started[0][0] for name, started in timings.items()}
     await wait_for(fake, set(sent), 30)
     posted = {p[1]: p[2] for p in (await fake_call(fake, "stats"))["posts"] if p[1] in sent}
     return [posted[lead] - at for lead, at in sent.items() if lead in posted]

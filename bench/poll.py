@@ -9,10 +9,8 @@ the floor: a bare aiohttp loop making the same number of requests to the same fa
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bench import seed
-from bench.common import fake_call, fake_env, fast_fake, measured_workers, stack, table
+from bench.common import fake_call, fake_env, fast_fake, measured_workers, run_json, stack, table
 from storage.models import PollState
 from tests.support.workers import worker_env
 
@@ -77,14 +75,7 @@ async def cycle(engine: str = "sqlite", processes: int = 1, connections: int = C
             done = await finished(sessions)
             stats = await fake_call(fake, "stats")
         await fake_call(fake, "reset", {})
-        out = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "bench.floor", f"{fake.base}/api/v1/leads", str(connections), str(IN_FLIGHT)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        floor = json.loads(out.stdout)
+        floor = await run_json("bench.floor", f"{fake.base}/api/v1/leads", str(connections), str(IN_FLIGHT))
     per_key = stats["wc_requests_by_key"].values()
     return {
         "connections": connections,

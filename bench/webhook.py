@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import app_process, percentile, stack, table
+from bench.common import app_process, percentile, run_json, stack, table
 from tests.support.workers import worker_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "whatconverts"
@@ -66,16 +65,10 @@ async def main() -> dict[str, list[float]]:
             async with app_process(env, Path(tmp) / "app.log", scheduler=SCHEDULER) as base:
                 spec = {"url": f"{base}/whatconverts/webhook/{token}", "secret": None, "rounds": 1, "pause": 3.0,
                         "batches": batches}  # fmt: skip
-                out = await asyncio.to_thread(
-                    subprocess.run,
-                    [sys.executable, "-m", "bench.loadgen"],
-                    input=json.dumps(spec),
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if out.returncode:
-                    raise RuntimeError(out.stderr[-2000:] + (Path(tmp) / "app.log").read_text()[-3000:])
+                try:
+                    timings = await run_json("bench.loadgen", spec=spec)
+                except RuntimeError as exc:
+                    raise RuntimeError(f"{exc}\n{(Path(tmp) / 'app.log').read_text()[-3000:]}") from exc
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline and len(s.slack.calls_to("chat.postMessage")) < len(leads):
                     await asyncio.sleep(0.2)
@@ -87,7 +80,6 @@ async def main() -> dict[str, list[float]]:
             for call in s.slack.calls_to("chat.postMessage")
             for m in re.findall(r"Lead #(\d+) · ", json.dumps(call.params.get("blocks"), ensure_ascii=False))
         }
-        timings = json.loads(out.stdout)
         to_200: list[float] = []
         to_card: list[float] = []
         for r in range(ROUNDS):
