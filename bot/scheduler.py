@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Sender
@@ -56,6 +57,18 @@ class Scheduler:
         self.on_close: list[Callable[[], Awaitable[None]]] = []  # after the running ticks are done
         self.stopped = False
 
+    def every(self, job: Callable[[], Awaitable[object]], *, seconds: float, name: str, first: float = 0) -> Job:
+        """Run `job` every `seconds` (first after `first`), never two at once, missed runs not caught up."""
+        return self.scheduler.add_job(
+            self.track(job),
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow() + timedelta(seconds=first),
+        )
+
     def track(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             if self.stopped:
@@ -99,15 +112,7 @@ def build_scheduler(services: Services) -> Scheduler:
     runner.on_stop.append(lambda: setattr(sender, "stopping", True))
     runner.on_stop.append(lambda: setattr(poller, "stopping", True))
     runner.on_close += [sender.aclose, poller.aclose]
-    scheduler.add_job(
-        runner.track(poller.tick),
-        "interval",
-        seconds=settings.poll_tick_seconds,
-        id="poll",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-    )
+    runner.every(poller.tick, seconds=settings.poll_tick_seconds, name="poll")
     burst: list[datetime] = []  # when the first delivery not yet picked up by a tick arrived
 
     async def deliver_now() -> None:
@@ -120,33 +125,9 @@ def build_scheduler(services: Services) -> Scheduler:
             burst.append(now)
         deliver.modify(next_run_time=min(now + NUDGE_QUIET, burst[0] + NUDGE_MAX))
 
-    deliver = scheduler.add_job(
-        runner.track(deliver_now),
-        "interval",
-        seconds=settings.delivery_tick_seconds,
-        id="deliver",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow(),
-    )
+    deliver = runner.every(deliver_now, seconds=settings.delivery_tick_seconds, name="deliver")
     # New deliveries from this process (webhooks) start a delivery tick now rather than at the next one.
     services.nudge = nudge
-    scheduler.add_job(
-        runner.track(summaries.tick),
-        "interval",
-        seconds=60,
-        id="summaries",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow() + timedelta(seconds=5),
-    )
-    scheduler.add_job(
-        runner.track(lambda: housekeeping(services)),
-        "interval",
-        minutes=10,
-        id="housekeeping",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=utcnow() + timedelta(seconds=30),
-    )
+    runner.every(summaries.tick, seconds=60, name="summaries", first=5)
+    runner.every(lambda: housekeeping(services), seconds=600, name="housekeeping", first=30)
     return runner
