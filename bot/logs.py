@@ -1,8 +1,9 @@
 """Logging set-up: text or JSON lines, and a redaction filter no secret gets past.
 
-slack_sdk logs request bodies (client_secret, code, tokens) at DEBUG and httpx logs URLs with
-`?code=` at INFO, so redaction sits on the handler and rewrites every record, whatever logger
-it came from and whatever level is configured.
+slack_sdk logs request bodies (client_secret, code, tokens, response URLs, replies showing the
+webhook URL) at DEBUG and httpx logs URLs with `?code=` or a webhook token at INFO, so redaction
+sits on the handler and rewrites every record, whatever logger it came from and whatever level is
+configured.
 """
 
 from __future__ import annotations
@@ -18,18 +19,36 @@ from typing import IO, Any
 
 REDACTED = "[REDACTED]"
 
+# A "/" or ":" as it shows up in logged bodies: plain, JSON-escaped ("\/", "\\/" once repr'd) or
+# URL-encoded (once, or twice when a form field holds an encoded URL).
+_SLASH = r"(?:\\*/|%(?:25)?2[Ff])"
+_COLON = r"(?::|%(?:25)?3[Aa])"
+# A URL path: unreserved characters and slashes in any of those spellings, nothing that ends a value.
+_PATH = rf"(?:[A-Za-z0-9_.~\-]|{_SLASH})+"
+_ORIGIN = rf"https?{_COLON}{_SLASH}{_SLASH}[A-Za-z0-9.\-]+(?:{_COLON}[0-9]+)?"
+
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Slack tokens of every kind, including rotation refresh tokens (xoxe-1-…, xoxe.xoxb-…).
     (re.compile(r"xox[a-z](?:\.xox[a-z])?-[0-9A-Za-z\-]+"), REDACTED),
     (re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._\-]+"), r"\1 " + REDACTED),
-    # key=value, key: value, 'key': 'value' and "key": "value" for secret-bearing keys.
+    # key=value, key: value, 'key': 'value' and "key": "value" for secret-bearing keys. Before the URL
+    # patterns, so a response_url value goes whole rather than around an already redacted path.
     (
         re.compile(
             r"""(?i)(?<![A-Za-z0-9_])(["']?(?:client_secret|refresh_token|access_token|api_secret|api_token|"""
-            r"""secret|password|code|token|state|code_verifier)["']?\s*[:=]\s*[\[(]?\s*["']?)([^"'&\s,}\]]+)"""
+            r"""secret|password|code|token|state|code_verifier|response_url)["']?\s*[:=]\s*[\[(]?\s*["']?)"""
+            # A "{" opens a nested object (Slack's view "state"), not a value.
+            r"""([^"'&\s,{}\]]+)"""
         ),
         r"\1" + REDACTED,
     ),
+    # The webhook URL's last segment is all that authenticates WhatConverts' posts. The route
+    # template's "{token}" is left alone.
+    (re.compile(rf"(whatconverts{_SLASH}webhook{_SLASH})[^/\\\s\"'`<>|&?#%,;(){{}}\[\]]+"), r"\1" + REDACTED),
+    # A response URL lets anyone post into the conversation: Slack's, and the loopback fake's
+    # (`/hooks/` right after the origin). The prefix stays so a log still says what was called.
+    (re.compile(rf"(hooks\.slack\.com{_SLASH}){_PATH}"), r"\1" + REDACTED),
+    (re.compile(rf"({_ORIGIN}{_SLASH}hooks{_SLASH}){_PATH}"), r"\1" + REDACTED),
 ]
 
 

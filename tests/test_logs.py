@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -39,6 +40,99 @@ def test_patterns_redact_secrets(line: str, secret: str) -> None:
     redacted = Redactor().redact(line)
     assert secret not in redacted
     assert REDACTED in redacted
+
+
+WEBHOOK_TOKEN = "Zq3_x-9LmN0pQrStUvWxYz0123456789abcdefGHIJK"
+WEBHOOK = f"https://wcs.test/whatconverts/webhook/{WEBHOOK_TOKEN}"
+SLACK_HOOK = "https://hooks.slack.com/commands/T0123ABC/4567890123/Xyz0AbCdEfGhIjKlMnOp"
+
+
+def escaped(url: str, times: int = 1) -> str:
+    """`url` as JSON writes it with escaped slashes, once or JSON inside JSON."""
+    for _ in range(times):
+        url = url.replace("\\", "\\\\").replace("/", "\\/")
+    return url
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"reply text: 'Webhook URL: ```{WEBHOOK}```\\n_In WhatConverts_'",
+        f'HTTP Request: POST http://127.0.0.1:8080/whatconverts/webhook/{WEBHOOK_TOKEN} "HTTP/1.1 200 OK"',
+        f'{{"text": "{escaped(WEBHOOK)}"}}',
+        f"{{'blocks': '[{{\"text\": \"{escaped(WEBHOOK, 2)}\"}}]'}}",
+        f"url={quote(WEBHOOK, safe='')}&x=1",
+        f"payload=%7B%22url%22%3A%22{quote(quote(WEBHOOK, safe=''), safe='')}%22",
+        f"<{WEBHOOK}|your webhook>",
+    ],
+)
+def test_webhook_url_tokens_are_redacted(line: str) -> None:
+    redacted = Redactor().redact(line)
+    assert "9LmN0pQrSt" not in redacted
+    assert "webhook" in redacted and REDACTED in redacted  # the kind of URL still shows
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"Sending a request - url: {SLACK_HOOK}, body: {{}}",
+        f"response_url={quote(SLACK_HOOK, safe='')}&trigger_id=1.2.3",
+        f"response_url: {SLACK_HOOK}",
+        f'{{"response_url": "{escaped(SLACK_HOOK)}"}}',
+        f'{{"url": "{escaped(SLACK_HOOK, 2)}"}}',
+        f"body: {{'response_url': ['{SLACK_HOOK}']}}",
+        f"payload={quote(json.dumps({'response_url': SLACK_HOOK}), safe='')}",
+        f"payload={quote(json.dumps({'response_url': SLACK_HOOK.replace('commands', 'actions')}), safe='')}",
+    ],
+)
+def test_slack_response_urls_are_redacted(line: str) -> None:
+    redacted = Redactor().redact(line)
+    assert "Xyz0AbCdEf" not in redacted and "4567890123" not in redacted
+    assert REDACTED in redacted
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            f"POST https://wcs.test/whatconverts/webhook/{WEBHOOK_TOKEN} 200",
+            f"POST https://wcs.test/whatconverts/webhook/{REDACTED} 200",
+        ),
+        (
+            f"url: {SLACK_HOOK}, body: {{}}",
+            f"url: https://hooks.slack.com/{REDACTED}, body: {{}}",
+        ),
+        (
+            "url: http://127.0.0.1:40123/hooks/T1/1/abc, body: {}",
+            f"url: http://127.0.0.1:40123/hooks/{REDACTED}, body: {{}}",
+        ),
+        (
+            "response_url=http%3A%2F%2F127.0.0.1%3A40123%2Fhooks%2FT1%2F1%2Fabc&trigger_id=1.2",
+            f"response_url={REDACTED}&trigger_id=1.2",
+        ),
+        (
+            f"json: {{'text': '{escaped('http://127.0.0.1:40123/hooks/T1/1/abc')}'}}",
+            f"json: {{'text': '{escaped('http://127.0.0.1:40123/hooks/')}{REDACTED}'}}",
+        ),
+    ],
+)
+def test_url_secrets_are_cut_after_their_prefix(line: str, expected: str) -> None:
+    assert Redactor().redact(line) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Route(path='/whatconverts/webhook/{token}', methods=['POST'])",
+        "webhook received for connection 4: 1 new lead",
+        "installing git hooks/pre-commit from /repo/.git/hooks/pre-commit",
+        "see https://api.slack.com/interactivity/handling#message_responses for response URLs",
+        "url: http://127.0.0.1:40123/api/chat.postMessage, params: {}",
+        "{'ok': True, 'view': {'id': 'V1', 'state': {'values': {}}, 'hash': 'h'}}",
+    ],
+)
+def test_ordinary_text_is_left_alone(line: str) -> None:
+    assert Redactor().redact(line) == line
 
 
 def test_registered_literal_secrets_are_redacted_and_short_ones_ignored() -> None:

@@ -6,20 +6,24 @@ import asyncio
 import io
 import json
 import logging
+import secrets
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
-from bot import connections
+from bot import connections, ids
 from bot.app import create_app
 from bot.config import Settings
+from bot.delivery import Sender
 from bot.logs import setup_logging
 from storage import connections as store
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
-from tests.support.connect import button_url, connect_link, submit_key
+from tests.support.connect import button_url, connect_key, connect_link, local, submit_key
 from tests.support.constants import (
     CLIENT_SECRET,
     ENCRYPTION_KEY,
@@ -31,6 +35,7 @@ from tests.support.constants import (
 )
 from tests.support.install import install, seed_installation
 from tests.support.oauth import authorize, callback, query
+from tests.support.payloads import message_press
 from tests.support.server import serve
 from tests.support.settings import make_settings, oauth_overrides
 
@@ -142,3 +147,47 @@ async def test_api_key_secret_reaches_no_log_or_page(
         assert secret not in wrong.text + page.text + right.text + status
         assert secret not in repr([c.params for c in fake_slack.calls])
         assert secret not in await rawdb.dump_text(sqlite_url)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_no_webhook_token_or_response_url_in_debug_logs(
+    fmt: str, captured_logs: io.StringIO, database_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    redactor = setup_logging(level="DEBUG", fmt=fmt, stream=captured_logs)
+    app = create_app(make_settings(database_url, fake_slack, fake_wc), run_scheduler=False, redactor=redactor)
+    # A distinct response URL per request, each with a random tail no ordinary log line could contain.
+    hooks = [fake_slack.response_url(f"T1/{n}/{secrets.token_hex(12)}") for n in range(5)]
+    async with serve(app) as url, SlackClient(url, SIGNING_SECRET, response_url=hooks[0], replies=fake_slack) as slack:
+        assert (await install(url, fake_slack)).status_code == 200
+        await connect_key(url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+        await slack.ask("subscribe", response_url=hooks[1])
+        shown = await slack.ask("webhook", response_url=hooks[2])
+        webhook_url = shown["text"].split("```")[1]
+        token = webhook_url.rsplit("/", 1)[1]
+        published = fake_slack.mark("views.publish")
+        await slack.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
+        home = await fake_slack.next_call(published, "views.publish")
+        lead = fake_wc.add_lead(lead_type="phone_call", contact_name="Hook Caller")
+        async with httpx.AsyncClient() as http:
+            posted = await http.post(local(webhook_url, url), json=fake_wc.webhook_payload(lead))
+        await Sender(app.state.services, spacing=0).tick()
+        (card,) = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "C1"]
+        (message,) = fake_slack.messages("C1")
+        await slack.ask("status", response_url=hooks[3])
+        press = message_press(
+            card.params, ids.ACTION_LEAD_QUOTABLE, user_id="U1", message_ts=message["ts"], response_url=hooks[4]
+        )
+        updated = fake_slack.mark("chat.update")
+        await slack.interaction(press)
+        await fake_slack.next_call(updated, "chat.update")
+        await asyncio.sleep(0.2)
+
+    logs = captured_logs.getvalue()
+    # The admin was really shown the URL (command and Home), the lead really came in through it, and
+    # every command really answered on its response URL (the button's travels only in the payload).
+    assert len(token) >= 40 and token in json.dumps(shown) and token in json.dumps(home.params)
+    assert posted.status_code == 200 and "Hook Caller" in json.dumps(card.params)
+    assert {c.path for c in fake_slack.calls_to("response_url")} >= {urlsplit(h).path for h in hooks[:4]}
+    assert "/whatconverts/webhook/[REDACTED]" in logs and "/hooks/[REDACTED]" in logs  # there was work to do
+    assert token not in logs
+    assert [h for h in hooks if h.rsplit("/", 1)[1] in logs] == []
