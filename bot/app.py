@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import connect_web, webhook_web, webhooks
+from bot import connect_web, webhook_web, webhooks, workspaces
 from bot.config import SLACK_REQUIRED, Settings
 from bot.errors import UserFacingError
 from bot.logs import Redactor
@@ -74,6 +74,7 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
         redactor=redactor,
     )
     services.webhooks = webhooks.batcher(services)
+    tokens.on_reinstall_needed = lambda team_id, reason: workspaces.needs_reinstall(services, team_id, reason)
     return services
 
 

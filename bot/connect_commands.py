@@ -72,6 +72,7 @@ async def status(services: Services, inv: Invocation) -> dict:
     return build.status_message(
         await overview.connection_statuses(services, team_id=team_id),
         problems=await overview.recent_problems(services, team_id=team_id, limit=5),
+        notice=await overview.workspace_notice(services, team_id=team_id),
     )
 
 

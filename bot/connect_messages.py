@@ -144,11 +144,15 @@ def _problems(problems: Sequence[ProblemLine]) -> str:
     return "*Recent problems*\n" + "\n".join(lines)
 
 
-def status_message(rows: Sequence[ConnectionStatus], problems: Sequence[ProblemLine] = ()) -> dict:
+def status_message(
+    rows: Sequence[ConnectionStatus], problems: Sequence[ProblemLine] = (), *, notice: str | None = None
+) -> dict:
+    """`notice` is what admins must do for the workspace itself (a reinstall), shown first."""
+    top = [_section(f":warning: *{escape_mrkdwn(notice)}*"[:3000])] if notice else []
     if not rows:
         text = "No WhatConverts account is connected yet. Run `/whatconverts connect` to connect one."
-        return {"text": text, "blocks": [_section(text)]}
-    blocks: list[dict] = [_section(f"*WhatConverts connections ({len(rows)})*")]
+        return {"text": (f"{notice}\n" if notice else "") + text, "blocks": [*top, _section(text)]}
+    blocks: list[dict] = [*top, _section(f"*WhatConverts connections ({len(rows)})*")]
     lines = []
     for row in rows[:40]:
         emoji, health = HEALTH.get(row.status, (":grey_question:", row.status))
@@ -171,7 +175,7 @@ def status_message(rows: Sequence[ConnectionStatus], problems: Sequence[ProblemL
         blocks.append(_section(line))
     if problems:
         blocks.append(_section(_problems(problems)[:3000]))
-    return {"text": "\n".join(lines)[:3000], "blocks": blocks[:50]}
+    return {"text": "\n".join([*([notice] if notice else []), *lines])[:3000], "blocks": blocks[:50]}
 
 
 WEBHOOK_STEPS = (

@@ -2,8 +2,9 @@
 
 Pacing is shared through the database (`channel_pace`), so all processes together post about
 one message per second per channel. Outcomes are decided by error type (`bot.slack_errors`):
-429 waits `Retry-After`; a gone channel breaks its subscription and tells its creator; a dead
-token stops the workspace; transient errors retry with capped exponential backoff and jitter
+429 waits `Retry-After`; a gone channel breaks its subscription and tells its creator;
+`token_expired` refreshes the token and tries once more; a dead token makes the workspace's
+cards wait for a reinstall; transient errors retry with capped exponential backoff and jitter
 up to a bound; nothing is dropped without a recorded reason.
 """
 
@@ -16,16 +17,17 @@ import random
 import secrets
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import cards, changes, connections, filters, quiet
+from bot import cards, changes, connections, filters, quiet, workspaces
 from bot.card_actions import grants_write
 from bot.escape import escape_mrkdwn
 from bot.leads import Lead
@@ -36,12 +38,13 @@ from bot.slack_errors import (
     SlackError,
     SlackMessageGone,
     SlackRateLimited,
+    SlackTokenExpired,
     SlackTokenRevoked,
     SlackTransient,
     classify,
 )
 from storage import connections as connection_store
-from storage import installations, outbox, problems
+from storage import outbox, problems
 from storage import subscriptions as subscription_store
 from storage.batching import GroupCommit
 from storage.db import transaction
@@ -63,6 +66,11 @@ PER_CHANNEL = 2
 MAX_ATTEMPTS = 8
 MAX_RETRY_DELAY = 300.0
 SEND_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, ValueError)
+# A workspace without a usable token (waiting for a reinstall) is looked at again this often;
+# the reinstall itself makes its cards due at once.
+NO_TOKEN_WAIT = timedelta(minutes=10)
+# A refresh that failed is retried with its own backoff; the card looks again after this.
+EXPIRED_WAIT = timedelta(seconds=60)
 
 CHANNEL_FIX = {
     "channel_not_found": "The channel was deleted or is private without the app. Subscribe another channel.",
@@ -205,8 +213,9 @@ class Sender:
         if subscription is None:
             return  # deleted meanwhile; its deliveries went with it
         if client is None:
-            await self._stop_workspace(delivery, "the app is no longer installed in this workspace")
-            report.failed += 1
+            # Uninstalled workspaces lose their deliveries with their connections; this one waits.
+            await self._defer(delivery, NO_TOKEN_WAIT, "the workspace needs a reinstall")
+            report.retried += 1
             return
         rules = filters.from_json(subscription.filters_json)
         lead = Lead.from_api(json.loads(delivery.lead_json))
@@ -223,12 +232,16 @@ class Sender:
         async with self._semaphore:
             await self._keep_gap(delivery)
             try:
-                response = await client.chat_postMessage(
-                    channel=delivery.channel_id, unfurl_links=False, unfurl_media=False, **message
+                response = await self._as_bot(
+                    client,
+                    delivery,
+                    lambda: client.chat_postMessage(
+                        channel=delivery.channel_id, unfurl_links=False, unfurl_media=False, **message
+                    ),
                 )
             except SEND_ERRORS as exc:
                 self._posted(delivery)
-                await self._failed(delivery, subscription, classify(exc), report)
+                await self._failed(delivery, subscription, classify(exc), report, token=client.token)
                 return
             self._posted(delivery)
         await self._mark(delivery, ts=response.get("ts"))
@@ -302,7 +315,11 @@ class Sender:
         await self._wait_for(slot, delivery)
         await self._keep_gap(delivery)
         try:
-            await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
+            await self._as_bot(
+                client,
+                delivery,
+                lambda: client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message),
+            )
             if rules.thread and delivery.shown_json:
                 lines = changes.describe(Lead.from_api(json.loads(delivery.shown_json)), lead)
                 if lines:
@@ -318,11 +335,33 @@ class Sender:
             self._posted(delivery)
             error = classify(exc)
             if not isinstance(error, SlackMessageGone):
-                await self._failed(delivery, subscription, error, report)
+                await self._failed(delivery, subscription, error, report, token=client.token)
                 return
         await self._mark(delivery, ts=None)
         report.updated += 1
         self.services.metrics.cards_updated.inc()
+
+    async def _as_bot(self, client: AsyncWebClient, delivery: Delivery, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Make a Web API call; on `token_expired`, refresh the token (once, whoever asks first) and
+        make it again. The client is shared by the workspace's cards in this batch: all move on."""
+        stale = client.token or ""
+        try:
+            return await call()
+        except SlackApiError as exc:
+            if not isinstance(classify(exc), SlackTokenExpired):
+                raise
+            if client.token == stale:
+                fresh = await self.services.tokens.refresh(team_id=delivery.team_id, stale_token=stale)
+                if fresh is None:
+                    raise
+                client.token = fresh.bot_token
+        return await call()
+
+    async def _defer(self, delivery: Delivery, wait: timedelta, reason: str) -> None:
+        async with transaction(self.services.sessions) as session:
+            await outbox.defer(
+                session, delivery_ids=[delivery.id or 0], owner=self.owner, at=utcnow() + wait, error=reason
+            )
 
     async def _wait_for(self, slot: float, delivery: Delivery) -> None:
         if (wait := slot - time.time()) > 0:
@@ -350,7 +389,13 @@ class Sender:
             self._last_post = {k: t for k, t in self._last_post.items() if now - t < MIN_GAP}
 
     async def _failed(
-        self, delivery: Delivery, subscription: Subscription, error: SlackError, report: SendReport
+        self,
+        delivery: Delivery,
+        subscription: Subscription,
+        error: SlackError,
+        report: SendReport,
+        *,
+        token: str | None = None,
     ) -> None:
         assert delivery.id is not None
         metrics = self.services.metrics
@@ -367,9 +412,18 @@ class Sender:
             await self._break(subscription, error.reason)
             return
         if isinstance(error, SlackTokenRevoked):
-            report.failed += 1
-            metrics.deliveries_failed.labels(error.reason).inc()
-            await self._stop_workspace(delivery, f"Slack refused the app's token ({error.reason})")
+            report.retried += 1
+            metrics.deliveries_retried.labels(error.reason).inc()
+            await workspaces.token_refused(
+                self.services, team_id=delivery.team_id, token=token or "", reason=error.reason
+            )
+            await self._defer(delivery, NO_TOKEN_WAIT, f"the workspace needs a reinstall ({error.reason})")
+            return
+        if isinstance(error, SlackTokenExpired):
+            # The refresh failed just now; it is retried with its own backoff, and the card waits.
+            report.retried += 1
+            metrics.deliveries_retried.labels(error.reason).inc()
+            await self._defer(delivery, EXPIRED_WAIT, error.reason)
             return
         if isinstance(error, SlackTransient) and delivery.attempts < MAX_ATTEMPTS:
             report.retried += 1
@@ -420,22 +474,3 @@ class Sender:
                 user_ids=[subscription.created_by],
                 text=f":warning: Lead alerts for <#{subscription.channel_id}> stopped: Slack says `{reason}`. {fix}",
             )
-
-    async def _stop_workspace(self, delivery: Delivery, reason: str) -> None:
-        client_id = self.services.settings.slack_client_id or ""
-        async with transaction(self.services.sessions) as session:
-            removed = await installations.delete_team_installations(
-                session, team_id=delivery.team_id, enterprise_id=None
-            )
-            await outbox.fail_team(session, team_id=delivery.team_id, error=reason)
-            if not removed:
-                return  # another delivery of this batch already stopped the workspace and said so
-            await problems.record(
-                session,
-                team_id=delivery.team_id,
-                subject="workspace",
-                message=f"Posting stopped: {reason}.",
-                fix="Reinstall the app from /slack/install; connections and subscriptions are kept.",
-            )
-        self.services.tokens.forget(team_id=delivery.team_id)
-        log.warning("workspace %s stopped (%s) for client %s", delivery.team_id, reason, client_id)

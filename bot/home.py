@@ -29,6 +29,7 @@ class HomeData:
     subscriptions: Sequence[SubscriptionLine] = ()
     problems: Sequence[ProblemLine] = ()
     contacts: Sequence[str] = field(default_factory=tuple)  # user ids to ask (installer, owners)
+    notice: str | None = None  # what admins must do for the workspace itself (a reinstall)
 
 
 def _section(text: str, accessory: dict | None = None) -> dict:
@@ -199,6 +200,8 @@ def home_view(data: HomeData) -> dict:
                 accessory=_button("Connect an account", ids.ACTION_HOME_CONNECT, style="primary"),
             )
         )
+        if data.notice:
+            blocks.append(_section(f":warning: *{escape_mrkdwn(data.notice)}*"))
         blocks.append(_header("Connections"))
         if not data.connections:
             blocks.append(_context(f"None yet. Press *Connect an account* or run `{COMMAND} connect`."))

@@ -39,8 +39,8 @@ def generic_error_message(correlation_id: str) -> dict:
 
 
 NOT_INSTALLED = (
-    "WhatConverts for Slack isn't installed in this workspace (or it was removed). "
-    "Ask a workspace admin to install it again."
+    "WhatConverts for Slack isn't installed in this workspace (or Slack revoked its token). "
+    "Ask a workspace admin to install it again: WhatConverts connections and subscriptions are kept."
 )
 
 

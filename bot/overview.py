@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connections, filters, webhooks
+from bot import connections, filters, webhooks, workspaces
 from bot.connect_messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
 from bot.permissions import Actor
 from bot.services import Services
 from bot.subscription_messages import DAY, SubscriptionLine
 from storage import connections as connection_store
-from storage import outbox, polling, problems
+from storage import installations, outbox, polling, problems
 from storage import subscriptions as subscription_store
 from storage.types import utcnow
 
@@ -88,6 +88,18 @@ async def recent_problems(services: Services, *, team_id: str, limit: int = 10) 
     return [ProblemLine(at=p.at, subject=p.subject, message=p.message, fix=p.fix) for p in rows]
 
 
+async def workspace_notice(services: Services, *, team_id: str) -> str | None:
+    """What admins must do for the workspace itself (a reinstall), or None when nothing."""
+    async with services.sessions() as session:
+        rows = await installations.find_team_installations(session, team_id=team_id, enterprise_id=None)
+    waiting = [r for r in rows if r.status == installations.NEEDS_REINSTALL]
+    if not waiting:
+        return None
+    return f"This workspace needs a reinstall: {waiting[0].status_reason or 'Slack refused the app'}. " + (
+        workspaces.reinstall_fix(services)
+    )
+
+
 async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeData:
     if actor.is_guest:
         return HomeData(role="guest")
@@ -101,6 +113,7 @@ async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeDa
             connections=conns,
             subscriptions=subs,
             problems=await recent_problems(services, team_id=team_id),
+            notice=await workspace_notice(services, team_id=team_id),
         )
     creds = await services.tokens.get(enterprise_id=None, team_id=team_id)
     contacts = tuple(

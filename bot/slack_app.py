@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
-from bot import boundary, listeners, messages, middleware
+from bot import boundary, listeners, messages, middleware, workspaces
 from bot.ids import BOT_SCOPES, ROUTE_SLACK_INSTALL, ROUTE_SLACK_OAUTH_REDIRECT
 from bot.services import Services
 from bot.slack_stores import SQLInstallationStore, SQLOAuthStateStore
@@ -15,7 +15,11 @@ from bot.slack_tokens import WorkspaceAuthorize
 def build_slack_app(services: Services) -> AsyncApp:
     settings = services.settings
     assert settings.slack_client_id and settings.slack_client_secret and settings.slack_signing_secret
-    store = SQLInstallationStore(sessions=services.sessions, client_id=settings.slack_client_id)
+    store = SQLInstallationStore(
+        sessions=services.sessions,
+        client_id=settings.slack_client_id,
+        on_saved=lambda team_id: workspaces.reinstalled(services, team_id=team_id),
+    )
     oauth_settings = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.get_secret_value(),

@@ -11,7 +11,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "restricted_action", "ekm_access_denied"}
-TOKEN_DEAD = {"token_revoked", "account_inactive", "invalid_auth", "not_authed", "token_expired", "team_disabled"}
+TOKEN_DEAD = {"token_revoked", "account_inactive", "invalid_auth", "not_authed", "team_disabled"}
 OUR_BUG = {
     "invalid_blocks",
     "msg_too_long",
@@ -41,7 +41,11 @@ class SlackChannelGone(SlackError):
 
 
 class SlackTokenRevoked(SlackError):
-    """The workspace's token no longer works: the workspace is stopped."""
+    """The workspace's token no longer works: it waits for a reinstall (nothing is deleted)."""
+
+
+class SlackTokenExpired(SlackError):
+    """The token outlived its 12 hours (token rotation): refresh it and try once more."""
 
 
 class SlackBadMessage(SlackError):
@@ -81,6 +85,8 @@ def classify(exc: BaseException) -> SlackError:
             return SlackRateLimited(max(retry_after, 0.5))
         if error in CHANNEL_GONE:
             return SlackChannelGone(error)
+        if error == "token_expired":
+            return SlackTokenExpired(error)
         if error in TOKEN_DEAD:
             return SlackTokenRevoked(error)
         if error in OUR_BUG:

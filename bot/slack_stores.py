@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -59,9 +60,17 @@ def _to_installation(row: SlackInstallation) -> Installation:
 class SQLInstallationStore(AsyncInstallationStore):
     """One current, encrypted installation per workspace (or org)."""
 
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], client_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        client_id: str,
+        on_saved: Callable[[str | None], Awaitable[None]] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._client_id = client_id
+        # Told after each (re)install is stored: cards that waited for a token go out.
+        self._on_saved = on_saved
 
     @property
     def logger(self) -> logging.Logger:
@@ -93,6 +102,8 @@ class SQLInstallationStore(AsyncInstallationStore):
             raise ValueError("installation without a bot token")
         async with transaction(self._sessions) as session:
             await installations.save_installation(session, client_id=self._client_id, values=values)
+        if self._on_saved is not None:
+            await self._on_saved(installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         # Bots are saved as part of their installation; the OAuth flow always calls async_save.

@@ -38,9 +38,19 @@ class SlackInstallation(SQLModel, table=True):
     bot_id: str | None = Field(default=None, max_length=32)
     bot_user_id: str | None = Field(default=None, max_length=32)
     bot_scopes: str = Field(default="", max_length=1024)
-    bot_token: str = Field(sa_column=Column(EncryptedString(), nullable=False))
+    # None once Slack revoked it (`tokens_revoked`): the row, its installer and everything that
+    # hangs off the workspace stay, waiting for a reinstall.
+    bot_token: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
     bot_refresh_token: str | None = Field(default=None, sa_column=Column(EncryptedString(), nullable=True))
     bot_token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # When Slack handed out the current bot token: an event about tokens older than this is stale.
+    bot_token_issued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # active | needs_reinstall (refresh token dead, or the bot token revoked); the reason says which.
+    status: str = Field(default="active", max_length=16, sa_column_kwargs={"server_default": "active"})
+    status_reason: str | None = Field(default=None, max_length=255)
+    # Failed refreshes in a row, and when the next may be tried (shared by every process).
+    refresh_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refresh_retry_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
     installer_user_id: str | None = Field(default=None, max_length=32)
     user_scopes: str | None = Field(default=None, max_length=1024)

@@ -361,6 +361,40 @@ async def mark_failed(session: AsyncSession, *, delivery_ids: Sequence[int], err
         )
 
 
+async def defer(session: AsyncSession, *, delivery_ids: Sequence[int], owner: str, at: datetime, error: str) -> None:
+    """The workspace has no usable token yet: put claimed deliveries back, due at `at`, without
+    using up an attempt. An edit stays an edit (its card is already posted)."""
+    if not delivery_ids:
+        return
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)), Delivery.claimed_by == owner)
+        .values(
+            status=case((Delivery.status == "updating", "sent"), else_="pending"),
+            needs_update=case((Delivery.status == "updating", True), else_=Delivery.needs_update),
+            next_attempt_at=at,
+            claimed_by=None,
+            claim_until=None,
+            attempts=Delivery.attempts - 1,
+            last_error=error[:255],
+        )
+    )
+
+
+async def resume_team(session: AsyncSession, *, team_id: str, now: datetime) -> int:
+    """Everything of the workspace that waits (for a reinstall, or a retry) is due now."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.team_id == team_id,
+            Delivery.next_attempt_at > now,
+            or_(Delivery.status == "pending", and_(Delivery.status == "sent", Delivery.needs_update.is_(True))),
+        )
+        .values(next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 async def fail_team(session: AsyncSession, *, team_id: str, error: str) -> int:
     """Park every waiting delivery of a workspace that can no longer post."""
     result = await session.execute(

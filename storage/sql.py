@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,8 +31,11 @@ async def upsert(
     *,
     conflict: Sequence[str],
     keep: Sequence[str] = (),
+    fill: Sequence[str] = (),
 ) -> None:
-    """Insert `values`, or update the existing row on `conflict` (columns in `keep` are left as they were)."""
+    """Insert `values`, or update the existing row on `conflict`: columns in `keep` are left as they
+    were, columns in `fill` are set only where the row has none yet."""
     stmt = dialect_insert(session, table).values(**values)
-    update = {k: stmt.excluded[k] for k in values if k not in conflict and k not in keep}
+    update = {k: stmt.excluded[k] for k in values if k not in conflict and k not in keep and k not in fill}
+    update.update({k: func.coalesce(table.c[k], stmt.excluded[k]) for k in fill if k in values})
     await session.execute(stmt.on_conflict_do_update(index_elements=list(conflict), set_=update))

@@ -13,92 +13,28 @@ import itertools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import update
 from starlette.applications import Starlette
 
 from bot.config import Settings
 from bot.delivery import MAX_ATTEMPTS, Sender
-from bot.poller import Poller
 from bot.subscription_messages import BROKEN_FIX
-from storage.db import transaction
-from storage.models import Delivery
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
-from tests.support import rawdb
-from tests.support.connect import connect_key
-from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.install import install
+from tests.support.outbox import cards_in, lead_ids_in, make_due, new_leads, posts_to, rows, subscribed, unpaced, utc
 from tests.support.settings import make_settings
+
+__all__ = ["subscribed"]  # a fixture, used by name
 
 
 @pytest.fixture
 def settings(database_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) -> Settings:
     """The app under test on each database engine (PostgreSQL when TEST_POSTGRES_URL is set)."""
     return make_settings(database_url, fake_slack, fake_wc)
-
-
-@pytest.fixture
-async def subscribed(
-    installed: None, app_url: str, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
-) -> None:
-    """Workspace T1 with the profile key connected and #leads (C1) subscribed to every lead, by U1."""
-    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")  # history: names the profile, never delivered
-    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    reply = await slack.ask("subscribe", channel_id="C1")
-    assert "now gets new leads" in reply["text"]
-    fake_slack.clear()
-
-
-async def new_leads(app: Starlette, fake_wc: FakeWhatConverts, count: int) -> list[dict]:
-    """Create `count` leads in WhatConverts and let the poller put them in the outbox."""
-    leads = [fake_wc.add_lead(contact_name=f"Caller {n}") for n in range(1, count + 1)]
-    report = await Poller(app.state.services, owner="test-poller").tick()
-    assert report.enqueued == count
-    return leads
-
-
-def unpaced(app: Starlette, owner: str = "test-sender") -> Sender:
-    """A sender without the one-second spacing, for tests where pacing isn't the point."""
-    return Sender(app.state.services, owner=owner, spacing=0.0)
-
-
-async def rows(url: str, table: str) -> list[dict[str, Any]]:
-    return sorted((await rawdb.dump(url))[table], key=lambda row: row.get("id") or 0)
-
-
-def utc(value: Any) -> datetime:
-    """A stored timestamp (SQLite hands back naive text) as an aware UTC datetime."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-async def make_due(app: Starlette) -> None:
-    """Skip the backoff: every waiting delivery is due now."""
-    async with transaction(app.state.services.sessions) as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.status == "pending")
-            .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-
-
-def cards_in(fake: FakeSlack, channel: str) -> list[dict]:
-    """Lead cards Slack accepted in `channel` (DMs and ephemeral replies carry no blocks there)."""
-    return [m for m in fake.messages(channel) if "blocks" in m]
-
-
-def posts_to(fake: FakeSlack, channel: str) -> list:
-    """Every chat.postMessage request for `channel`, accepted or not."""
-    return [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") == channel]
-
-
-def lead_ids_in(fake: FakeSlack, channel: str, leads: list[dict]) -> list[int]:
-    """Which of `leads` each card in `channel` shows, in posting order."""
-    return [lead["lead_id"] for m in cards_in(fake, channel) for lead in leads if str(lead["lead_id"]) in repr(m)]
 
 
 # --------------------------------------------------------------------------- 429
@@ -269,10 +205,11 @@ TOKEN_DEAD = ["token_revoked", "invalid_auth", "account_inactive"]
 
 
 @pytest.mark.parametrize("reason", TOKEN_DEAD)
-async def test_dead_token_stops_the_workspace(
+async def test_dead_token_makes_the_cards_wait_for_a_reinstall(
     reason: str,
     subscribed: None,
     app: Starlette,
+    app_url: str,
     slack: SlackClient,
     fake_slack: FakeSlack,
     fake_wc: FakeWhatConverts,
@@ -284,30 +221,27 @@ async def test_dead_token_stops_the_workspace(
     report = await unpaced(app).tick()
     after = await unpaced(app).tick()
 
-    assert report.sent == 0 and report.failed == 2 and after.claimed == 0
+    assert report.sent == 0 and after.sent == 0
+    # The third card never went out against the dead token: it waits with the other two.
     assert cards_in(fake_slack, "C1") == [] and len(fake_slack.calls_to("chat.postMessage")) == 2
-    assert await rows(database_url, "slack_installations") == []
+    [installation] = await rows(database_url, "slack_installations")
+    assert installation["status"] == "needs_reinstall" and installation["bot_token"] is None
+    assert installation["installer_user_id"] == "U1"
+    assert len(await rows(database_url, "connections")) == 1 and len(await rows(database_url, "subscriptions")) == 1
     deliveries = await rows(database_url, "deliveries")
-    assert [d["status"] for d in deliveries] == ["failed"] * 3
-    assert all(reason in d["last_error"] for d in deliveries)
+    assert [d["status"] for d in deliveries] == ["pending"] * 3
     problems = await rows(database_url, "problems")
-    assert problems and {p["subject"] for p in problems} == {"workspace"}
+    assert [p["subject"] for p in problems] == ["workspace"]
     assert reason in problems[0]["message"] and "/slack/install" in problems[0]["fix"]
 
     later = await slack.command("list", team_id="T1")
     shown = later.text + repr([c.params for c in fake_slack.calls_to("response_url")])
-    assert later.status_code == 200 and "isn't installed" in shown
+    assert later.status_code == 200 and "install it again" in shown and "kept" in shown
 
-
-async def test_dead_token_is_one_problem_however_many_posts_it_refused(
-    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
-) -> None:
-    await new_leads(app, fake_wc, 2)
-    fake_slack.fail_next("chat.postMessage", "token_revoked", times=2)
-
-    await unpaced(app).tick()
-
-    assert len(await rows(database_url, "problems")) == 1
+    # The reinstall: the waiting cards go out, without reconnecting WhatConverts.
+    assert (await install(app_url, fake_slack)).status_code == 200
+    resumed = await unpaced(app).run()
+    assert resumed.sent == 3 and len(cards_in(fake_slack, "C1")) == 3
 
 
 async def test_refused_blocks_fail_at_once_with_a_problem(

@@ -1,4 +1,4 @@
-"""Install lifecycle events: `app_uninstalled` and `tokens_revoked` stop the workspace."""
+"""Install lifecycle events: `app_uninstalled` removes the workspace; `tokens_revoked` only its tokens."""
 
 from __future__ import annotations
 
@@ -6,18 +6,24 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import workspaces
 from bot.payloads import TeamRef
 from bot.services import Services
-from bot.workspaces import stop_workspace
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_uninstalled")
     async def on_uninstalled(body: dict[str, Any]) -> None:
-        await stop_workspace(services, TeamRef.from_event_body(body), reason="uninstalled")
+        await workspaces.uninstalled(services, TeamRef.from_event_body(body), at=workspaces.event_time(body))
 
     @app.event("tokens_revoked")
     async def on_tokens_revoked(body: dict[str, Any], event: dict[str, Any]) -> None:
-        # We hold only the bot token; a revoked user token (e.g. the installer's) changes nothing.
-        if (event.get("tokens") or {}).get("bot"):
-            await stop_workspace(services, TeamRef.from_event_body(body), reason="tokens_revoked")
+        # Revoking a bot token does not uninstall the app (Slack's auth.revoke docs): connections and
+        # subscriptions stay for the reinstall. We hold no user tokens, so `tokens.oauth` changes nothing.
+        bots = (event.get("tokens") or {}).get("bot") or []
+        await workspaces.tokens_revoked(
+            services,
+            TeamRef.from_event_body(body),
+            bot_user_ids=[str(b) for b in bots] if isinstance(bots, list) else [],
+            at=workspaces.event_time(body),
+        )

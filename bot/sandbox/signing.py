@@ -91,9 +91,13 @@ def event_body(
     event_id: str = "Ev1",
     api_app_id: str = APP_ID,
     enterprise_id: str | None = None,
+    event_time: int | None = None,
 ) -> tuple[str, str]:
-    """An Events API ``event_callback`` envelope around ``event``; returns (body, content type)."""
-    now = int(time.time())
+    """An Events API ``event_callback`` envelope around ``event``; returns (body, content type).
+
+    ``event_time`` (epoch seconds, default now) dates the event: Slack delivers late, and redelivers.
+    """
+    now = int(time.time()) if event_time is None else event_time
     envelope: dict[str, Any] = {
         "token": "fake-verification-token",
         "team_id": team_id,

@@ -3,7 +3,11 @@
 ``FakeSlack`` is a real HTTP server on 127.0.0.1 (random port) served from a daemon thread, so the
 real ``slack_sdk`` clients (sync or async, aiohttp or httpx) can talk to it exactly as they talk to
 slack.com: point ``base_url`` / ``SLACK_API_URL`` at ``fake.api_url``. It models the pieces of
-Slack this app relies on: OAuth v2 installs with token rotation, token expiry and revocation,
+Slack this app relies on: OAuth v2 installs with token rotation (12-hour tokens, each refresh
+spends its refresh token; ``fail_next("oauth.v2.access", "internal_error")`` and the other faults
+make a refresh fail the way Slack's sometimes do), token expiry (``token_expired``) and revocation
+without uninstalling (``revoke_bot_tokens`` and its ``tokens_revoked`` event), reinstalls by
+another user (``authorize_as``),
 channel posting with per-channel state, views, users and channels, plus fault injection (error
 bodies, 429s, 5xx, slow and malformed responses, dropped connections) and an optional per-channel
 pacing model for ``chat.postMessage``.
@@ -374,6 +378,22 @@ class FakeSlack(LoopbackService):
         """Make later calls with ``token`` fail with ``token_revoked``."""
         with self._lock:
             self._tokens[token].state = "revoked"
+
+    def revoke_bot_tokens(self, team_id: str) -> dict[str, Any]:
+        """Revoke the app's tokens in ``team_id`` without uninstalling it (an admin's ``auth.revoke``,
+        or Slack's own revocation): every access and refresh token dies, the app stays installed and
+        can be reinstalled. Returns the ``tokens_revoked`` event Slack then sends."""
+        self.revoke_team(team_id)
+        return self.tokens_revoked_event(team_id)
+
+    @staticmethod
+    def tokens_revoked_event(team_id: str, *, user_ids: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The ``tokens_revoked`` event: ``tokens.bot`` names bot user ids, ``tokens.oauth`` user ids."""
+        return {
+            "type": "tokens_revoked",
+            "tokens": {"oauth": list(user_ids), "bot": [bot_user_id_for(team_id)]},
+            "event_ts": f"{time.time():.6f}",
+        }
 
     def revoke_team(self, team_id: str) -> None:
         """Uninstall: revoke every access token and refresh token of the team."""
