@@ -12,6 +12,7 @@ from bot.config import SLACK_REQUIRED, ConfigError, Settings, load_settings
 from bot.logs import Redactor, setup_logging
 
 EXIT_CONFIG = 2
+EXIT_REFUSED = 1  # ran, but refused: nothing was changed
 
 
 def _settings(*required: str) -> Settings:
@@ -94,25 +95,19 @@ def cmd_gen_key(_: argparse.Namespace) -> int:
 
 def cmd_rotate_keys(_: argparse.Namespace) -> int:
     from storage.crypto import Cipher
-    from storage.db import make_engine, make_sessionmaker, transaction
-    from storage.rotation import rotate_all
+    from storage.rotation import RotationError, rotate_database, shown
 
     settings = _settings("TOKEN_ENCRYPTION_KEYS")
     _logging(settings)
-
-    async def run() -> None:
-        engine = make_engine(settings.database_url, cipher=Cipher(settings.encryption_keys))
-        try:
-            async with transaction(make_sessionmaker(engine)) as session:
-                report = await rotate_all(session, cipher=Cipher(settings.encryption_keys))
-        finally:
-            await engine.dispose()
-        print(
-            f"re-encrypted {report.rotated} secret(s) with the newest key; "
-            f"{report.already_current} already current. Older keys can now be removed."
-        )
-
-    asyncio.run(run())
+    try:
+        report = asyncio.run(rotate_database(settings.database_url, cipher=Cipher(settings.encryption_keys)))
+    except RotationError as exc:
+        print(f"rotate-keys: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(
+        f"re-encrypted {report.rotated} secret(s) in {shown(settings.database_url)} with the newest key; "
+        f"{report.already_current} already current. Older keys can now be removed."
+    )
     return 0
 
 

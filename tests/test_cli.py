@@ -1,24 +1,30 @@
-"""The console script as an operator runs it: clear configuration errors, and a server that starts."""
+"""The console script as an operator runs it, every subcommand as its own process.
+
+`demo` is run this way in tests/test_demo.py and `rotate-keys` in tests/test_key_rotation.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 
+from tests.fakes.slack import FakeSlack
+from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support.constants import CLIENT_ID, CLIENT_SECRET, ENCRYPTION_KEY, SIGNING_SECRET
+from tests.support.processes import SCRIPT, clean_env, free_port, run, wait_healthy
+from tests.support.workers import worker_env
+from tests.support.workspace import UNMETERED, seed_workspace, wait_for_lead
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = str(Path(sys.executable).parent / "whatconverts-slack")
 SLACK_ENV = {
     "SLACK_SIGNING_SECRET": SIGNING_SECRET,
     "SLACK_CLIENT_ID": CLIENT_ID,
@@ -32,24 +38,6 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     env.update(extra)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen[str]) -> httpx.Response:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("server did not answer /healthz within 30 s")
 
 
 @pytest.mark.parametrize(
@@ -77,7 +65,7 @@ def test_bad_configuration_exits_2_with_one_line(tmp_path: Path, extra: dict[str
 
 
 def test_serve_answers_healthz_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [SCRIPT, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=_env(tmp_path, **SLACK_ENV),
@@ -86,7 +74,7 @@ def test_serve_answers_healthz_and_stops_cleanly(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        health = _wait_healthy(port, proc)
+        health = wait_healthy(port, proc)
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -98,7 +86,7 @@ def test_serve_answers_healthz_and_stops_cleanly(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 def test_make_run_serves_healthz(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["make", "-s", "run"],
         cwd=ROOT,
@@ -109,7 +97,7 @@ def test_make_run_serves_healthz(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        assert _wait_healthy(port, proc).status_code == 200
+        assert wait_healthy(port, proc).status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.communicate(timeout=30)
@@ -125,3 +113,52 @@ def test_migrate_and_gen_key(tmp_path: Path) -> None:
     assert (tmp_path / "cli.db").exists()
     assert key.returncode == 0
     Fernet(key.stdout.strip())  # a valid key
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_worker_delivers_a_lead_and_stops_cleanly(
+    stop: signal.Signals, sqlite_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, tmp_path: Path
+) -> None:
+    asyncio.run(seed_workspace(sqlite_url, fake_slack, fake_wc))
+    env = worker_env(sqlite_url, fake_slack, fake_wc, WHATCONVERTS_DAILY_QUOTA=str(UNMETERED))
+    with (tmp_path / "worker.log").open("w+") as log:
+        worker = subprocess.Popen([SCRIPT, "worker"], env=env, stdout=log, stderr=log)
+        try:
+            lead = fake_wc.add_lead()
+            card = wait_for_lead(fake_slack, "C1", lead["lead_id"])
+        finally:
+            worker.send_signal(stop)
+            code = worker.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+
+    assert card["channel"] == "C1"
+    assert code == 0, output
+    assert "Traceback" not in output
+
+
+def test_manifest_prints_yaml_for_the_base_url() -> None:
+    result = run("manifest", "--base-url", "https://leads.example.com", env=clean_env())
+
+    assert result.returncode == 0, result.stderr
+    manifest = yaml.safe_load(result.stdout)
+    urls = _urls(manifest)
+    assert urls and all(u.startswith("https://leads.example.com/") for u in urls), urls
+    assert "https://leads.example.com/slack/events" in urls
+
+
+@pytest.mark.parametrize("base_url", ["leads.example.com", "ftp://leads.example.com"])
+def test_manifest_refuses_a_base_url_slack_cant_reach(base_url: str) -> None:
+    result = run("manifest", "--base-url", base_url, env=clean_env())
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "--base-url" in result.stderr
+
+
+def _urls(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [u for v in node.values() for u in _urls(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _urls(v)]
+    return [node] if isinstance(node, str) and node.startswith(("http://", "https://")) else []
