@@ -24,6 +24,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.payloads import Command
 from bot.services import Services
+from bot.slack_tokens import as_bot
 from bot.wc_oauth import OAuthGrantError, OAuthTokens, OAuthUnavailable
 from bot.whatconverts import (
     ApiKey,
@@ -442,7 +443,14 @@ async def notify(
         if not user_id:
             continue
         try:
-            await client.chat_postMessage(channel=user_id, text=text, unfurl_links=False, unfurl_media=False)
+            await as_bot(
+                services.tokens,
+                client,
+                team_id,
+                lambda user_id=user_id: client.chat_postMessage(
+                    channel=user_id, text=text, unfurl_links=False, unfurl_media=False
+                ),
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             # A DM that fails must not undo the work it reports.
             log.warning("could not DM %s in %s: %s", user_id, team_id, type(exc).__name__)

@@ -43,6 +43,7 @@ from bot.slack_errors import (
     SlackTransient,
     classify,
 )
+from bot.slack_tokens import as_bot
 from storage import connections as connection_store
 from storage import outbox, problems
 from storage import subscriptions as subscription_store
@@ -342,20 +343,7 @@ class Sender:
         self.services.metrics.cards_updated.inc()
 
     async def _as_bot(self, client: AsyncWebClient, delivery: Delivery, call: Callable[[], Awaitable[Any]]) -> Any:
-        """Make a Web API call; on `token_expired`, refresh the token (once, whoever asks first) and
-        make it again. The client is shared by the workspace's cards in this batch: all move on."""
-        stale = client.token or ""
-        try:
-            return await call()
-        except SlackApiError as exc:
-            if not isinstance(classify(exc), SlackTokenExpired):
-                raise
-            if client.token == stale:
-                fresh = await self.services.tokens.refresh(team_id=delivery.team_id, stale_token=stale)
-                if fresh is None:
-                    raise
-                client.token = fresh.bot_token
-        return await call()
+        return await as_bot(self.services.tokens, client, delivery.team_id, call)
 
     async def _defer(self, delivery: Delivery, wait: timedelta, reason: str) -> None:
         async with transaction(self.services.sessions) as session:

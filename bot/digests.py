@@ -19,6 +19,7 @@ from bot.digest_messages import digest_message, quiet_summary_message
 from bot.leads import Lead
 from bot.services import Services
 from bot.slack_errors import error_code
+from bot.slack_tokens import as_bot
 from storage import outbox
 from storage import subscriptions as subscription_store
 from storage.db import transaction
@@ -93,7 +94,14 @@ class Summaries:
         if client is None:
             return 0
         try:
-            await client.chat_postMessage(channel=sub.channel_id, unfurl_links=False, unfurl_media=False, **message)
+            await as_bot(
+                self.services.tokens,
+                client,
+                sub.team_id,
+                lambda: client.chat_postMessage(
+                    channel=sub.channel_id, unfurl_links=False, unfurl_media=False, **message
+                ),
+            )
         except SlackApiError as exc:
             # The held rows' claims expire and the next tick tries again.
             log.warning("summary for subscription %s not posted: %s", sub.id, error_code(exc))

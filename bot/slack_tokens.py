@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
@@ -39,6 +40,7 @@ from storage.models import SlackInstallation, workspace_key
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REFRESH_AHEAD = timedelta(minutes=120)
 CACHE_SECONDS = 60.0
@@ -217,6 +219,24 @@ class BotTokens:
         if dead is not None and team_id and self.on_reinstall_needed is not None:
             await self.on_reinstall_needed(team_id, f"Slack refused the app's refresh token ({dead})")
         return creds
+
+
+async def as_bot(tokens: BotTokens, client: AsyncWebClient, team_id: str | None, call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Web API call as the bot; on `token_expired`, refresh the token (once, whoever asks
+    first, under the refresh lock) and make it again. `client` is updated, so whoever shares it
+    (a batch of cards for one workspace) moves on to the new token too."""
+    stale = client.token or ""
+    try:
+        return await call()
+    except SlackApiError as exc:
+        if error_code(exc) != "token_expired":
+            raise
+        if client.token == stale:
+            fresh = await tokens.refresh(team_id=team_id, stale_token=stale)
+            if fresh is None:
+                raise
+            client.token = fresh.bot_token
+    return await call()
 
 
 class WorkspaceAuthorize(AsyncAuthorize):
