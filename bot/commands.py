@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UsageError
+from bot.filters import visible
 from bot.payloads import Command
 
 MAX_TEXT = 2000
@@ -40,6 +41,12 @@ def tokenize(text: str) -> list[str]:
     if started:
         tokens.append("".join(current))
     return tokens
+
+
+def echo(word: str) -> str:
+    """A word the user typed, for a code span in a usage line (the error boundary escapes it)."""
+    cut = word if len(word) <= 40 else word[:40] + "…"
+    return visible(cut).replace("`", "'")
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,7 @@ class CommandTable:
         name = words[0].lower() if words else "help"
         sub = self._by_name.get(name)
         if sub is None:
-            shown = name if len(name) <= 40 else name[:40] + "…"
-            raise UsageError(f"I don't know the subcommand `{shown}`.")
+            raise UsageError(f"I don't know the subcommand `{echo(name)}`.")
         invocation = Invocation(
             command=command,
             name=sub.name,

@@ -6,7 +6,7 @@ from bot import connect_messages as build
 from bot import connections, overview, webhooks
 from bot.commands import Invocation
 from bot.errors import NotFound, UsageError
-from bot.payloads import Action
+from bot.payloads import Action, parse_id
 from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
 from storage import connections as store
@@ -44,12 +44,11 @@ async def connect(services: Services, inv: Invocation) -> dict:
         raise UsageError("Usage: `/whatconverts connect [label]`.")
     label = connections.normalize_label(inv.args[0] if inv.args else None)
     actor = await actor_of(services, inv)
-    owner = None
-    if label is not None:
-        existing = [c for c in await _connections(services, inv.command.team_id) if c.label == label]
-        owner = existing[0].owner_user_id if existing else None
-    require_configure(actor, owner_user_id=owner)
-    url = await connections.start_connect(services, command=inv.command, label=label)
+    existing = next((c for c in await _connections(services, inv.command.team_id) if c.label == label), None)
+    require_configure(actor, owner_user_id=existing.owner_user_id if existing else None)
+    url = await connections.start_connect(
+        services, command=inv.command, label=label, reconnect_id=existing.id if existing else None
+    )
     return build.connect_link_message(url, label=label, oauth=services.oauth is not None)
 
 
@@ -78,10 +77,9 @@ async def status(services: Services, inv: Invocation) -> dict:
 
 async def confirm_disconnect(services: Services, action: Action, actor: Actor) -> dict:
     """The "Disconnect" button: permissions are checked again, the press may be stale."""
-    try:
-        connection_id = int(action.value)
-    except ValueError:
-        raise NotFound("That connection no longer exists.") from None
+    connection_id = parse_id(action.value)
+    if connection_id is None:
+        raise NotFound("That connection no longer exists.")
     async with services.sessions() as session:
         row = await store.get_connection(session, connection_id=connection_id)
     if row is None or row.team_id != action.team_id:

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
@@ -39,7 +40,7 @@ from storage import connections as store
 from storage.db import transaction
 from storage.models import Connection, ConnectState
 
-__all__ = ["Connection", "InvalidCredentials", "LinkExpired"]
+__all__ = ["Connection", "InvalidCredentials", "LabelTaken", "LinkExpired"]
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,19 @@ class LinkExpired(UserFacingError):
 
 class InvalidCredentials(UserFacingError):
     """The API rejected what the user typed; shown on the form again."""
+
+
+class LabelTaken(UserFacingError):
+    """A link that makes a new connection was given the label of an existing one."""
+
+    status_code = 409
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f'A connection called "{label}" already exists, and this link can only make a new one. '
+            f'Choose another label. To give "{label}" a new key, its owner or a workspace admin '
+            f"runs /whatconverts connect {label} in Slack."
+        )
 
 
 @dataclass(frozen=True)
@@ -110,8 +124,14 @@ def scope_of(connection: Connection) -> list[dict]:
 # --------------------------------------------------------------------------- starting
 
 
-async def start_connect(services: Services, *, command: Command, label: str | None) -> str:
-    """Create a one-time connect link for the user who ran the command."""
+async def start_connect(
+    services: Services, *, command: Command, label: str | None, reconnect_id: int | None = None
+) -> str:
+    """Create a one-time connect link for the user who ran the command.
+
+    With `reconnect_id` the link can only give that connection new credentials, so the caller
+    must have checked that the user may configure it; without, it can only make a new connection.
+    """
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)[:96] if services.oauth else None
     async with transaction(services.sessions) as session:
@@ -123,6 +143,7 @@ async def start_connect(services: Services, *, command: Command, label: str | No
             user_id=command.user_id,
             channel_id=command.channel_id or None,
             label=label,
+            reconnect_id=reconnect_id,
             code_verifier=verifier,
             expires_at=utcnow() + LINK_TTL,
         )
@@ -210,8 +231,11 @@ async def connect_api_key(services: Services, *, state: str, token: str, secret:
     if not token or not secret or len(token) > 200 or len(secret) > 200:
         raise InvalidCredentials("Enter both the API token and the API secret.")
     async with services.sessions() as session:
-        if await store.peek_connect_state(session, state=state, now=utcnow()) is None:
+        pending = await store.peek_connect_state(session, state=state, now=utcnow())
+        if pending is None:
             raise LinkExpired()
+        # Refuse a label the link can't use before spending API requests on the key.
+        await _target(session, pending, label)
     check = await _check(services, ApiKey(token, secret))
     return await _store(services, consume=state, check=check, label=label, api_key=ApiKey(token, secret))
 
@@ -223,6 +247,8 @@ async def connect_oauth(services: Services, *, state: str, code: str) -> Connect
         pending = await store.consume_connect_state(session, state=state, now=utcnow())
     if pending is None or not pending.code_verifier:
         raise LinkExpired()
+    async with services.sessions() as session:
+        await _target(session, pending, pending.label)  # before a grant is made that nothing could use
     try:
         tokens = await services.oauth.exchange_code(code=code, code_verifier=pending.code_verifier)
     except (OAuthGrantError, OAuthUnavailable):
@@ -231,6 +257,34 @@ async def connect_oauth(services: Services, *, state: str, code: str) -> Connect
         ) from None
     check = await _check(services, BearerToken(tokens.access_token))
     return await _store(services, pending=pending, check=check, label=pending.label, oauth=tokens)
+
+
+async def _target(
+    session: AsyncSession, pending: ConnectState, typed: str | None
+) -> tuple[Connection | None, str | None]:
+    """What a link may complete: (the connection it reconnects, None), or (None, a free label or None).
+
+    The label typed into the form never selects an existing connection: otherwise anyone with a
+    link could put their own key under someone else's label, and that connection's subscriptions
+    would post whatever that key sees.
+    """
+    wanted = normalize_label(typed) or pending.label
+    if pending.reconnect_id is not None:
+        existing = await store.get_connection(session, connection_id=pending.reconnect_id)
+        if existing is None or existing.team_id != pending.team_id:
+            raise NotFound(
+                "The connection this link was for has been removed. "
+                "Run /whatconverts connect in Slack to connect again."
+            )
+        if wanted != existing.label:
+            raise UserFacingError(
+                f'This link reconnects "{existing.label}" and can\'t connect anything else. Leave the label as '
+                f'"{existing.label}", or run /whatconverts connect in Slack for a link that makes a new connection.'
+            )
+        return existing, None
+    if wanted is not None and wanted in await store.labels_in_use(session, team_id=pending.team_id):
+        raise LabelTaken(wanted)
+    return None, wanted
 
 
 async def _store(
@@ -251,11 +305,7 @@ async def _store(
         if pending is None:
             raise LinkExpired()
         team_id = pending.team_id
-        taken = await store.labels_in_use(session, team_id=team_id)
-        existing = None
-        wanted = normalize_label(label) or pending.label
-        if wanted and wanted in taken:
-            existing = next(c for c in await store.list_connections(session, team_id=team_id) if c.label == wanted)
+        existing, wanted = await _target(session, pending, label)
         values = {
             "kind": "oauth" if oauth else "api_key",
             "key_type": check.key_type,
@@ -278,6 +328,7 @@ async def _store(
             session.add(existing)
             connection = existing
         else:
+            taken = await store.labels_in_use(session, team_id=team_id)
             connection = await store.create_connection(
                 session,
                 team_id=team_id,

@@ -103,7 +103,8 @@ class Filters:
 
     def __post_init__(self) -> None:
         # Every Filters must render to text that parses back to it, so from_json and direct
-        # construction get the same checks the parser applies.
+        # construction get the same checks the parser applies (all but the invisible-character
+        # rule, which came later: filters stored before it must still load, see `_values`).
         for name in ("lead_types", "include", "exclude"):
             object.__setattr__(self, name, frozenset(getattr(self, name)))
         if not self.lead_types <= _ALL_TYPES:
@@ -178,8 +179,9 @@ def parse_subscription(args: Sequence[str]) -> tuple[ChannelRef | None, Filters]
 
 def _usage(token: str, bad: _Invalid) -> UsageError:
     # Slack sent the token HTML-escaped: show what the user typed, on one line, then escape it
-    # again so a token like `<!channel>` can't ping anyone.
-    shown = " ".join(_unescape(token).split())
+    # again so a token like `<!channel>` can't ping anyone. Invisible characters are shown as
+    # U+FFFD: a text-direction override would otherwise reorder the rest of the reply.
+    shown = visible(" ".join(_unescape(token).split()))
     if len(shown) > 40:
         shown = shown[:39] + "…"
     shown = escape_mrkdwn(shown).replace("`", "'") or '""'  # a backtick would end the code span early
@@ -188,10 +190,21 @@ def _usage(token: str, bad: _Invalid) -> UsageError:
     )
 
 
+def visible(text: str) -> str:
+    """`text` with each invisible character replaced by U+FFFD, so echoing it can't reorder a reply."""
+    return "".join("\ufffd" if _invisible(c) else c for c in text)
+
+
+def _invisible(char: str) -> bool:
+    # Cf holds the bidi marks, embeddings, overrides and isolates (U+200E/F, U+202A to E, U+2066 to 9)
+    # and zero-width characters; Cc the control characters. The ordinary space is neither.
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
 def _channel(token: str) -> ChannelRef:
     if match := _CHANNEL_ID_RE.fullmatch(token):
         return ChannelRef(id=match.group(1), name=match.group(2) or None)
-    if match := _CHANNEL_NAME_RE.fullmatch(token):
+    if (match := _CHANNEL_NAME_RE.fullmatch(token)) and not any(map(_invisible, token)):
         return ChannelRef(id=None, name=match.group(1).lower())
     raise _Invalid("that isn't a channel name", "#sales calls")
 
@@ -283,6 +296,9 @@ def _values(key: str, raw: str) -> list[str]:
         values = [snake(v) or "" for v in values]
     for value in values:
         problem = _value_problem(key, value)
+        if not problem and any(_invisible(c) for c in value):
+            # Checked here, not in `_value_problem`: filters stored before this rule must still load.
+            problem = "a value contains an invisible formatting character (such as a text-direction mark)"
         if problem:
             raise _Invalid(problem, _FIELD_EXAMPLES[key])
     return values

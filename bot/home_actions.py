@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import cards, connections, filters, modals, overview, webhooks
 from bot import connect_messages as connect_build
 from bot.errors import NotFound, UserFacingError
-from bot.payloads import Action, Command
+from bot.payloads import Action, Command, parse_id
 from bot.permissions import Actor, require_configure
 from bot.services import Services
 from bot.slack_errors import error_code
@@ -20,10 +20,10 @@ from storage.models import Connection, Subscription
 
 
 def _id(action: Action) -> int:
-    try:
-        return int(action.value)
-    except ValueError:
-        raise NotFound("That item no longer exists.") from None
+    found = parse_id(action.value)
+    if found is None:
+        raise NotFound("That item no longer exists. Reopen the Home tab for current buttons.")
+    return found
 
 
 async def _connection(services: Services, action: Action) -> Connection:
@@ -53,12 +53,9 @@ async def open_connect(
     services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, reconnect: bool
 ) -> None:
     """Connect (or reconnect) from Home: a one-time link, shown in a modal only this user sees."""
-    label = None
-    owner = None
-    if reconnect:
-        row = await _connection(services, action)
-        label, owner = row.label, row.owner_user_id
-    require_configure(actor, owner_user_id=owner)
+    row = await _connection(services, action) if reconnect else None
+    label = row.label if row else None
+    require_configure(actor, owner_user_id=row.owner_user_id if row else None)
     command = Command(
         team_id=action.team_id,
         enterprise_id=action.enterprise_id,
@@ -68,7 +65,7 @@ async def open_connect(
         response_url=None,
         trigger_id=action.trigger_id,
     )
-    url = await connections.start_connect(services, command=command, label=label)
+    url = await connections.start_connect(services, command=command, label=label, reconnect_id=row.id if row else None)
     message = connect_build.connect_link_message(url, label=label, oauth=services.oauth is not None)
     await client.views_open(
         trigger_id=action.trigger_id,

@@ -20,7 +20,8 @@ from bot import ids
 from bot.commands import tokenize
 from bot.errors import UsageError
 from bot.escape import escape_mrkdwn
-from bot.filters import TYPE_WORD, Filters, parse_subscription, render
+from bot.filters import TYPE_WORD, Filters, parse_subscription, render, visible
+from bot.payloads import parse_id
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/), in characters or items.
 MAX_OPTION_TEXT = 75
@@ -298,10 +299,9 @@ def read_subscription_modal(view: Mapping[str, Any]) -> SubscriptionChoice:
     connection_id = meta["connection_id"]
     if connection_id is None:
         selected = _selected(view, ids.BLOCK_SUB_CONNECTION, ids.ACTION_SUB_CONNECTION)
-        if selected is None:
+        connection_id = parse_id(selected) if isinstance(selected, str) else None
+        if connection_id is None:
             errors[ids.BLOCK_SUB_CONNECTION] = "Choose a connection."
-        else:
-            connection_id = int(selected)
     channel_id = _state(view, ids.BLOCK_SUB_CHANNEL, ids.ACTION_SUB_CHANNEL).get("selected_conversation")
     if not channel_id:
         errors[ids.BLOCK_SUB_CHANNEL] = "Pick a channel."
@@ -355,7 +355,8 @@ def _sources(typed: str) -> list[str]:
         except UsageError:
             # The grammar's message is mrkdwn for a command reply; a field error is short plain text.
             raise ValueError(
-                f"“{_cut(value, 30)}” can't be a source: no links, mentions, HTML entities or control characters."
+                f"“{visible(_cut(value, 30))}” can't be a source: "
+                "no links, mentions, HTML entities, control or invisible characters."
             ) from None
     return values
 
@@ -473,6 +474,8 @@ def _metadata(view: Mapping[str, Any], fields: Mapping[str, type]) -> dict[str, 
         value = data.get(name)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
             raise ValueError(f"private_metadata {name} is not {kind.__name__}")
+        if kind is int and value is not None and parse_id(str(value)) is None:
+            raise ValueError(f"private_metadata {name} is not an id")
         result[name] = value
     return result
 

@@ -6,6 +6,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# Every row id we hand out fits a PostgreSQL INTEGER (32-bit signed); a bigger number can't name a
+# row, and sending it to the database fails instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(text: str) -> int | None:
+    """A row id a user typed or a payload carried, or None if it can't be one.
+
+    Only ASCII digits: `str.isdigit` also takes `²` and Arabic-Indic digits, which `int` refuses
+    or reads as a different number.
+    """
+    if not (0 < len(text) <= len(str(MAX_ID)) and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
 
 @dataclass(frozen=True)
 class Command:

@@ -16,6 +16,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import UserFacingError
 from storage import installations, oauth_states
 from storage.db import transaction
 from storage.models import SlackInstallation, workspace_key
@@ -149,21 +150,47 @@ class SQLInstallationStore(AsyncInstallationStore):
             await installations.delete_team_installations(session, team_id=team_id, enterprise_id=enterprise_id)
 
 
-class SQLOAuthStateStore(AsyncOAuthStateStore):
-    """Random, hashed, one-time Slack install `state` values that expire."""
+# Installs are rare (one per workspace, now and then); past this, /slack/install is someone
+# filling the table, and is refused until the minute is over.
+INSTALL_STATES_PER_MINUTE = 60
 
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], expiration_seconds: int = 600) -> None:
+
+class InstallsThrottled(UserFacingError):
+    """Too many install links were handed out in the last minute; nothing was stored."""
+
+    status_code = 429
+
+    def __init__(self) -> None:
+        super().__init__("Too many installs were started in the last minute. Please wait a minute and try again.")
+
+
+class SQLOAuthStateStore(AsyncOAuthStateStore):
+    """Random, hashed, one-time Slack install `state` values that expire, at most so many a minute."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        expiration_seconds: int = 600,
+        per_minute: int = INSTALL_STATES_PER_MINUTE,
+    ) -> None:
         self._sessions = sessions
         self._ttl = timedelta(seconds=expiration_seconds)
+        self._per_minute = per_minute
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
     async def async_issue(self, *args: object, **kwargs: object) -> str:
+        """A new state; InstallsThrottled (429 through the web error boundary) past the rate."""
         state = secrets.token_urlsafe(32)
         async with transaction(self._sessions) as session:
-            await oauth_states.issue_slack_state(session, state=state, expires_at=utcnow() + self._ttl)
+            issued = await oauth_states.issue_slack_state(
+                session, state=state, now=utcnow(), ttl=self._ttl, per_minute=self._per_minute
+            )
+        if not issued:
+            raise InstallsThrottled()
         return state
 
     async def async_consume(self, state: str) -> bool:

@@ -10,9 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import filters, overview, quiet
 from bot import subscription_messages as build
-from bot.commands import Invocation
+from bot.commands import Invocation, echo
 from bot.connect_commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
+from bot.payloads import parse_id
 from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
 from bot.slack_errors import error_code
@@ -163,13 +164,14 @@ async def unsubscribe(services: Services, inv: Invocation) -> dict:
                 ids = ", ".join(str(s.id) for s in chosen)
                 raise UsageError(f"This channel has several subscriptions ({ids}); name one, or say `all`.")
         else:
-            if not target.isdigit():
+            subscription_id = parse_id(target)
+            if subscription_id is None:
                 raise UsageError(
-                    f"`{target[:40]}` isn't a subscription id. Usage: `/whatconverts unsubscribe [id|all]`."
+                    f"`{echo(target)}` isn't a subscription id. Usage: `/whatconverts unsubscribe [id|all]`."
                 )
-            sub = await store.get_subscription(session, subscription_id=int(target))
+            sub = await store.get_subscription(session, subscription_id=subscription_id)
             if sub is None or sub.team_id != team_id:
-                raise NotFound(f"There's no subscription {target[:12]}. `/whatconverts list all` shows them.")
+                raise NotFound(f"There's no subscription {subscription_id}. `/whatconverts list all` shows them.")
             chosen = [sub]
     if not all(_may_manage(actor, s, owners) for s in chosen):
         require_configure(actor, owner_user_id=None)

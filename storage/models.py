@@ -9,6 +9,11 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import EncryptedString, UTCDateTime, utcnow
 
+# Connection and subscription ids live on in buttons, modals and `unsubscribe 12`: SQLite would
+# hand a deleted row's id to the next row (it takes max(rowid) + 1), and a stale button would then
+# act on someone's new subscription. AUTOINCREMENT never reuses one; PostgreSQL sequences never do.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
 
 def workspace_key(*, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool) -> str:
     """The identity of one installation: the org for org-wide installs, else the workspace."""
@@ -89,6 +94,7 @@ class Connection(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "label", name="uq_connection_label"),
         UniqueConstraint("webhook_token_hash", name="uq_connection_webhook"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -150,6 +156,7 @@ class Subscription(SQLModel, table=True):
     """A channel's interest in a connection's leads, with filters in the command grammar."""
 
     __tablename__ = "subscriptions"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SlackOAuthState
@@ -15,9 +15,27 @@ def hash_state(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-async def issue_slack_state(session: AsyncSession, *, state: str, expires_at: datetime) -> None:
-    session.add(SlackOAuthState(state_hash=hash_state(state), expires_at=expires_at))
+async def issue_slack_state(
+    session: AsyncSession, *, state: str, now: datetime, ttl: timedelta, per_minute: int
+) -> bool:
+    """Store a new state unless `per_minute` were issued in the last minute; False stores nothing.
+
+    Anyone can open the install page, so without a bound every request is a row. Expired states
+    go first (an indexed range delete), which keeps the table to what was issued within the TTL.
+    """
+    await purge_expired_slack_states(session, now=now)
+    # Rows keep only their expiry, and every state lives `ttl`: issued in the last minute means
+    # it expires in more than `ttl` minus a minute.
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(SlackOAuthState)
+        .where(SlackOAuthState.expires_at > now + ttl - timedelta(minutes=1))
+    )
+    if (recent or 0) >= per_minute:
+        return False
+    session.add(SlackOAuthState(state_hash=hash_state(state), expires_at=now + ttl))
     await session.flush()
+    return True
 
 
 async def consume_slack_state(session: AsyncSession, *, state: str, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 import pytest
@@ -14,6 +15,9 @@ from bot.listeners.commands import build_table
 from bot.payloads import Command
 from bot.services import Services
 from tests.fakes.signing import SlackClient
+from tests.support import rawdb
+from tests.support.connect import connect_key
+from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -63,3 +67,15 @@ def test_any_text_parses_or_gets_a_usage_line(text: str) -> None:
             parse_subscription(invocation.args)
         except UsageError as exc:
             assert exc.message
+
+
+async def test_subscribe_refuses_a_text_direction_override_and_does_not_echo_it(
+    installed: None, app_url: str, slack: SlackClient, sqlite_url: str
+) -> None:
+    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+
+    reply = await slack.ask("subscribe calls +source:\u202eelgoog")
+
+    assert "invisible formatting character" in reply["text"]
+    assert "\u202e" not in json.dumps(reply, ensure_ascii=False)
+    assert (await rawdb.dump(sqlite_url))["subscriptions"] == []

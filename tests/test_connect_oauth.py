@@ -142,3 +142,21 @@ async def test_invalid_grant_marks_needs_reauth_and_tells_the_owner(
     _, back, cookie = await authorize(app_url, link)
     assert (await callback(app_url, back, cookie)).status_code == 200
     assert "healthy" in (await slack.ask("status"))["text"]
+
+
+async def test_a_label_taken_meanwhile_is_refused_before_the_code_is_exchanged(
+    installed: None, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
+    fake_wc.add_lead()
+    first = await connect_link(slack, text="connect acme")
+    second = await connect_link(slack, text="connect acme")
+    _, back, cookie = await authorize(app_url, second)
+    assert (await callback(app_url, back, cookie)).status_code == 200
+    before = (await rawdb.dump(database_url))["connections"]
+
+    _, late_back, late_cookie = await authorize(app_url, first)
+    late = await callback(app_url, late_back, late_cookie)
+
+    assert late.status_code == 409 and "A connection called &quot;acme&quot; already exists" in late.text
+    assert fake_wc.token_requests("authorization_code") == 1  # no grant made that nothing could use
+    assert (await rawdb.dump(database_url))["connections"] == before

@@ -314,6 +314,46 @@ def test_long_bad_token_is_truncated() -> None:
     assert len(shown) == 40 and shown.endswith("…") and shown.startswith("+xxx")
 
 
+# Bidi overrides, embeddings, isolates and marks, then other invisible format and control characters.
+INVISIBLE = [
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u200e",
+    "\u200f",
+    "\u200b",
+    "\u200d",
+    "\u00ad",
+    "\ufeff",
+    "\x07",
+    "\x7f",
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("template", ["+source:goo{}gle", '+campaign:"Spring{} Sale"', 'profile:"Main{} Site"'])
+def test_invisible_and_control_characters_in_values_are_refused(char: str, template: str) -> None:
+    parse(template.format(""))  # the same value without the character is fine
+    parse(template.format("\u05d2\u05d5"))  # and right-to-left letters are letters, not overrides
+    with pytest.raises(UsageError) as caught:
+        parse(template.format(char))
+
+    message = caught.value.message
+    assert "invisible formatting character" in message or "control character" in message
+    assert char not in message and "\ufffd" in message  # shown, but unable to reorder the reply
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200f"], ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_characters_in_a_channel_name_are_refused(char: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(f"#sa{char}les calls")
+    assert "that isn't a channel name" in caught.value.message and char not in caught.value.message
+
+
+def test_filters_stored_before_the_invisible_character_rule_still_load() -> None:
+    stored = to_json(Filters(include=frozenset({("source", "goo\u202egle")})))
+    assert from_json(stored).include == {("source", "goo\u202egle")}
+
+
 def test_unclosed_quote_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         parse('profile:"Main Site')
@@ -410,9 +450,10 @@ def test_filters_are_hashable() -> None:
 
 # --- properties ----------------------------------------------------------------------------
 
-# Values the grammar can carry: no quotes (tokenize eats them), no line breaks or control
-# characters; commas only in account/profile names. Includes & < > and inner spaces on purpose.
-_chars = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters='"“”')
+# Values the grammar can carry: no quotes (tokenize eats them), no line breaks, control or
+# invisible formatting characters; commas only in account/profile names. Includes & < > and inner
+# spaces on purpose.
+_chars = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp"), blacklist_characters='"“”')
 _tricky = st.sampled_from([*"&<>;:|#@!, ", "&amp;", "&lt;", "<http:", "<#C1|", "<@U1>"])
 _text = st.lists(_chars | _tricky, min_size=1, max_size=8).map("".join).map(str.strip)
 

@@ -611,7 +611,19 @@ def test_a_bad_source_is_named_in_the_error() -> None:
         read_subscription_modal(view)
     assert caught.value.errors == {
         ids.BLOCK_SUB_INCLUDE_SOURCES: (
-            "“<https://a.b|ab>” can't be a source: no links, mentions, HTML entities or control characters."
+            "“<https://a.b|ab>” can't be a source: no links, mentions, HTML entities, control or invisible characters."
+        )
+    }
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2067", "\u200f", "\u200b"], ids=lambda c: f"U+{ord(c):04X}")
+def test_a_source_with_a_text_direction_or_invisible_character_is_refused(char: str) -> None:
+    view = fill(add_form(), {ids.BLOCK_SUB_CHANNEL: "C1", ids.BLOCK_SUB_EXCLUDE_SOURCES: f"bing, goo{char}gle"})
+    with pytest.raises(ModalErrors) as caught:
+        read_subscription_modal(view)
+    assert caught.value.errors == {
+        ids.BLOCK_SUB_EXCLUDE_SOURCES: (
+            "“goo\ufffdgle” can't be a source: no links, mentions, HTML entities, control or invisible characters."
         )
     }
 
