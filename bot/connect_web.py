@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import connections, ids, pages
+from bot import connections, ids, limits, pages
 from bot.errors import UserFacingError
 from bot.services import Services
 
@@ -63,9 +63,10 @@ def routes(services: Services) -> list[Route]:
         return response
 
     async def submit(request: Request) -> Response:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            return html(pages.error_page(title="Too large", message="That form was too large."), 413)
-        form = await request.form()
+        body = await limits.read_capped(request, MAX_FORM_BYTES)
+        if body is None:
+            return limits.closing(html(pages.error_page(title="Too large", message="That form was too large."), 413))
+        form = await limits.with_body(request, body).form()
         state = _state(form.get("state"))
         label = str(form.get("label") or "") or None
         try:
