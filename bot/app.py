@@ -84,12 +84,15 @@ def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Reda
     slack_app = build_slack_app(services)
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
         if settings.is_sqlite:
             # One process owns a SQLite file, so it can bring the schema up to date itself.
+            # (PostgreSQL is checked by `serve` before it starts: `migrate` is a release step.)
             await asyncio.to_thread(migrate.upgrade, settings.database_url)
         scheduler = build_scheduler(services) if run_scheduler else None
+        # /readyz reports a stalled scheduler.
+        app.state.scheduler = scheduler
         if scheduler:
             scheduler.start()
         try:

@@ -23,6 +23,23 @@ def _logging(settings: Settings) -> Redactor:
     return setup_logging(level=settings.log_level, fmt=settings.log_format)
 
 
+def _database_refused(settings: Settings) -> bool:
+    """Check the database before starting: one line and a refusal rather than a failing tick a second.
+
+    SQLite is left to the process itself, which migrates it at start (it owns the file).
+    """
+    from storage.health import DatabaseNotReady, require_ready
+
+    if settings.is_sqlite:
+        return False
+    try:
+        asyncio.run(require_ready(settings.database_url))
+    except DatabaseNotReady as exc:
+        print(exc, file=sys.stderr)
+        return True
+    return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -30,6 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(*SLACK_REQUIRED)
     redactor = _logging(settings)
+    if _database_refused(settings):
+        return EXIT_REFUSED
     app = create_app(settings, run_scheduler=not args.no_scheduler, redactor=redactor)
     port = args.port or settings.port
     config = uvicorn.Config(app, host=args.host, port=port, log_config=None, access_log=False, lifespan="on")
@@ -44,6 +63,8 @@ def cmd_worker(_: argparse.Namespace) -> int:
 
     settings = _settings(*SLACK_REQUIRED)
     redactor = _logging(settings)
+    if _database_refused(settings):
+        return EXIT_REFUSED
 
     async def run() -> None:
         services = build_services(settings, redactor=redactor)
@@ -67,11 +88,25 @@ def cmd_worker(_: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
+    import logging
+
     from storage import migrate
+    from storage.db import describe
+    from storage.health import DatabaseNotReady, require_ready
 
     settings = _settings()
     _logging(settings)
-    migrate.upgrade(settings.database_url)
+    try:
+        asyncio.run(require_ready(settings.database_url, migrated=False))
+    except DatabaseNotReady as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        migrate.upgrade(settings.database_url)
+    except Exception as exc:  # a failed migration, whatever it raised: one line, the traceback on demand
+        logging.getLogger(__name__).debug("migrate failed", exc_info=exc)
+        print(f"migrate: failed: {describe(exc)} (LOG_LEVEL=DEBUG shows the traceback)", file=sys.stderr)
+        return EXIT_REFUSED
     print("database is up to date")
     return 0
 

@@ -11,6 +11,7 @@ up to a bound; nothing is dropped without a recorded reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -47,7 +48,7 @@ from bot.slack_tokens import as_bot
 from storage import connections as connection_store
 from storage import outbox, problems
 from storage import subscriptions as subscription_store
-from storage.batching import GroupCommit
+from storage.batching import UNAVAILABLE, GroupCommit
 from storage.db import transaction
 from storage.models import Delivery, Subscription
 from storage.types import utcnow
@@ -72,6 +73,9 @@ SEND_ERRORS = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, ValueEr
 NO_TOKEN_WAIT = timedelta(minutes=10)
 # A refresh that failed is retried with its own backoff; the card looks again after this.
 EXPIRED_WAIT = timedelta(seconds=60)
+# Marking a posted card sent is retried this often (doubling) while the database is away.
+MARK_RETRY_FIRST = 0.5
+MARK_RETRY_MAX = 4.0
 
 CHANNEL_FIX = {
     "channel_not_found": "The channel was deleted or is private without the app. Subscribe another channel.",
@@ -103,14 +107,25 @@ class Sender:
         self.owner = owner or f"sender-{secrets.token_hex(4)}"
         self.spacing = spacing
         # Posted cards are marked sent in shared transactions: one per burst, not one per card.
-        self._marks: GroupCommit[dict, None] = GroupCommit(services.sessions, self._write_marks)
+        restarts = services.metrics.background_restarts
+        self._marks: GroupCommit[dict, None] = GroupCommit(
+            services.sessions, self._write_marks, name="marks", on_restart=restarts.labels("sender.marks").inc
+        )
         # Late posts push their channel's pace before going out; a burst of them shares a transaction.
         # A burst of 429s (another app posting to the channels, say) is rescheduled in shared transactions.
         self._limited: GroupCommit[tuple[Delivery, float], None] = GroupCommit(
-            services.sessions, self._write_limited, linger=0.002
+            services.sessions,
+            self._write_limited,
+            linger=0.002,
+            name="rate-limited",
+            on_restart=restarts.labels("sender.rate_limited").inc,
         )
         self._pushes: GroupCommit[tuple[str, str, float], None] = GroupCommit(
-            services.sessions, outbox.push_back_channels, linger=0.002
+            services.sessions,
+            outbox.push_back_channels,
+            linger=0.002,
+            name="pace-pushes",
+            on_restart=restarts.labels("sender.pace_pushes").inc,
         )
         self._last_post: dict[tuple[str, str], float] = {}
         # Set when the process shuts down: finish the batch in hand, don't start another.
@@ -170,7 +185,7 @@ class Sender:
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:
             clients[team_id] = await self._client(team_id)
-        await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(
                 self._send(
                     d,
@@ -181,8 +196,14 @@ class Sender:
                     actions=writable.get(d.subscription_id, False),
                 )
                 for d in claimed
-            )
+            ),
+            return_exceptions=True,
         )
+        # One card's failure (its bookkeeping, with the database away) fails the tick only once every
+        # other card of the batch is done: none is left running behind a tick that has ended.
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return report
 
     async def _client(self, team_id: str) -> AsyncWebClient | None:
@@ -245,7 +266,7 @@ class Sender:
                 await self._failed(delivery, subscription, classify(exc), report, token=client.token)
                 return
             self._posted(delivery)
-        await self._mark(delivery, ts=response.get("ts"))
+        await self._mark(delivery, slot, ts=response.get("ts"))
         report.sent += 1
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
@@ -264,19 +285,33 @@ class Sender:
                 refund_attempt=True,
             )
 
-    async def _mark(self, delivery: Delivery, *, ts: str | None) -> None:
-        """The card shows the lead as claimed; returns once that is committed."""
+    async def _mark(self, delivery: Delivery, slot: float, *, ts: str | None) -> None:
+        """The card shows the lead as claimed; returns once that is committed.
+
+        Slack has the card already, so with the database away the mark is retried for as long as
+        the claim lasts: a short outage costs no duplicate. Past the claim it gives up; the row is
+        still `sending`, and whoever claims it next resends it marked uncertain.
+        """
         key = (delivery.team_id, delivery.channel_id)
-        await self._marks.submit(
-            {
-                "delivery_id": delivery.id,
-                "ts": ts,
-                "now": utcnow(),
-                "shown_json": delivery.lead_json,
-                "channel": key,
-                "answered": self._last_post.get(key, time.time()),
-            }
-        )
+        mark = {
+            "delivery_id": delivery.id,
+            "ts": ts,
+            "now": utcnow(),
+            "shown_json": delivery.lead_json,
+            "channel": key,
+            "answered": self._last_post.get(key, time.time()),
+        }
+        claim_ends = slot + SEND_TIMEOUT + self.services.settings.delivery_claim_seconds
+        delay = MARK_RETRY_FIRST
+        while True:
+            try:
+                await self._marks.submit(mark)
+                return
+            except UNAVAILABLE:
+                if time.time() + delay >= claim_ends:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MARK_RETRY_MAX)
 
     async def _write_marks(self, session: AsyncSession, marks: Sequence[dict]) -> None:
         # The channel is released to other senders with these marks: whoever posts there next starts
@@ -338,7 +373,7 @@ class Sender:
             if not isinstance(error, SlackMessageGone):
                 await self._failed(delivery, subscription, error, report, token=client.token)
                 return
-        await self._mark(delivery, ts=None)
+        await self._mark(delivery, slot, ts=None)
         report.updated += 1
         self.services.metrics.cards_updated.inc()
 
@@ -356,8 +391,10 @@ class Sender:
             await asyncio.sleep(wait)
         if (late := time.time()) - slot > LATE_TOLERANCE:
             # Group-committed: under load most of a batch is late, and a transaction each would
-            # serialise the batch behind the database (and make it later still).
-            await self._pushes.submit((delivery.team_id, delivery.channel_id, late + self.spacing))
+            # serialise the batch behind the database (and make it later still). Only a hint for
+            # other processes (this one keeps its own gap): with the database away, post anyway.
+            with contextlib.suppress(*UNAVAILABLE):
+                await self._pushes.submit((delivery.team_id, delivery.channel_id, late + self.spacing))
 
     def _posted(self, delivery: Delivery) -> None:
         self._last_post[(delivery.team_id, delivery.channel_id)] = time.time()

@@ -126,7 +126,9 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # APScheduler logs every tick at INFO and a "skipped" WARNING whenever a sender tick is still
-    # pacing a channel (by design); only its errors are worth a line.
+    # pacing a channel (by design); only its errors are worth a line. What those warnings would
+    # have hinted at (a tick that fails, overruns its time limit or stalls) the scheduler's own
+    # supervision says, once per incident (bot/scheduler.py).
     logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
     # slack_sdk formats a DEBUG line holding the whole request for every API call unless its own
     # logger's level (not the effective one) is above DEBUG: a third of a card's CPU, for nothing.

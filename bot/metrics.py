@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -44,6 +44,12 @@ class Metrics:
             "Polls discarded because their lease expired before they finished",
             registry=self.registry,
         )
+        self.lead_fields_unreadable = Counter(
+            "whatconverts_lead_fields_unreadable",
+            "Lead fields WhatConverts sent that couldn't be read (each lead counted once), by field",
+            ["field"],
+            registry=self.registry,
+        )
         self.deliveries_enqueued = Counter(
             "whatconverts_deliveries_enqueued", "Lead cards queued, by path", ["path"], registry=self.registry
         )
@@ -67,6 +73,24 @@ class Metrics:
         )
         self.slack_rate_limited = Counter(
             "whatconverts_slack_rate_limited", "429 answers from Slack", registry=self.registry
+        )
+        self.background_restarts = Counter(
+            "whatconverts_background_restarts",
+            "Long-lived background tasks found stopped and started again, by task",
+            ["task"],
+            registry=self.registry,
+        )
+        self.tick_failures = Counter(
+            "whatconverts_tick_failures",
+            "Scheduler ticks that raised (kind=error) or ran past their time limit and were cut (kind=timeout)",
+            ["job", "kind"],
+            registry=self.registry,
+        )
+        self.tick_last_success = Gauge(
+            "whatconverts_tick_last_success_timestamp_seconds",
+            "When a tick of each scheduler job last finished without error (Unix time)",
+            ["job"],
+            registry=self.registry,
         )
         self.request_seconds = Histogram(
             "whatconverts_slack_request_seconds",

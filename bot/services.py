@@ -61,7 +61,8 @@ class Services:
     quota: GroupCommit[tuple[int, date, int], None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.quota = GroupCommit(self.sessions, write_quota)
+        restarted = self.metrics.background_restarts.labels("quota").inc
+        self.quota = GroupCommit(self.sessions, write_quota, name="quota", on_restart=restarted)
 
     # Set by the scheduler when it runs in this process: deliver now instead of at the next tick.
     nudge: Callable[[], None] = field(default=lambda: None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +15,9 @@ from storage.crypto import Cipher
 from storage.types import CIPHER_ATTRIBUTE
 
 WRITE = "whatconverts_write"
+# A rollback on a connection that doesn't answer (the database host gone silent) would otherwise
+# hold the failing unit of work, and whatever waits on it, for as long as TCP takes to give up.
+ROLLBACK_TIMEOUT = 5.0
 
 
 def make_engine(url: str, *, cipher: Cipher | None, echo: bool = False) -> AsyncEngine:
@@ -66,6 +71,30 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         try:
             yield session
         except BaseException:
-            await session.rollback()
+            await _roll_back(session)
             raise
         await session.commit()
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    """Roll back after a failure; the failure is what the caller hears of, not a rollback's own error."""
+    try:
+        async with asyncio.timeout(ROLLBACK_TIMEOUT):
+            # A dead connection fails its rollback too; SQLAlchemy has invalidated it by then.
+            with contextlib.suppress(Exception):
+                await session.rollback()
+    except TimeoutError:
+        # Dropped rather than returned to the pool: closing the session would wait on it again.
+        with contextlib.suppress(Exception):
+            await session.invalidate()
+
+
+def describe(exc: BaseException) -> str:
+    """A database error in one line: the driver's message when there is one.
+
+    SQLAlchemy's own text quotes the statement and its parameters (lead data, ciphertexts).
+    """
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "TimeoutError: no answer in time"
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
