@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from bot import ids
 from bot.escape import escape_mrkdwn, safe_url
-from bot.leads import Lead
+from bot.leads import EARLIEST, LATEST, MAX_CALL_SECONDS, Lead
 
 TYPE_LABELS: dict[str, tuple[str, str]] = {
     "phone_call": ("📞", "Phone call"),
@@ -91,14 +91,20 @@ def _plain(text: str, limit: int) -> dict:
 
 def money(value: Decimal) -> str:
     """Decimal('1200') → '$1,200.00'."""
-    if abs(value) >= Decimal("1e15"):  # junk, and formatting it in full could be huge
+    # Only context-free operations: arithmetic (abs, <) on Decimal('1E+999999999999999999') overflows.
+    if not value.is_finite():
+        return "unknown"
+    if not value.is_zero() and value.adjusted() >= 15:  # junk, and formatting it in full could be huge
         return f"${value:.3e}"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
+    amount = f"{value.copy_abs():,.2f}"
+    sign = "-" if value.is_signed() and amount.strip("0.,") else ""
+    return f"{sign}${amount}"
 
 
 def duration(seconds: int) -> str:
-    """192 → '3m 12s', 13 → '13s', 3725 → '1h 2m 5s'."""
+    """192 → '3m 12s', 13 → '13s', 3725 → '1h 2m 5s'; '' for a negative or absurd count."""
+    if not 0 <= seconds < MAX_CALL_SECONDS:
+        return ""
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs or not seconds else ""]
@@ -140,8 +146,8 @@ def _quotable(value: str | None) -> str:
 
 
 def _date(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
+    if moment is None or moment.tzinfo is None or not EARLIEST <= moment < LATEST:
+        return ""  # year 1 or 9999 is junk, not a date to show
     # Slack shows the reader's own time zone; the text after | is for clients that can't.
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
@@ -167,9 +173,8 @@ def _fields(lead: Lead) -> list[dict]:
     account = lead.account if lead.profile == lead.account else _join([lead.account or "", lead.profile or ""], " / ")
     call = ""
     if lead.lead_type == "phone_call":
-        # Beyond ~3 months the number is junk (and str() of a huge int raises).
         seconds = lead.call_duration_seconds
-        length = duration(seconds) if seconds is not None and 0 <= seconds < 10**7 else ""
+        length = duration(seconds) if seconds is not None else ""
         statuses = dict.fromkeys(s for s in (_clean(lead.call_status), _clean(lead.answer_status)) if s)
         call = _join([length, *(_md(s, NAME_CHARS) for s in statuses)])
     fields = [

@@ -14,8 +14,8 @@ def describe(before: Lead, after: Lead) -> list[str]:
     if not before.is_complete and after.is_complete:
         if after.lead_type == "phone_call":
             parts = ["Call completed"]
-            if after.call_duration_seconds:
-                parts.append(duration(after.call_duration_seconds))
+            if after.call_duration_seconds and (length := duration(after.call_duration_seconds)):
+                parts.append(length)
             if after.recording_url:
                 parts.append("recording available")
             lines.append(" — ".join(parts[:1]) + (f" — {', '.join(parts[1:])}" if parts[1:] else ""))

@@ -5,33 +5,30 @@ Each tick leases due connections in the database (SKIP LOCKED on PostgreSQL), ma
 matches leads to that connection's active subscriptions locally, and in ONE transaction
 advances the cursor (fenced by the lease version) and inserts the deliveries (unique per
 subscription and lead, so the lookback overlap never enqueues twice).
+
+Whatever goes wrong in one connection's poll stays that connection's (`poll_failures`), and the
+other polls of its batch, written in the same transaction, go on without it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import connections, routing
+from bot import connections, lead_problems, poll_failures, routing
 from bot.leads import Lead
-from bot.quota import next_reset, poll_delay
+from bot.quota import poll_delay
 from bot.services import Services
-from bot.whatconverts import (
-    WhatConvertsAuthError,
-    WhatConvertsError,
-    WhatConvertsForbidden,
-    WhatConvertsQuotaExceeded,
-)
 from storage import connections as connection_store
-from storage import polling, problems, subscriptions
+from storage import polling, subscriptions
 from storage.batching import GroupCommit
 from storage.db import transaction
 from storage.models import Connection, Subscription
@@ -45,8 +42,6 @@ CLAIM_BATCH = 500
 # (1,000 polls) in flight is five times the client's global bound, so it never waits on a claim.
 BATCHES_IN_FLIGHT = 2
 MAX_BATCHES = 40  # per tick: 20,000 connections; anything left is due again at the next tick
-MAX_BACKOFF = timedelta(minutes=30)
-ERROR_AFTER_FAILURES = 3
 
 
 @dataclass
@@ -72,6 +67,11 @@ class Polled:
     now: datetime
     next_run_at: datetime
     requests: int
+    skipped: int = 0  # leads without a usable lead_id
+
+
+# What became of one poll in the shared write: routed, its lease lost (None), or failed on its own.
+Written = routing.Routed | Exception | None
 
 
 class Poller:
@@ -84,7 +84,7 @@ class Poller:
         # Set when the process shuts down: finish the batches in hand, claim no more.
         self.stopping = False
         # A cycle over thousands of connections writes its outcomes in shared transactions, not one each.
-        self._results: GroupCommit[Polled, routing.Routed | None] = GroupCommit(
+        self._results: GroupCommit[Polled, Written] = GroupCommit(
             services.sessions, self._write_results, linger=0.005, max_items=500
         )
 
@@ -160,13 +160,24 @@ class Poller:
                 lambda creds: services.wc.walk_leads(creds, start=start, end=now),
                 requests=lambda result: result.requests,
             )
-        except WhatConvertsError as exc:
-            await self._failed(lease, connection, exc, now, report)
+            leads = [lead for lead in walk.leads if routing.storable(lead)]
+            skipped = walk.unparseable + len(walk.leads) - len(leads)
+            used_today = used.get(lease.connection_id, 0) + walk.requests
+            delay = self._delay(connection, now, walk.requests, used_today, lease)
+            routed = await self._results.submit(
+                Polled(lease, connection, subs, leads, now, now + delay, walk.requests, skipped)
+            )
+        except Exception as exc:  # the poll's error boundary: any fault is this connection's alone
+            routed = exc
+        if isinstance(routed, Exception):
+            report.failed += 1
+            report.errors.append(type(routed).__name__)
+            services.metrics.poll_errors.labels(type(routed).__name__).inc()
+            try:
+                await poll_failures.handle(services, lease, connection, routed, now)
+            except (SQLAlchemyError, OSError) as exc:  # the database itself is away: the lease runs out instead
+                log.warning("couldn't record the failed poll of connection %s: %s", lease.connection_id, exc)
             return
-        delay = self._delay(connection, now, walk.requests, used.get(lease.connection_id, 0) + walk.requests, lease)
-        routed = await self._results.submit(
-            Polled(lease, connection, subs, walk.leads, now, now + delay, walk.requests)
-        )
         if routed is None:
             report.lost += 1
             services.metrics.poll_leases_lost.inc()
@@ -179,12 +190,37 @@ class Poller:
         services.metrics.leads_polled.inc(len(walk.leads))
         services.metrics.deliveries_enqueued.labels("poll").inc(routed.new)
 
-    async def _write_results(self, session: AsyncSession, batch: Sequence[Polled]) -> list[routing.Routed | None]:
+    async def _write_results(self, session: AsyncSession, batch: Sequence[Polled]) -> list[Written]:
+        """Write the batch together; if that fails, each poll on its own, so one can't fail the others."""
+        unreadable: Counter[str] = Counter()
+        try:
+            async with session.begin_nested():
+                results: list[Written] = await self._write(session, batch, unreadable)
+        except Exception as exc:  # whatever it is, it is retried alone below and reported there
+            if len(batch) == 1:
+                return [exc]
+            log.warning("writing %d polls together failed (%s); writing each alone", len(batch), type(exc).__name__)
+            unreadable.clear()
+            results = []
+            for item in batch:
+                alone: Counter[str] = Counter()
+                try:
+                    async with session.begin_nested():
+                        results.extend(await self._write(session, [item], alone))
+                except Exception as failed:  # this poll's own fault, handled by `poll_failures`
+                    results.append(failed)
+                    continue
+                unreadable.update(alone)
+        for name, count in unreadable.items():
+            self.services.metrics.lead_fields_unreadable.labels(name).inc(count)
+        return results
+
+    async def _write(self, session: AsyncSession, batch: Sequence[Polled], unreadable: Counter[str]) -> list[Written]:
         """Advance each cursor (fenced by its lease) and enqueue its deliveries; None where the lease was lost."""
         held = await polling.finish_many(
             session, [(item.lease, item.now, item.next_run_at, item.requests) for item in batch]
         )
-        results: list[routing.Routed | None] = []
+        results: list[Written] = []
         for item in batch:
             if item.lease.connection_id not in held:
                 results.append(None)  # nothing of this poll was written, and nothing more may be
@@ -192,6 +228,11 @@ class Poller:
             results.append(await routing.route(session, subs=item.subs, leads=item.leads, now=item.now))
             if item.connection.status == "error":
                 await connection_store.set_status(session, connection_id=item.lease.connection_id, status="ok")
+            team_id, label = item.connection.team_id, item.connection.label
+            unreadable.update(
+                await lead_problems.record_unreadable(session, team_id=team_id, label=label, leads=item.leads)
+            )
+            await lead_problems.record_skipped(session, team_id=team_id, label=label, count=item.skipped, now=item.now)
         return results
 
     def _delay(
@@ -209,63 +250,3 @@ class Poller:
             # Leads arrive instantly by webhook; polling is only the backstop for what a webhook missed.
             seconds = max(seconds, settings.backstop_poll_minutes * 60)
         return timedelta(seconds=seconds)
-
-    async def _failed(
-        self, lease: polling.Lease, connection: Connection, exc: WhatConvertsError, now: datetime, report: PollReport
-    ) -> None:
-        services = self.services
-        report.failed += 1
-        report.errors.append(type(exc).__name__)
-        services.metrics.poll_errors.labels(type(exc).__name__).inc()
-        failures = lease.failures + 1
-        status: str | None = None
-        problem: tuple[str, str] | None = None
-        if isinstance(exc, WhatConvertsQuotaExceeded):
-            # Back off this key only: until Retry-After when given, else until the daily reset.
-            next_run = now + timedelta(seconds=exc.retry_after) if exc.retry_after else next_reset(now)
-            if not exc.retry_after:
-                problem = ("WhatConverts' daily API limit for this key is used up.", "Polling resumes at midnight UTC.")
-        elif isinstance(exc, WhatConvertsAuthError | WhatConvertsForbidden):
-            next_run = now + timedelta(hours=1)
-            if connection.kind == "api_key":
-                status = "needs_reauth"
-                problem = (
-                    "WhatConverts no longer accepts this API key.",
-                    f"Run /whatconverts connect {connection.label} with a current token and secret.",
-                )
-        else:
-            base = max(services.settings.poll_min_interval_seconds, 30) * 2 ** min(failures - 1, 6)
-            backoff = min(timedelta(seconds=base), MAX_BACKOFF).total_seconds()
-            next_run = now + timedelta(seconds=backoff * random.uniform(0.8, 1.2))
-            if failures >= ERROR_AFTER_FAILURES:
-                status = "error"
-        async with transaction(services.sessions) as session:
-            if not await polling.finish(
-                session, lease, cursor=None, next_run_at=next_run, now=now, requests=1, error=exc.message
-            ):
-                return
-            if status and connection.status != status:
-                await connection_store.set_status(
-                    session, connection_id=lease.connection_id, status=status, error=exc.message
-                )
-                if problem is None and status == "error":
-                    problem = (
-                        f"Polling WhatConverts failed {failures} times in a row ({exc.message}).",
-                        "We keep retrying with backoff; check status.whatconverts.com if it persists.",
-                    )
-            if problem:
-                await problems.record(
-                    session,
-                    team_id=connection.team_id,
-                    subject=f"connection {connection.label}",
-                    message=problem[0],
-                    fix=problem[1],
-                )
-        if status == "needs_reauth" and problem:
-            await connections.notify(
-                services,
-                team_id=connection.team_id,
-                user_ids=[connection.owner_user_id],
-                text=f":warning: `{connection.label}`: {problem[0]} Its leads have stopped. {problem[1]}",
-                include_installer=True,
-            )

@@ -15,14 +15,26 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import filters
-from bot.leads import Lead
+from bot.leads import EARLIEST, Lead
 from storage import outbox
 from storage.models import Subscription
 
+# deliveries.lead_id is INTEGER (int4 on PostgreSQL); a larger id would fail the whole write.
+# WhatConverts' ids are ~2 x 10^8 today; a BIGINT migration lifts this when they get near.
+MAX_LEAD_ID = 2**31 - 1
 
-def eligible(lead: Lead, subscription: Subscription, rules: filters.Filters) -> bool:
-    """A lead is news to a subscription if it was created after it started and passes its filters."""
-    if lead.date_created is None or lead.date_created < subscription.start_at:
+
+def storable(lead: Lead) -> bool:
+    return lead.lead_id <= MAX_LEAD_ID
+
+
+def eligible(lead: Lead, subscription: Subscription, rules: filters.Filters, *, now: datetime) -> bool:
+    """A lead is news to a subscription if it was created after it started and passes its filters.
+
+    A lead whose creation date couldn't be read counts as created now, when we first see it: polls
+    only return leads created within their window, and a webhook announces a lead as it arrives.
+    """
+    if (lead.date_created or now) < subscription.start_at:
         return False
     return filters.matches(rules, lead)
 
@@ -61,7 +73,9 @@ def _row(lead: Lead, sub: Subscription, payload: str, now: datetime, *, digest: 
         "channel_id": sub.channel_id,
         "lead_id": lead.lead_id,
         "lead_json": payload,
-        "lead_updated_at": lead.last_updated or lead.date_created or now,
+        # Without a readable date, a fixed one: `now` would make every re-read look like a change
+        # and edit the card on every poll of the lookback window.
+        "lead_updated_at": lead.last_updated or lead.date_created or EARLIEST,
         # Digest subscriptions collect their leads for the daily summary instead of posting each.
         "status": "held" if digest else "pending",
         "hold": "digest" if digest else None,
@@ -90,7 +104,7 @@ async def route(session: AsyncSession, *, subs: Sequence[Subscription], leads: S
         candidates = index.candidates(lead) + [by_id[s] for s, lead_id in known if lead_id == lead.lead_id]
         for sub in candidates:
             pair = (sub.id or 0, lead.lead_id)
-            if pair not in rows and (pair in known or eligible(lead, sub, rules[sub.id])):
+            if pair not in rows and (pair in known or eligible(lead, sub, rules[sub.id], now=now)):
                 rows[pair] = _row(lead, sub, payload, now, digest=rules[sub.id].digest is not None)
     new = sum(1 for pair in rows if pair not in known)
     written = await outbox.upsert(session, list(rows.values()))

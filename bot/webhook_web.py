@@ -6,28 +6,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import ids, webhooks
+from bot import ids, limits, webhooks
 from bot.services import Services
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it passes `limit` (a 10 MB post is not read into memory)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def routes(services: Services) -> list[Route]:
     async def webhook(request: Request) -> Response:
-        body = await _read_limited(request, webhooks.MAX_BODY)
+        body = await limits.read_capped(request, webhooks.MAX_BODY)
         if body is None:
             services.metrics.webhooks.labels("too_large").inc()
             return JSONResponse({"ok": False, "error": "body too large"}, status_code=413)

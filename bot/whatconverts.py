@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from bot import json_bodies
 from bot.leads import Lead, integer, mapping, text
 
 PER_KEY_IN_FLIGHT = 20
@@ -224,8 +224,8 @@ class WhatConvertsClient:
                 raise WhatConvertsQuotaExceeded(message, status=status, retry_after=_retry_after(response))
             raise WhatConvertsRequestError(message, status=status)
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = json_bodies.loads(response.content)
+        except ValueError:
             raise WhatConvertsBadResponse("WhatConverts sent a response that isn't JSON", status=status) from None
         if not isinstance(body, dict):
             raise WhatConvertsBadResponse("WhatConverts sent an unexpected response", status=status)

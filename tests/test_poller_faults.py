@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from sqlalchemy import update
 from starlette.applications import Starlette
 
 from bot.config import Settings
@@ -22,6 +23,7 @@ from bot.delivery import Sender
 from bot.poller import LOOKBACK, Poller, PollReport
 from storage import polling
 from storage.db import transaction
+from storage.models import Subscription
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
@@ -376,3 +378,59 @@ async def test_a_poller_that_lost_its_lease_enqueues_nothing(
     after = await table(database_url, "poll_state")
     assert [row["cursor"] for row in after] == [row["cursor"] for row in before]
     assert {row["lease_owner"] for row in after} == {"thief"}
+
+
+# --------------------------------------------------------------------------- unexpected faults
+
+
+async def unreadable_filters(app: Starlette, url: str, label: str) -> str:
+    """Make `label`'s subscription unreadable to this version (a newer release wrote it, then was rolled
+    back): routing its leads raises ValueError, a fault nothing in the poller foresees. Returns the old value."""
+    connection_id = (await ids_by_label(url))[label]
+    (sub,) = [row for row in await table(url, "subscriptions") if row["connection_id"] == connection_id]
+    async with transaction(app.state.services.sessions) as session:
+        await session.execute(update(Subscription).where(Subscription.id == sub["id"]).values(filters_json='{"v": 99}'))
+    return str(sub["filters_json"])
+
+
+async def test_an_unexpected_fault_stays_with_its_connection(
+    two_connections: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
+    readable = await unreadable_filters(app, database_url, "agency")
+    leads = {"main": main_lead(fake_wc, "Main caller"), "agency": agency_lead(fake_wc, "Agency caller")}
+    cursor = (await states_by_label(database_url))["agency"]["cursor"]
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    report = await cycle(app)
+
+    after = datetime.now(UTC)
+    assert (report.polled, report.failed, report.errors) == (2, 1, ["ValueError"])
+    assert shows(fake_slack, "C1", leads["main"]) and shows(fake_slack, "C2")
+    state = (await states_by_label(database_url))["agency"]
+    # Released at once (no waiting for the lease to run out), backed off, the cursor where it was.
+    assert (state["lease_owner"], state["lease_until"], state["failures"]) == (None, None, 1)
+    assert state["cursor"] == cursor and "unexpected error (ValueError)" in state["last_error"]
+    assert timedelta(seconds=47) <= utc(state["next_run_at"]) - before <= timedelta(seconds=73) + (after - before)
+    (problem,) = await table(database_url, "problems")
+    assert problem["subject"] == "connection agency" and "unexpected error (ValueError)" in problem["message"]
+    assert dms(fake_slack) == []
+
+    for _ in range(3):  # it keeps failing: the admins are told once, when it turns to "error"
+        await make_due(app, database_url, "agency")
+        assert (await cycle(app)).errors == ["ValueError"]
+
+    (told,) = dms(fake_slack)
+    assert "`agency`" in told and "failed 3 times in a row" in told and "none is lost" in told
+    connections = {row["label"]: row for row in await table(database_url, "connections")}
+    assert (connections["agency"]["status"], connections["main"]["status"]) == ("error", "ok")
+    assert (await states_by_label(database_url))["agency"]["failures"] == 4
+
+    async with transaction(app.state.services.sessions) as session:  # the fix is deployed
+        await session.execute(update(Subscription).values(filters_json=readable))
+    await make_due(app, database_url, "agency")
+    healed = await cycle(app)
+
+    assert (healed.polled, healed.failed) == (1, 0)
+    assert shows(fake_slack, "C2", leads["agency"]) and len(dms(fake_slack)) == 1
+    connections = {row["label"]: row for row in await table(database_url, "connections")}
+    assert connections["agency"]["status"] == "ok"

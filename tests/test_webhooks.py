@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -197,3 +199,38 @@ async def test_webhook_url_is_for_admins_and_rotates(
     payload = fake_wc.webhook_payload(fake_wc.add_lead())
     assert (await post(hook, payload)).status_code == 404
     assert (await post(new, payload)).status_code == 200
+
+
+async def test_a_lead_without_date_created_is_dated_by_its_arrival(
+    hook: str, app: Starlette, slack: SlackClient, fake_slack: FakeSlack
+) -> None:
+    await slack.ask("subscribe")
+    undated = {k: v for k, v in SAMPLE.items() if k not in ("date_created", "last_updated")}
+    before = int(datetime.now(UTC).timestamp())
+
+    response = await post(hook, undated)
+    await deliver(app)
+
+    assert response.status_code == 200
+    (card,) = cards(fake_slack)
+    (shown,) = re.findall(r"<!date\^(\d+)\^", json.dumps(card["blocks"]))
+    assert before <= int(shown) <= datetime.now(UTC).timestamp()
+
+
+async def test_deep_nesting_is_refused_at_once(
+    hook: str, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    await slack.ask("subscribe")
+    bomb = b'{"lead_id": 5, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # 200 KB, under the size limit
+    deep = json.dumps(
+        {**SAMPLE, "date_created": now(), "x": {"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}
+    )
+
+    started = time.monotonic()
+    answers = [await post(hook, bomb), await post(hook, deep.encode())]
+    elapsed = time.monotonic() - started
+    await deliver(app)
+
+    assert [a.status_code for a in answers] == [400, 400] and elapsed < 2
+    assert answers[0].json() == {"ok": False, "error": "body is not JSON (or nests too deeply)"}
+    assert (await rawdb.dump(sqlite_url))["deliveries"] == [] and cards(fake_slack) == []
