@@ -496,3 +496,42 @@ async def test_fixtures_load_and_webhook_payload_matches_the_official_shape(fake
     assert payload["trigger"] == "new" and payload["lead_id"] == chat["lead_id"]
     assert set(official) - set(payload) == set()
     assert fake.webhook_payload(chat, trigger="update")["trigger"] == "update"
+
+
+async def test_a_master_key_gains_accounts_and_profiles_after_connect(fake: FakeWhatConverts) -> None:
+    fake.add_account("mtok", {"account_id": 20003, "account_name": "Cedar Roofing",
+                              "profiles": [{"profile_id": 30005, "profile_name": "Cedar Main"}]})  # fmt: skip
+    fake.add_profile("mtok", 20001, 30006, "Northwind West")
+    cedar = fake.add_lead(profile_id=30005)
+    west = fake.add_lead(profile_id=30006)
+
+    async with api(fake, "mtok", "msecret") as client:
+        accounts = (await client.get("accounts", params={"order": "asc"})).json()["accounts"]
+        leads = (await client.get("leads")).json()["leads"]
+    async with api(fake) as client:
+        foreign = (await client.get("leads")).json()["leads"]
+
+    assert [a["account_id"] for a in accounts] == [20001, 20002, 20003]
+    assert [p["profile_id"] for p in accounts[0]["profiles"]] == [30001, 30002, 30006]
+    assert (cedar["account_id"], cedar["account"], cedar["profile"]) == (20003, "Cedar Roofing", "Cedar Main")
+    assert {lead["lead_id"] for lead in leads} == {cedar["lead_id"], west["lead_id"]}
+    assert foreign == []  # the profile key still sees only its own profile
+    with pytest.raises(ValueError):
+        fake.add_account("ptok", {"account_id": 1, "account_name": "x"})
+
+
+async def test_a_lead_changes_long_after_its_creation_and_is_listed_by_date_created(
+    fake: FakeWhatConverts, clock: Clock
+) -> None:
+    """No "updated since" (platform truth W2): only a window over its creation date finds the change."""
+    call = fake.add_lead(lead_type="phone_call", lead_state="In Progress")
+    clock.now += 40 * 60
+    done = fake.update_lead(call["lead_id"], lead_state="Completed", call_duration_seconds=192)
+
+    async with api(fake) as client:
+        recent = (await client.get("leads", params={"start_date": "2025-06-01T12:30:00Z"})).json()["leads"]
+        today = (await client.get("leads", params={"start_date": "2025-06-01"})).json()["leads"]
+
+    assert (done["date_created"], done["last_updated"]) == ("2025-06-01T12:00:00Z", "2025-06-01T12:40:00Z")
+    assert recent == []
+    assert [(lead["lead_state"], lead["last_updated"]) for lead in today] == [("Completed", "2025-06-01T12:40:00Z")]

@@ -456,6 +456,35 @@ class FakeWhatConverts(LoopbackService):
                 profile.setdefault("date_created", item["date_created"])
         self._add_key(_Key(token, secret, True, chosen, MASTER_KEY_DAILY_LIMIT))
 
+    def add_account(self, token: str, account: dict[str, Any]) -> None:
+        """Add an account (shaped like a ``GET /accounts`` item, ``profiles`` embedded) to a Master key.
+
+        Agencies add accounts and profiles over time (platform truth W4): from now on the key sees
+        the account's leads and ``GET /accounts`` lists it, whatever the app read at connect time.
+        """
+        with self._lock:
+            key = self._keys[token]
+            if not key.master:
+                raise ValueError("only a Master key gains accounts; a profile key sees one profile")
+            item = copy.deepcopy(account)
+            item.setdefault("date_created", _timestamp(self._clock()))
+            item.setdefault("profiles", [])
+            for profile in item["profiles"]:
+                profile.setdefault("date_created", item["date_created"])
+            key.accounts.append(item)
+            self._add_key(key)
+
+    def add_profile(self, token: str, account_id: int, profile_id: int, profile_name: str) -> None:
+        """Add a profile to one of a Master key's accounts (its leads become visible to the key)."""
+        with self._lock:
+            key = self._keys[token]
+            account = next(a for a in key.accounts if a["account_id"] == account_id)
+            created = _timestamp(self._clock())
+            account["profiles"].append(
+                {"profile_id": profile_id, "profile_name": profile_name, "date_created": created}
+            )
+            self._add_key(key)
+
     def _add_key(self, key: _Key) -> None:
         with self._lock:
             self._keys[key.token] = key
