@@ -193,6 +193,38 @@ class PollState(SQLModel, table=True):
     last_webhook_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     failures: int = 0
     last_error: str | None = Field(default=None, max_length=500)
+    # The next poll at or after this re-reads the wide window (the update sweep); None until the
+    # first poll sets it, so a new connection doesn't start by re-reading a day of history.
+    next_sweep_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Requests the last sweep took (pages): what the quota plan reserves for each sweep to come.
+    sweep_requests: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+
+class WebhookSource(SQLModel, table=True):
+    """When each (account, profile) of a connection last sent a webhook (0: the lead didn't say).
+
+    WhatConverts sets webhooks up per profile, so an agency key may have them on some profiles
+    only: polling relaxes to the backstop only when every profile the key sees sends them.
+    """
+
+    __tablename__ = "webhook_sources"
+
+    connection_id: int = Field(primary_key=True, foreign_key="connections.id", ondelete="CASCADE")
+    account_id: int = Field(primary_key=True)
+    profile_id: int = Field(primary_key=True)
+    last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ScopeCheck(SQLModel, table=True):
+    """When a connection's accounts and profiles were last re-read, daily and on an unknown lead."""
+
+    __tablename__ = "scope_checks"
+
+    connection_id: int = Field(primary_key=True, foreign_key="connections.id", ondelete="CASCADE")
+    # The last time anyone started a re-read (daily, or for an unknown lead).
+    refreshed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The last re-read started because a lead named an unknown account or profile (at most hourly).
+    lookup_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class Delivery(SQLModel, table=True):

@@ -6,7 +6,7 @@ that stalled past its lease can't move the cursor or enqueue on top of its succe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +26,16 @@ class Lease:
     last_requests: int
     failures: int
     last_webhook_at: datetime | None = None
+    next_sweep_at: datetime | None = None
+    sweep_requests: int = 1
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a poll sets of its connection's update sweep: when the next is due, what the last cost."""
+
+    next_at: datetime | None
+    requests: int
 
 
 async def claim_due(session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Lease]:
@@ -55,6 +65,8 @@ async def claim_due(session: AsyncSession, *, owner: str, now: datetime, lease: 
             PollState.last_requests,
             PollState.failures,
             PollState.last_webhook_at,
+            PollState.next_sweep_at,
+            PollState.sweep_requests,
         )
     )
     rows = (await session.execute(stmt)).all()
@@ -91,9 +103,17 @@ async def finish(
     return bool(result.rowcount)
 
 
-async def finish_many(session: AsyncSession, polls: Sequence[tuple[Lease, datetime, datetime, int]]) -> set[int]:
+async def finish_many(
+    session: AsyncSession,
+    polls: Sequence[tuple[Lease, datetime, datetime, int]],
+    *,
+    sweeps: Mapping[int, Sweep] | None = None,
+) -> set[int]:
     """`finish` for many successful polls (lease, polled at = new cursor, next run, requests), in two
-    statements; returns the connection ids whose leases still held (only those were written)."""
+    statements; returns the connection ids whose leases still held (only those were written).
+
+    `sweeps` holds, by connection id, the sweep state a poll changed; the others keep theirs."""
+    sweeps = sweeps or {}
     if not polls:
         return set()
     ids = sorted(lease.connection_id for lease, *_ in polls)
@@ -119,16 +139,28 @@ async def finish_many(session: AsyncSession, polls: Sequence[tuple[Lease, dateti
                 last_poll_at=bindparam("f_at"),
                 next_run_at=bindparam("f_next"),
                 last_requests=bindparam("f_requests"),
+                next_sweep_at=bindparam("f_sweep_at"),
+                sweep_requests=bindparam("f_sweep_requests"),
                 lease_owner=None,
                 lease_until=None,
                 failures=0,
                 last_error=None,
             )
         )
-        params = [
-            {"f_id": lease.connection_id, "f_at": at, "f_next": next_run, "f_requests": max(1, requests)}
-            for lease, at, next_run, requests in sorted(ours, key=lambda p: p[0].connection_id)
-        ]
+        params = []
+        for lease, at, next_run, requests in sorted(ours, key=lambda p: p[0].connection_id):
+            # Every row names every parameter (one executemany); unchanged sweep state is written back as it was.
+            sweep = sweeps.get(lease.connection_id, Sweep(lease.next_sweep_at, lease.sweep_requests))
+            params.append(
+                {
+                    "f_id": lease.connection_id,
+                    "f_at": at,
+                    "f_next": next_run,
+                    "f_requests": max(1, requests),
+                    "f_sweep_at": sweep.next_at,
+                    "f_sweep_requests": max(1, sweep.requests),
+                }
+            )
         await session.execute(stmt, params)
     return {lease.connection_id for lease, *_ in ours}
 
