@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What to tell an operator about each variable when it is missing or malformed.
@@ -25,6 +25,8 @@ HOW_TO_FIX: dict[str, str] = {
     "WHATCONVERTS_DAILY_QUOTA": "set it to a whole number of requests per day, or leave it unset",
     "LOG_LEVEL": "use one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "use `text` or `json`",
+    "UPDATE_SWEEP_SECONDS": "set it to a whole number of seconds (900, every 15 minutes, is the default)",
+    "UPDATE_SWEEP_HOURS": "set it to a whole number of hours, shorter than DELIVERY_RETENTION_DAYS (default 24)",
     "WHATCONVERTS_OAUTH_CLIENT_SECRET": "set it with WHATCONVERTS_OAUTH_CLIENT_ID, or unset both to use API keys",
 }
 
@@ -80,6 +82,11 @@ class Settings(BaseSettings):
     # While webhooks arrive (one within `webhook_fresh_minutes`), poll only every `backstop_poll_minutes`.
     webhook_fresh_minutes: int = Field(default=60, ge=1)
     backstop_poll_minutes: int = Field(default=15, ge=1)
+    # Every `update_sweep_seconds` a connection's poll re-reads the leads created in the last
+    # `update_sweep_hours`: the API lists by date created only, so this is how later changes
+    # (a call completing, a value, a spam flag) reach the cards without webhooks.
+    update_sweep_seconds: int = Field(default=900, ge=1)
+    update_sweep_hours: int = Field(default=24, ge=1, le=400 * 24)
     # A poller or sender that dies keeps its claim this long before another process takes over.
     poll_lease_seconds: float = Field(default=300, gt=0)
     delivery_claim_seconds: float = Field(default=30, gt=0)
@@ -90,6 +97,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("update_sweep_hours")
+    @classmethod
+    def _within_retention(cls, value: int, info: ValidationInfo) -> int:
+        # Delivered rows are the record of which leads have a card: a sweep reaching further back
+        # than they are kept would post a purged lead's card again.
+        retention = info.data.get("delivery_retention_days")
+        if retention is not None and value >= retention * 24:
+            raise ValueError("UPDATE_SWEEP_HOURS must be shorter than DELIVERY_RETENTION_DAYS")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -21,6 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import scopes
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.payloads import Command
@@ -113,7 +114,7 @@ def _unique(label: str, taken: set[str]) -> str:
 
 
 def scope_of(connection: Connection) -> list[dict]:
-    """The accounts and profiles the connection can see (as stored at connect time)."""
+    """The accounts and profiles the connection can see (as last read; `scope_refresh` keeps it current)."""
     try:
         value = json.loads(connection.scope_json or "[]")
     except ValueError:
@@ -192,26 +193,12 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
     try:
         accounts = await services.wc.accounts(credentials)
     except (WhatConvertsAuthError, WhatConvertsForbidden):
-        scope = [
-            {
-                "account_id": lead.account_id,
-                "account": lead.account,
-                "profiles": [{"profile_id": lead.profile_id, "profile": lead.profile}],
-            }
-            for lead in page.leads[:1]
-        ]
+        # A key without leads yet learns its profile from its first one (`scope_refresh`).
+        scope = scopes.from_lead(page.leads[0]) if page.leads else []
         return KeyCheck(key_type="profile", scope=scope, requests=2)
     except WhatConvertsError:
         raise InvalidCredentials("WhatConverts isn't answering properly right now. Please try again.") from None
-    scope = [
-        {
-            "account_id": a.account_id,
-            "account": a.name,
-            "profiles": [{"profile_id": p.profile_id, "profile": p.name} for p in a.profiles],
-        }
-        for a in accounts
-    ]
-    return KeyCheck(key_type="master", scope=scope, requests=2)
+    return KeyCheck(key_type="master", scope=scopes.from_accounts(accounts), requests=2)
 
 
 def _default_label(check: KeyCheck) -> str:

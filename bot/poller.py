@@ -1,10 +1,11 @@
 """The poller: claim due connections, fetch their new leads once, enqueue deliveries, advance cursors.
 
 Each tick leases due connections in the database (SKIP LOCKED on PostgreSQL), makes one
-`GET /leads` walk per connection over [cursor - lookback, now] (oldest first, all pages),
-matches leads to that connection's active subscriptions locally, and in ONE transaction
-advances the cursor (fenced by the lease version) and inserts the deliveries (unique per
-subscription and lead, so the lookback overlap never enqueues twice).
+`GET /leads` walk per connection over [cursor - lookback, now] (oldest first, all pages; every
+`UPDATE_SWEEP_SECONDS` over the last `UPDATE_SWEEP_HOURS` instead, see `poll_plan`), matches
+leads to that connection's active subscriptions locally, and in ONE transaction advances the
+cursor (fenced by the lease version) and inserts the deliveries (unique per subscription and
+lead, so the overlap never enqueues twice; a lead seen changed edits its cards).
 
 Whatever goes wrong in one connection's poll stays that connection's (`poll_failures`), and the
 other polls of its batch, written in the same transaction, go on without it.
@@ -23,12 +24,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import connections, lead_problems, poll_failures, routing
+from bot import connections, lead_problems, poll_failures, poll_plan, routing, scope_refresh, scopes
 from bot.leads import Lead
-from bot.quota import poll_delay
 from bot.services import Services
 from storage import connections as connection_store
-from storage import polling, subscriptions
+from storage import polling, subscriptions, webhook_sources
+from storage import scopes as scope_store
 from storage.batching import GroupCommit
 from storage.db import transaction
 from storage.models import Connection, Subscription
@@ -53,6 +54,7 @@ class PollReport:
     failed: int = 0
     lost: int = 0
     requests: int = 0
+    sweeps: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -68,6 +70,16 @@ class Polled:
     next_run_at: datetime
     requests: int
     skipped: int = 0  # leads without a usable lead_id
+    sweep: polling.Sweep | None = None  # the sweep state this poll changed
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a batch's polls need to know beyond their leases, read once per batch."""
+
+    used: dict[int, int]  # requests made today, by connection
+    webhooks: dict[int, set[scopes.Source]]  # (account, profile) pairs with a fresh webhook
+    scope_checks: dict[int, tuple[datetime | None, datetime | None]]
 
 
 # What became of one poll in the shared write: routed, its lease lost (None), or failed on its own.
@@ -125,16 +137,21 @@ class Poller:
 
     async def _poll_batch(self, leases: list[polling.Lease], now: datetime, report: PollReport) -> None:
         ids = [lease.connection_id for lease in leases]
+        fresh_since = now - timedelta(minutes=self.services.settings.webhook_fresh_minutes)
         async with self.services.sessions() as session:
             conns = await connection_store.get_connections(session, connection_ids=ids)
             subs = await subscriptions.active_for_connections(session, connection_ids=ids)
-            used = await connection_store.requests_on(session, connection_ids=ids, day=now.date())
+            known = Known(
+                used=await connection_store.requests_on(session, connection_ids=ids, day=now.date()),
+                webhooks=await webhook_sources.fresh(session, connection_ids=ids, since=fresh_since),
+                scope_checks=await scope_store.last_checks(session, connection_ids=ids),
+            )
         by_connection: defaultdict[int, list[Subscription]] = defaultdict(list)
         for sub in subs:
             by_connection[sub.connection_id].append(sub)
         await asyncio.gather(
             *(
-                self._poll(lease, conns[lease.connection_id], by_connection[lease.connection_id], now, used, report)
+                self._poll(lease, conns[lease.connection_id], by_connection[lease.connection_id], now, known, report)
                 for lease in leases
                 if lease.connection_id in conns
             )
@@ -146,12 +163,15 @@ class Poller:
         connection: Connection,
         subs: list[Subscription],
         now: datetime,
-        used: dict[int, int],
+        known: Known,
         report: PollReport,
     ) -> None:
         services = self.services
+        settings = services.settings
         now = now.replace(microsecond=0)  # the API's dates have whole seconds
-        start = (lease.cursor or now) - self.lookback
+        sweep = poll_plan.is_sweep(lease, now)
+        hours = settings.update_sweep_hours
+        start = poll_plan.window_start(lease, now, lookback=self.lookback, sweep=sweep, hours=hours)
         report.polled += 1
         try:
             walk = await connections.call_api(
@@ -162,10 +182,17 @@ class Poller:
             )
             leads = [lead for lead in walk.leads if routing.storable(lead)]
             skipped = walk.unparseable + len(walk.leads) - len(leads)
-            used_today = used.get(lease.connection_id, 0) + walk.requests
-            delay = self._delay(connection, now, walk.requests, used_today, lease)
+            refreshed_at = known.scope_checks.get(lease.connection_id, (None, None))[0]
+            scope_requests = await scope_refresh.after_poll(
+                services, connection, leads, now=now, refreshed_at=refreshed_at
+            )
+            used_today = known.used.get(lease.connection_id, 0) + walk.requests + scope_requests
+            delay = self._delay(connection, now, lease, sweep, walk.requests, used_today, known)
+            changed = poll_plan.next_sweep(
+                lease, now, sweep=sweep, requests=walk.requests, every_seconds=settings.update_sweep_seconds
+            )
             routed = await self._results.submit(
-                Polled(lease, connection, subs, leads, now, now + delay, walk.requests, skipped)
+                Polled(lease, connection, subs, leads, now, now + delay, walk.requests, skipped, changed)
             )
         except Exception as exc:  # the poll's error boundary: any fault is this connection's alone
             routed = exc
@@ -184,6 +211,7 @@ class Poller:
             log.warning("lost the lease on connection %s; its poll was discarded", lease.connection_id)
             return
         report.leads += len(walk.leads)
+        report.sweeps += sweep
         report.enqueued += routed.new
         report.updated += routed.updated
         report.requests += walk.requests
@@ -218,7 +246,9 @@ class Poller:
     async def _write(self, session: AsyncSession, batch: Sequence[Polled], unreadable: Counter[str]) -> list[Written]:
         """Advance each cursor (fenced by its lease) and enqueue its deliveries; None where the lease was lost."""
         held = await polling.finish_many(
-            session, [(item.lease, item.now, item.next_run_at, item.requests) for item in batch]
+            session,
+            [(item.lease, item.now, item.next_run_at, item.requests) for item in batch],
+            sweeps={item.lease.connection_id: item.sweep for item in batch if item.sweep is not None},
         )
         results: list[Written] = []
         for item in batch:
@@ -236,17 +266,26 @@ class Poller:
         return results
 
     def _delay(
-        self, connection: Connection, now: datetime, requests_per_poll: int, used_today: int, lease: polling.Lease
+        self,
+        connection: Connection,
+        now: datetime,
+        lease: polling.Lease,
+        sweep: bool,
+        requests: int,
+        used_today: int,
+        known: Known,
     ) -> timedelta:
-        seconds = poll_delay(
+        """Within the key's quota share (sweeps included); only a backstop while every profile sends webhooks."""
+        fresh = known.webhooks.get(lease.connection_id, set())
+        covered = scopes.coverage(connection.key_type, connections.scope_of(connection), fresh).complete
+        seconds = poll_plan.poll_seconds(
+            self.services.settings,
             now=now,
-            min_interval=self.services.settings.poll_min_interval_seconds,
             quota=connection.daily_quota,
             used_today=used_today,
-            requests_per_poll=requests_per_poll,
+            # What each kind of poll costs: this one's walk, and the last of the other kind.
+            poll_requests=lease.last_requests if sweep else requests,
+            sweep_requests=requests if sweep else lease.sweep_requests,
+            backstop=covered,
         )
-        settings = self.services.settings
-        if lease.last_webhook_at and now - lease.last_webhook_at < timedelta(minutes=settings.webhook_fresh_minutes):
-            # Leads arrive instantly by webhook; polling is only the backstop for what a webhook missed.
-            seconds = max(seconds, settings.backstop_poll_minutes * 60)
         return timedelta(seconds=seconds)

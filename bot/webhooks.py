@@ -3,7 +3,8 @@
 The URL's token (≥128 random bits) is the only authentication WhatConverts offers, so it is
 looked up by its SHA-256 (no comparison of secrets in Python), kept out of logs, and checked
 against what the connection can see: a lead from an account or profile the key can't see is
-refused. Accepted leads go through the same routing as polled ones, so the two paths dedupe.
+refused (after re-reading an agency key's accounts, which may have grown since). Accepted
+leads go through the same routing as polled ones, so the two paths dedupe.
 
 Each post is parsed and checked on its own before it joins a group-commit batch, and a batch
 that fails is written again post by post: one odd post is never another post's 500.
@@ -21,12 +22,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import connections, json_bodies, lead_problems, routing
+from bot import json_bodies, lead_problems, routing, scope_refresh, scopes
 from bot.ids import ROUTE_WC_WEBHOOK
-from bot.leads import Lead, integer, mapping
+from bot.leads import Lead, mapping
 from bot.services import Services
 from storage import connections as connection_store
-from storage import outbox, polling, problems
+from storage import outbox, polling, problems, webhook_sources
 from storage import subscriptions as subscription_store
 from storage.batching import UNAVAILABLE, GroupCommit
 from storage.db import transaction
@@ -64,16 +65,6 @@ async def ensure_token(services: Services, connection: Connection, *, rotate: bo
     connection.webhook_token = token
     services.forget_webhooks()
     return token
-
-
-def _in_scope(connection: Connection, lead: Lead) -> bool:
-    """Only leads of the accounts/profiles this key can see (a profile key's scope may not be known yet)."""
-    scope = connections.scope_of(connection)
-    accounts = {integer(a.get("account_id")) for a in scope} - {None}
-    profiles = {integer(p.get("profile_id")) for a in scope for p in (a.get("profiles") or [])} - {None}
-    if lead.account_id is not None and accounts and lead.account_id not in accounts:
-        return False
-    return not (lead.profile_id is not None and profiles and lead.profile_id not in profiles)
 
 
 @dataclass(frozen=True)
@@ -139,6 +130,10 @@ async def _write(
     for connection_id, leads in by_connection.items():
         new += (await routing.route(session, subs=subs_of.get(connection_id, []), leads=leads, now=now)).new
         await polling.webhook_received(session, connection_id=connection_id, at=now)
+        # Freshness per (account, profile): WhatConverts sets webhooks up profile by profile.
+        await webhook_sources.record(
+            session, connection_id=connection_id, sources=[scopes.source_of(lead) for lead in leads], at=now
+        )
         connection = connection_of[connection_id]
         unreadable.update(
             await lead_problems.record_unreadable(
@@ -223,7 +218,8 @@ async def receive(services: Services, *, token: str, body: bytes) -> Outcome:
         return Outcome(422, "lead_id is missing")
     if not routing.storable(lead):
         return Outcome(422, "lead_id is out of range")
-    if not _in_scope(connection, lead):
+    # Only leads of the accounts/profiles this key can see; an agency may have added one since we last looked.
+    if not await scope_refresh.admit(services, connection, lead, now=utcnow()):
         return Outcome(403, "lead is not from an account this connection can see")
     fields["lead_id"] = lead.lead_id
     assert services.webhooks is not None
