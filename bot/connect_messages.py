@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot import ids
 from bot.escape import escape_mrkdwn
+from bot.poll_plan import SweepPlan
 
 HEALTH = {
     "ok": (":large_green_circle:", "healthy"),
@@ -108,8 +109,11 @@ class ConnectionStatus:
     next_poll_at: datetime | None = None
     last_poll_error: str | None = None
     connection_id: int | None = None
-    webhook_active: bool = False  # a webhook arrived recently: instant alerts, polling as a backstop
+    webhook_active: bool = False  # every profile sent a webhook lately: instant alerts, polling as a backstop
     webhook_url: str | None = None  # only filled in for admins' views
+    webhook_profiles: Sequence[tuple[str, bool]] = ()  # each profile the key sees: sent a webhook lately?
+    webhook_fresh_minutes: int = 60
+    sweep: SweepPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,51 @@ def _scope_text(scope: Sequence[dict]) -> str:
         parts.append(f"{name} ({profiles})" if profiles else str(name))
     more = f" and {len(scope) - 5} more" if len(scope) > 5 else ""
     return escape_mrkdwn("; ".join(parts) + more) if parts else "no leads seen yet"
+
+
+def _every(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def sweep_text(plan: SweepPlan) -> str:
+    """How later changes reach cards without webhooks, and what that costs."""
+    return (
+        f"Updates: re-read the last {plan.hours} h every {_every(plan.every_seconds)} "
+        f"(~{plan.requests_per_day:,} requests/day)"
+    )
+
+
+def mode_text(row: ConnectionStatus) -> str:
+    if row.webhook_active:
+        return "instant (webhook) + backstop poll"
+    sent = sum(1 for _, fresh in row.webhook_profiles if fresh)
+    if sent and len(row.webhook_profiles) > 1:
+        # WhatConverts sets webhooks up per profile: the others' leads still come by polling.
+        return f"polling; instant (webhook) for {sent} of {len(row.webhook_profiles)} profiles"
+    return "polling"
+
+
+def _names(names: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(escape_mrkdwn(name[:60]) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def webhook_profiles_text(profiles: Sequence[tuple[str, bool]], *, fresh_minutes: int) -> str:
+    """Which profiles sent webhooks lately: the URL goes into each profile's webhook settings."""
+    sent = [name for name, fresh in profiles if fresh]
+    waiting = [name for name, fresh in profiles if not fresh]
+    if len(profiles) <= 1:
+        return f"Webhooks in the last {fresh_minutes} min: {'received' if sent else 'none yet'}."
+    text = (
+        f"This key sees {len(profiles)} profiles, and WhatConverts sets webhooks up per profile: "
+        f"add this URL to each of them. Webhooks in the last {fresh_minutes} min: "
+        + (f"{_names(sent)}." if sent else "none yet.")
+    )
+    if waiting:
+        text += f" Not yet: {_names(waiting)} (polled at the normal pace until they send webhooks)."
+    return text
 
 
 def slack_date(value: datetime | None) -> str:
@@ -165,12 +214,13 @@ def status_message(
             poll += f" (failed: {escape_mrkdwn(row.last_poll_error[:150])})"
         if row.next_poll_at and row.status in ("ok", "error"):
             poll += f" · next: {slack_date(row.next_poll_at)}"
-        mode = "instant (webhook) + backstop poll" if row.webhook_active else "polling"
         line = (
             f"{emoji} *{escape_mrkdwn(row.label)}* — {kind} — {health}\n"
             f"Accounts: {_scope_text(row.scope)}\n"
-            f"Mode: {mode} · {poll} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
+            f"Mode: {mode_text(row)} · {poll} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
         )
+        if row.sweep is not None:
+            line += f"\n{sweep_text(row.sweep)}"
         lines.append(line)
         blocks.append(_section(line))
     if problems:
@@ -179,16 +229,24 @@ def status_message(
 
 
 WEBHOOK_STEPS = (
-    "In WhatConverts: *Profile → Integrations → Webhooks → Add Webhook*, paste the URL, choose "
-    "*New Lead* and *Update Lead* (and the lead types you want), then save. New leads then arrive in "
-    "seconds; polling continues every 15 minutes as a backstop."
+    "In WhatConverts, in each profile: *Profile → Integrations → Webhooks → Add Webhook*, paste the URL, "
+    "choose *New Lead* and *Update Lead* (and the lead types you want), then save. That profile's leads then "
+    "arrive in seconds; once every profile sends webhooks, polling drops to a backstop every 15 minutes."
 )
 
 
-def webhook_message(*, label: str, url: str, rotated: bool) -> dict:
+def webhook_message(
+    *,
+    label: str,
+    url: str,
+    rotated: bool,
+    profiles: Sequence[tuple[str, bool]] = (),
+    fresh_minutes: int = 60,
+) -> dict:
+    """`profiles`: each profile the key sees, and whether it sent a webhook in the last `fresh_minutes`."""
     intro = "New webhook URL (the old one no longer works)" if rotated else "Webhook URL"
     text = (
         f"{intro} for `{escape_mrkdwn(label)}` — keep it secret, anyone with it can send leads:\n"
-        f"```{url}```\n{WEBHOOK_STEPS}"
+        f"```{url}```\n{WEBHOOK_STEPS}\n{webhook_profiles_text(profiles, fresh_minutes=fresh_minutes)}"
     )
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text[:3000], "blocks": [_section(text[:3000])]}

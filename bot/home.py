@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import ids
-from bot.connect_messages import HEALTH, WEBHOOK_STEPS, ConnectionStatus, ProblemLine, slack_date
+from bot.connect_messages import (
+    HEALTH,
+    WEBHOOK_STEPS,
+    ConnectionStatus,
+    ProblemLine,
+    mode_text,
+    slack_date,
+    sweep_text,
+    webhook_profiles_text,
+)
 from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
 from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine
@@ -81,9 +90,12 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
     )
     if row.last_poll_error:
         text += f"\nLast error: {escape_mrkdwn(row.last_poll_error[:200])}"
-    text += "\nMode: " + ("instant (webhook) + backstop poll" if row.webhook_active else "polling")
+    text += f"\nMode: {mode_text(row)}"
+    if row.sweep is not None:
+        text += f"\n{sweep_text(row.sweep)}"
     if row.webhook_url:
         text += f"\nWebhook URL (keep it secret): `{row.webhook_url}`\n_{WEBHOOK_STEPS}_"
+        text += f"\n{webhook_profiles_text(row.webhook_profiles, fresh_minutes=row.webhook_fresh_minutes)}"
     value = str(row.connection_id or "")
     buttons = []
     if row.status == "needs_reauth":

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connections, filters, webhooks, workspaces
+from bot import connections, filters, poll_plan, scopes, webhooks, workspaces
 from bot.connect_messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
 from bot.permissions import Actor
 from bot.services import Services
 from bot.subscription_messages import DAY, SubscriptionLine
 from storage import connections as connection_store
-from storage import installations, outbox, polling, problems
+from storage import installations, outbox, polling, problems, webhook_sources
 from storage import subscriptions as subscription_store
+from storage.models import Connection
 from storage.types import utcnow
 
 
@@ -22,11 +23,15 @@ async def connection_statuses(
     services: Services, *, team_id: str, with_webhooks: bool = False
 ) -> list[ConnectionStatus]:
     """Each connection's state; `with_webhooks` adds the (secret) webhook URLs, for admins only."""
+    settings = services.settings
+    since = utcnow() - timedelta(minutes=settings.webhook_fresh_minutes)
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=team_id)
         ids = [c.id for c in rows if c.id is not None]
         used = await connection_store.requests_on(session, connection_ids=ids, day=utcnow().date())
         polls = await polling.states(session, connection_ids=ids)
+        fresh = await webhook_sources.fresh(session, connection_ids=ids, since=since)
+    coverage = {c.id: scopes.coverage(c.key_type, connections.scope_of(c), fresh.get(c.id or 0, set())) for c in rows}
     return [
         ConnectionStatus(
             label=c.label,
@@ -41,7 +46,10 @@ async def connection_statuses(
             quota_used=used.get(c.id or 0, 0),
             quota_limit=c.daily_quota,
             connection_id=c.id,
-            webhook_active=_fresh(polls[c.id].last_webhook_at, services) if c.id in polls else False,
+            webhook_active=coverage[c.id].complete,
+            webhook_profiles=coverage[c.id].profiles,
+            webhook_fresh_minutes=settings.webhook_fresh_minutes,
+            sweep=poll_plan.sweep_plan(settings, sweep_requests=polls[c.id].sweep_requests if c.id in polls else 1),
             webhook_url=webhooks.webhook_url(services, await webhooks.ensure_token(services, c))
             if with_webhooks
             else None,
@@ -50,8 +58,12 @@ async def connection_statuses(
     ]
 
 
-def _fresh(at: datetime | None, services: Services) -> bool:
-    return at is not None and utcnow() - at < timedelta(minutes=services.settings.webhook_fresh_minutes)
+async def webhook_coverage(services: Services, connection: Connection) -> scopes.Coverage:
+    """Which of the connection's profiles sent webhooks lately (for `/whatconverts webhook`)."""
+    since = utcnow() - timedelta(minutes=services.settings.webhook_fresh_minutes)
+    async with services.sessions() as session:
+        fresh = await webhook_sources.fresh(session, connection_ids=[connection.id or 0], since=since)
+    return scopes.coverage(connection.key_type, connections.scope_of(connection), fresh.get(connection.id or 0, set()))
 
 
 async def subscription_lines(

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from bot.config import Settings
 from bot.poller import Poller
+from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support.outbox import cards_in, subscribed, unpaced
@@ -80,3 +81,9 @@ async def test_a_lead_that_shows_up_late_is_still_posted_by_the_sweep(
 
     (card,) = cards_in(fake_slack, "C1")
     assert str(late["lead_id"]) in json.dumps(card["blocks"])
+
+
+async def test_status_shows_the_sweep_plan(subscribed: None, app: Starlette, slack: SlackClient) -> None:
+    text = (await slack.ask("status"))["text"]
+
+    assert "Updates: re-read the last 24 h every 15 min (~96 requests/day)" in text

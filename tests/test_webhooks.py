@@ -234,3 +234,39 @@ async def test_deep_nesting_is_refused_at_once(
     assert [a.status_code for a in answers] == [400, 400] and elapsed < 2
     assert answers[0].json() == {"ok": False, "error": "body is not JSON (or nests too deeply)"}
     assert (await rawdb.dump(sqlite_url))["deliveries"] == [] and cards(fake_slack) == []
+
+
+async def test_a_webhook_on_one_profile_leaves_the_others_at_their_normal_cadence(
+    installed: None, app: Starlette, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts
+) -> None:
+    """WhatConverts sets webhooks up per profile (W3): an agency key with one on one profile keeps polling."""
+    await connect_key(app_url, slack, token=MASTER_TOKEN, secret=MASTER_SECRET)
+    await slack.ask("subscribe")
+    url = local((await slack.ask("webhook"))["text"].split("```")[1], app_url)
+    services = app.state.services
+    poller = Poller(services, owner="cadence-poller")
+
+    async def poll_and_wait() -> float:
+        async with transaction(services.sessions) as session:
+            await polling.reschedule(session, connection_id=1, next_run_at=datetime.now(UTC))
+        await poller.tick()
+        async with services.sessions() as session:
+            state = (await polling.states(session, connection_ids=[1]))[1]
+        return (state.next_run_at - datetime.now(UTC)).total_seconds()
+
+    assert (await post(url, fake_wc.webhook_payload(fake_wc.add_lead(profile_id=30001)))).status_code == 200
+    one = await poll_and_wait()
+    status = (await slack.ask("status"))["text"]
+    webhook = (await slack.ask("webhook"))["text"]
+    for profile_id in (30002, 30003, 30004):
+        assert (await post(url, fake_wc.webhook_payload(fake_wc.add_lead(profile_id=profile_id)))).status_code == 200
+    every = await poll_and_wait()
+    await poller.aclose()
+
+    assert one < 2 * 60  # a master key's normal cadence: every minute
+    assert "Mode: polling; instant (webhook) for 1 of 4 profiles" in status
+    assert "add this URL to each of them" in webhook
+    assert "Webhooks in the last 60 min: Northwind Main Site." in webhook
+    assert "Not yet: Bluebird Downtown, Bluebird Uptown, Northwind Emergency Line" in webhook
+    assert every > 14 * 60  # every profile sends webhooks: polling is only the backstop
+    assert "instant (webhook) + backstop poll" in (await slack.ask("status"))["text"]
