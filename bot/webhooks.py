@@ -219,7 +219,11 @@ async def receive(services: Services, *, token: str, body: bytes) -> Outcome:
     if not routing.storable(lead):
         return Outcome(422, "lead_id is out of range")
     # Only leads of the accounts/profiles this key can see; an agency may have added one since we last looked.
-    if not await scope_refresh.admit(services, connection, lead, now=utcnow()):
+    try:
+        admitted = await scope_refresh.admit(services, connection, lead, now=utcnow())
+    except UNAVAILABLE:  # the database is away while the scope is learned or re-read: WhatConverts retries
+        return Outcome(503, "try again")
+    if not admitted:
         return Outcome(403, "lead is not from an account this connection can see")
     fields["lead_id"] = lead.lead_id
     assert services.webhooks is not None
