@@ -49,7 +49,10 @@ async def connection_statuses(
             webhook_active=coverage[c.id].complete,
             webhook_profiles=coverage[c.id].profiles,
             webhook_fresh_minutes=settings.webhook_fresh_minutes,
-            sweep=poll_plan.sweep_plan(settings, sweep_requests=polls[c.id].sweep_requests if c.id in polls else 1),
+            # Only what is polled sweeps: a connection without subscriptions, or paused, makes no requests.
+            sweep=poll_plan.sweep_plan(settings, sweep_requests=polls[c.id].sweep_requests)
+            if c.id in polls and c.status in ("ok", "error")
+            else None,
             webhook_url=webhooks.webhook_url(services, await webhooks.ensure_token(services, c))
             if with_webhooks
             else None,
