@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import ids
+from bot import ids, wc_paths
 from bot.escape import escape_mrkdwn
 
 HEALTH = {
@@ -83,7 +83,12 @@ def disconnect_confirm_message(*, label: str, connection_id: int, kind: str) -> 
 
 
 def disconnected_message(*, label: str, kind: str) -> dict:
-    extra = "" if kind == "oauth" else " Remember to delete the API key in WhatConverts (Integrations → API Keys)."
+    extra = (
+        ""
+        if kind == "oauth"
+        else " Remember to delete the API key in WhatConverts "
+        f"({wc_paths.PROFILE_API_KEYS}, or {wc_paths.MASTER_API_KEYS} for an agency key)."
+    )
     text = f"Disconnected `{escape_mrkdwn(label)}`; its credentials are deleted.{extra}"
     return {"text": text, "blocks": [_section(text)]}
 
@@ -179,7 +184,7 @@ def status_message(
 
 
 WEBHOOK_STEPS = (
-    "In WhatConverts: *Profile → Integrations → Webhooks → Add Webhook*, paste the URL, choose "
+    f"In WhatConverts, open {wc_paths.WEBHOOKS}, add a webhook, paste the URL, choose "
     "*New Lead* and *Update Lead* (and the lead types you want), then save. New leads then arrive in "
     "seconds; polling continues every 15 minutes as a backstop."
 )
