@@ -76,13 +76,6 @@ def test_phone_call_card() -> None:
 def test_chat_webhook_card_with_notes_and_actions() -> None:
     lead = Lead.from_api(fixture("webhook_chat_new.json"))
     card = lead_card(lead, actions=True, notes=["✓ marked quotable by <@U123>"])
-    spam_confirm = {
-        "title": plain("Mark as spam?"),
-        "text": plain("Lead #153928 will be marked as spam in WhatConverts."),
-        "confirm": plain("Mark as spam"),
-        "deny": plain("Cancel"),
-        "style": "danger",
-    }
     assert card == {
         "text": "New chat from Jeremy Helms (google / cpc)",
         "blocks": [
@@ -129,14 +122,6 @@ def test_chat_webhook_card_with_notes_and_actions() -> None:
                         "value": "153928",
                     },
                     {"type": "button", "text": plain("Add value"), "action_id": "lead_value", "value": "153928"},
-                    {
-                        "type": "button",
-                        "text": plain("Spam"),
-                        "action_id": "lead_spam",
-                        "value": "153928",
-                        "style": "danger",
-                        "confirm": spam_confirm,
-                    },
                 ],
             },
         ],
@@ -145,8 +130,7 @@ def test_chat_webhook_card_with_notes_and_actions() -> None:
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
         ids.ACTION_LEAD_VALUE,
-        ids.ACTION_LEAD_SPAM,
-    ]
+    ]  # no Spam: the API can't mark it (W1)
     assert card["blocks"][-1]["block_id"] == ids.BLOCK_LEAD_ACTIONS
 
 

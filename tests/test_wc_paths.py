@@ -6,7 +6,7 @@ import html
 import re
 from pathlib import Path
 
-from bot import connect_messages, pages, wc_paths
+from bot import card_actions, connect_messages, pages, wc_paths
 from tests.fakes.signing import SlackClient
 from tests.support.connect import connect_link, submit_key
 from tests.support.constants import PROFILE_TOKEN
@@ -26,6 +26,7 @@ def stray_paths(text: str) -> list[str]:
 
 def test_unconfirmed_paths_say_so_and_confirmed_ones_do_not() -> None:
     assert wc_paths.WEBHOOKS.endswith(wc_paths.MAY_DIFFER)
+    assert wc_paths.MARK_SPAM.endswith(wc_paths.MAY_DIFFER)
     assert wc_paths.MAY_DIFFER not in wc_paths.PROFILE_API_KEYS + wc_paths.MASTER_API_KEYS
 
 
@@ -49,6 +50,13 @@ def test_slack_replies_show_the_same_paths() -> None:
         shown = str(message)
         assert all(path in shown for path in paths), shown
         assert stray_paths(shown.replace("\\n", "\n")) == []
+
+
+def test_the_spam_button_of_older_cards_shows_the_same_path() -> None:
+    shown = card_actions.spam_elsewhere().message
+
+    assert wc_paths.MARK_SPAM in shown
+    assert stray_paths(shown) == []
 
 
 def test_connect_page_shows_the_same_paths() -> None:
