@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
 from bot.config import Settings
@@ -272,8 +273,10 @@ async def test_restricted_action_breaks_the_subscription_with_its_own_fix(
     assert sub["status"] == "broken" and sub["broken_reason"] == "restricted_action"
     (problem,) = await rows(database_url, "problems")
     assert problem["fix"] == CHANNEL_FIX["restricted_action"]
-    listed = (await slack.ask("list", channel_id="C1"))["text"]
-    assert f"broken (restricted_action: {BROKEN_FIX['restricted_action']})" in listed
+    listed = await slack.ask("list", channel_id="C1")
+    assert f"broken (restricted_action: {BROKEN_FIX['restricted_action']})" in listed["text"]
+    for block in listed["blocks"]:
+        Block.parse(block).validate_json()
 
 
 async def test_a_missing_scope_makes_the_cards_wait_for_a_reinstall_and_tells_the_admins(

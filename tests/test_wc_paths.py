@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import card_actions, connect_messages, pages, wc_paths
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot import card_actions, connect_messages, home, messages, pages, wc_paths
 from tests.fakes.signing import SlackClient
 from tests.support.connect import connect_link, submit_key
 from tests.support.constants import PROFILE_TOKEN
@@ -15,6 +19,11 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 # Words that only ever appear in a WhatConverts menu path; a line with an arrow and one of these
 # that isn't one of the constants is a second wording.
 MENU_WORDS = re.compile(r"Integrations|API Keys|Webhooks|Lead Manager|Mark as Spam|Master Account")
+
+
+def check_slack_accepts(message: dict) -> None:
+    for raw in message["blocks"]:
+        Block.parse(raw).validate_json()  # what Slack would refuse, slack_sdk refuses
 
 
 def stray_paths(text: str) -> list[str]:
@@ -49,7 +58,30 @@ def test_slack_replies_show_the_same_paths() -> None:
     ):
         shown = str(message)
         assert all(path in shown for path in paths), shown
+        check_slack_accepts(message)
         assert stray_paths(shown.replace("\\n", "\n")) == []
+
+
+def test_home_tab_shows_the_same_webhook_path() -> None:
+    row = connect_messages.ConnectionStatus(
+        label="acme",
+        kind="api_key",
+        key_type="profile",
+        scope=[],
+        status="ok",
+        last_error=None,
+        last_poll_at=datetime(2025, 6, 1, tzinfo=UTC),
+        quota_used=3,
+        quota_limit=1000,
+        connection_id=1,
+        webhook_url="https://wcs.test/whatconverts/webhook/x",
+    )
+    view = home.home_view(home.HomeData(role="admin", connections=[row]))
+
+    shown = str(view)
+    assert wc_paths.WEBHOOKS in shown
+    assert stray_paths(shown.replace("\\n", "\n")) == []
+    View(**view).validate_json()
 
 
 def test_the_spam_button_of_older_cards_shows_the_same_path() -> None:
@@ -57,6 +89,7 @@ def test_the_spam_button_of_older_cards_shows_the_same_path() -> None:
 
     assert wc_paths.MARK_SPAM in shown
     assert stray_paths(shown) == []
+    check_slack_accepts(messages.error_message(shown))  # how the presser sees it
 
 
 def test_connect_page_shows_the_same_paths() -> None:
