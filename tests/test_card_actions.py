@@ -217,14 +217,35 @@ async def notes_of(sqlite_url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", BUTTONS)
-async def test_an_accepted_change_is_noted_from_the_lead_whatconverts_returns(
+async def test_the_card_notes_only_what_whatconverts_answered(
     kind: str, card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
 ) -> None:
-    form, note, _ = BUTTONS[kind]
-    assert await press_button(kind, card, slack, fake_slack) == ""
+    """Refused, then a 200 without the change, then accepted: only the last may show on the card."""
+    form, note, shown = BUTTONS[kind]
+    path = f"/api/v1/leads/{card['lead_id']}"
+    before = fake_wc.get_lead(card["lead_id"])
 
-    (post,) = fake_wc.calls_to("leads", method="POST")
-    assert post.form == form
+    fake_wc.error_message_next(path, "Invalid lead ID.", status=400)
+    refused = await press_button(kind, card, slack, fake_slack)
+
+    assert "didn't accept the change (Invalid lead ID.)" in refused
+    assert fake_slack.calls_to("chat.update") == [] and await notes_of(sqlite_url) == []
+    assert fake_wc.get_lead(card["lead_id"]) == before
+
+    # A 200 is not proof: the lead WhatConverts sends back decides what the card may claim.
+    envelope = {"page_number": 1, "leads_per_page": 1, "total_pages": 1, "total_leads": 1, "leads": [before]}
+    fake_wc.fail_next(path, status=200, body=envelope)
+    ignored = await press_button(kind, card, slack, fake_slack)
+
+    assert f"WhatConverts answered with {shown}; the card is unchanged." in ignored
+    assert fake_slack.calls_to("chat.update") == [] and await notes_of(sqlite_url) == []
+    (message,) = fake_slack.messages("C1")
+    assert "✓" not in str(message["blocks"])
+
+    accepted = await press_button(kind, card, slack, fake_slack)
+
+    assert accepted == ""  # nothing to tell the presser: the card says it
+    assert [c.form for c in fake_wc.calls_to("leads", method="POST")] == [form] * 3
     (update,) = await fake_slack.wait_for_calls("chat.update")
     assert await notes_of(sqlite_url) == [note]
     assert {"type": "context", "elements": [{"type": "mrkdwn", "text": note, "verbatim": True}]} in update.params[
@@ -232,37 +253,6 @@ async def test_an_accepted_change_is_noted_from_the_lead_whatconverts_returns(
     ]
     for block in update.params["blocks"]:
         Block.parse(block).validate_json()  # what Slack would refuse, slack_sdk refuses
-
-
-@pytest.mark.parametrize("kind", BUTTONS)
-async def test_a_refused_change_leaves_the_card_and_tells_only_the_presser(
-    kind: str, card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
-) -> None:
-    before = fake_wc.get_lead(card["lead_id"])
-    fake_wc.error_message_next(f"/api/v1/leads/{card['lead_id']}", "Invalid lead ID.", status=400)
-
-    told = await press_button(kind, card, slack, fake_slack)
-
-    assert "didn't accept the change (Invalid lead ID.)" in told
-    assert fake_slack.calls_to("chat.update") == [] and await notes_of(sqlite_url) == []
-    assert fake_wc.get_lead(card["lead_id"]) == before
-
-
-@pytest.mark.parametrize("kind", BUTTONS)
-async def test_an_answer_without_the_change_leaves_the_card_and_says_what_whatconverts_holds(
-    kind: str, card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
-) -> None:
-    """A 200 is not proof: the lead WhatConverts sends back decides what the card may claim."""
-    unchanged = fake_wc.get_lead(card["lead_id"])
-    envelope = {"page_number": 1, "leads_per_page": 1, "total_pages": 1, "total_leads": 1, "leads": [unchanged]}
-    fake_wc.fail_next(f"/api/v1/leads/{card['lead_id']}", status=200, body=envelope)
-
-    told = await press_button(kind, card, slack, fake_slack)
-
-    assert f"WhatConverts answered with {BUTTONS[kind][2]}; the card is unchanged." in told
-    assert fake_slack.calls_to("chat.update") == [] and await notes_of(sqlite_url) == []
-    (message,) = fake_slack.messages("C1")
-    assert "✓" not in str(message["blocks"])
 
 
 async def test_a_card_whose_subscription_is_gone(card: dict, slack: SlackClient, fake_slack: FakeSlack) -> None:

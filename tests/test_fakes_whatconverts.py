@@ -240,8 +240,6 @@ async def test_post_update_is_form_encoded_and_recorded(fake: FakeWhatConverts, 
         {"spam": "true"},
         {"quotable": "yes", "spam": "1"},
         {"send_notification": "false"},
-        {"lead_state": "Completed"},
-        {"duplicate": "true"},
     ],
 )
 async def test_post_update_refuses_fields_the_api_cannot_edit(fake: FakeWhatConverts, form: dict) -> None:
