@@ -121,7 +121,7 @@ async def scope_missing(services: Services, *, team_id: str, token: str, needed:
     """A call with `token` was refused for a scope it lacks (`missing_scope`): only a reinstall
     grants it (S8). The workspace is marked as needing one, the problem is recorded and the
     installer and connection owners get a DM, once; its cards wait and a reinstall sends them.
-    The token is kept, for whatever it can still do (answer commands, show Home)."""
+    The token is kept until it expires, for whatever it can still do (answer commands, show Home)."""
     scope = f"the `{needed}` permission" if needed else "a permission it needs"
     reason = f"Slack refused to post lead cards: the app lacks {scope} (missing_scope)"
     news = False
