@@ -1,19 +1,24 @@
-"""Lead card buttons that write back to WhatConverts: quotable, not quotable, add value, spam.
+"""Lead card buttons that write back to WhatConverts: quotable, not quotable, add value.
 
-The card is edited in place with who did what. Pressing the same button twice changes nothing
-the second time (the lead already has that state, and the note isn't repeated).
+Only what `POST /leads/{id}` can edit gets a button (platform truth W1: quotable, quote and sales
+values, lead URL, additional fields); spam is marked in WhatConverts itself, so pressing the Spam
+button older cards still carry only says where. The card's note ("✓ marked quotable by @ada") is
+written from the lead WhatConverts sends back, never from what was asked: when the answer is a
+refusal, or a lead without the change, the card stays as it was and only the presser is told why.
+Pressing the same button twice changes nothing the second time (the note isn't repeated).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters
+from bot import cards, connections, filters, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.leads import Lead
 from bot.permissions import Actor, require_member
@@ -63,10 +68,10 @@ async def apply(
     *,
     actor: Actor,
     context: CardContext,
-    fields: dict[str, str],
-    note: str,
+    change: Change,
 ) -> None:
-    """Write `fields` to the lead, then edit the card in place with `note` (once)."""
+    """Ask WhatConverts for `change`; when the lead it returns has it, edit the card in place with
+    the note read from that lead (once). Otherwise UserFacingError, and the card is left alone."""
     require_member(actor)
     if not can_write(context.connection):
         raise UserFacingError("This connection's WhatConverts authorization can't change leads (no write access).")
@@ -79,12 +84,18 @@ async def apply(
             lead = await connections.call_api(
                 services,
                 context.connection,
-                lambda creds: services.wc.update_lead(creds, delivery.lead_id, fields),
+                lambda creds: services.wc.update_lead(creds, delivery.lead_id, change.fields),
             )
         except WhatConvertsQuotaExceeded:
             raise UserFacingError("WhatConverts' daily API limit is used up; try again after midnight UTC.") from None
         except WhatConvertsError as exc:
             raise UserFacingError(f"WhatConverts didn't accept the change ({exc.message[:100]}).") from None
+        note = change.note(lead, actor.user_id)
+        if note is None:
+            # A 200 is not proof: only the lead WhatConverts returns says what it now holds.
+            raise UserFacingError(
+                f"WhatConverts answered with {change.shown(lead)}, not {change.wanted}; the card is unchanged."
+            )
         async with transaction(services.sessions) as session:
             current = await outbox.get_delivery(session, delivery_id=delivery.id, for_update=True)
             if current is None:
@@ -107,20 +118,78 @@ async def apply(
             ) from None
 
 
-def quotable_note(user_id: str, quotable: bool) -> str:
-    return f"✓ marked {'quotable' if quotable else 'not quotable'} by <@{user_id}>"
+@dataclass(frozen=True)
+class Change:
+    """One button's edit: the form fields sent, and how to read its outcome from the lead returned."""
+
+    fields: dict[str, str]
+    # The card's note, from the returned lead and who pressed; None when that lead lacks the change.
+    note: Callable[[Lead, str], str | None]
+    # The edited fields as a lead shows them ("Quotable: not set"), and as they were asked for.
+    shown: Callable[[Lead], str]
+    wanted: str
 
 
-def spam_note(user_id: str) -> str:
-    return f":no_entry: marked spam by <@{user_id}>"
+_QUOTABLE_WORDS = {"yes": "quotable", "no": "not quotable", "pending": "pending", "not_set": "not set"}
 
 
-def value_note(user_id: str, quote: Decimal | None, sales: Decimal | None) -> str:
-    parts = [
-        f"quote {_money(quote)}" if quote is not None else "",
-        f"sales {_money(sales)}" if sales is not None else "",
-    ]
-    return f"✓ {' and '.join(p for p in parts if p)} set by <@{user_id}>"
+def _quotable_words(value: str | None) -> str:
+    return _QUOTABLE_WORDS.get(value or "not_set", "unknown")
+
+
+def quotable_change(quotable: bool) -> Change:
+    wanted = "yes" if quotable else "no"
+
+    def note(lead: Lead, user_id: str) -> str | None:
+        if lead.quotable != wanted:
+            return None
+        return f"✓ marked {_quotable_words(lead.quotable)} by <@{user_id}>"
+
+    return Change(
+        fields={"quotable": wanted},
+        note=note,
+        shown=lambda lead: f"Quotable: {_quotable_words(lead.quotable)}",
+        wanted=f"Quotable: {_quotable_words(wanted)}",
+    )
+
+
+def _amount(value: Decimal | None) -> str:
+    return _money(value) if value is not None else "no value"
+
+
+def value_change(quote: Decimal | None, sales: Decimal | None) -> Change:
+    fields = {}
+    if quote is not None:
+        fields["quote_value"] = str(quote)
+    if sales is not None:
+        fields["sales_value"] = str(sales)
+
+    def values(quote_value: Decimal | None, sales_value: Decimal | None, sep: str) -> str:
+        parts = [
+            f"quote{sep}{_amount(quote_value)}" if quote is not None else "",
+            f"sales{sep}{_amount(sales_value)}" if sales is not None else "",
+        ]
+        return " and ".join(p for p in parts if p)
+
+    def note(lead: Lead, user_id: str) -> str | None:
+        if (quote is not None and lead.quote_value != quote) or (sales is not None and lead.sales_value != sales):
+            return None
+        return f"✓ {values(lead.quote_value, lead.sales_value, ' ')} set by <@{user_id}>"
+
+    return Change(
+        fields=fields,
+        note=note,
+        shown=lambda lead: values(lead.quote_value, lead.sales_value, ": "),
+        wanted=values(quote, sales, ": "),
+    )
+
+
+def spam_elsewhere() -> UserFacingError:
+    """What pressing the Spam button of an older card says: WhatConverts' API can't mark spam (W1)."""
+    return UserFacingError(
+        "WhatConverts' API can't mark a lead as spam, so nothing was changed. Mark it in WhatConverts: "
+        f"{wc_paths.MARK_SPAM}. The card shows it once WhatConverts reports the lead as spam."
+    )
 
 
 def current_lead(context: CardContext) -> Lead:

@@ -234,24 +234,17 @@ def _notes(notes: Sequence[str]) -> dict | None:
     return {"type": "context", "elements": [_mrkdwn(truncate(n, MAX_CONTEXT_TEXT)) for n in kept]}
 
 
-def _button(label: str, action_id: str, lead: Lead, **extra: object) -> dict:
+def _button(label: str, action_id: str, lead: Lead) -> dict:
     return {
         "type": "button",
         "text": _plain(label, MAX_BUTTON_TEXT),
         "action_id": action_id,
         "value": str(lead.lead_id),
-        **extra,
     }
 
 
 def _actions(lead: Lead) -> dict:
-    confirm = {
-        "title": _plain("Mark as spam?", 100),
-        "text": _plain(f"Lead #{lead.lead_id} will be marked as spam in WhatConverts.", 300),
-        "confirm": _plain("Mark as spam", 30),
-        "deny": _plain("Cancel", 30),
-        "style": "danger",
-    }
+    # Only what the API can edit (platform truth W1); spam is marked in WhatConverts itself.
     return {
         "type": "actions",
         "block_id": ids.BLOCK_LEAD_ACTIONS,
@@ -259,7 +252,6 @@ def _actions(lead: Lead) -> dict:
             _button("Quotable", ids.ACTION_LEAD_QUOTABLE, lead),
             _button("Not quotable", ids.ACTION_LEAD_NOT_QUOTABLE, lead),
             _button("Add value", ids.ACTION_LEAD_VALUE, lead),
-            _button("Spam", ids.ACTION_LEAD_SPAM, lead, style="danger", confirm=confirm),
         ],
     }
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import ids
+from bot import ids, wc_paths
 from bot.escape import escape_mrkdwn
 from bot.poll_plan import SweepPlan
 
@@ -84,7 +84,12 @@ def disconnect_confirm_message(*, label: str, connection_id: int, kind: str) -> 
 
 
 def disconnected_message(*, label: str, kind: str) -> dict:
-    extra = "" if kind == "oauth" else " Remember to delete the API key in WhatConverts (Integrations → API Keys)."
+    extra = (
+        ""
+        if kind == "oauth"
+        else " Remember to delete the API key in WhatConverts "
+        f"({wc_paths.PROFILE_API_KEYS}, or {wc_paths.MASTER_API_KEYS} for an agency key)."
+    )
     text = f"Disconnected `{escape_mrkdwn(label)}`; its credentials are deleted.{extra}"
     return {"text": text, "blocks": [_section(text)]}
 
@@ -229,8 +234,8 @@ def status_message(
 
 
 WEBHOOK_STEPS = (
-    "In WhatConverts, in each profile: *Profile → Integrations → Webhooks → Add Webhook*, paste the URL, "
-    "choose *New Lead* and *Update Lead* (and the lead types you want), then save. That profile's leads then "
+    f"In WhatConverts, in each profile: open {wc_paths.WEBHOOKS}, add a webhook, paste the URL, choose "
+    "*New Lead* and *Update Lead* (and the lead types you want), then save. That profile's leads then "
     "arrive in seconds; once every profile sends webhooks, polling drops to a backstop every 15 minutes."
 )
 

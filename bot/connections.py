@@ -21,7 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import scopes
+from bot import scopes, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.payloads import Command
@@ -183,7 +183,7 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
     except WhatConvertsAuthError:
         raise InvalidCredentials(
             "WhatConverts didn't accept that API token and secret. Copy both again from "
-            "Tracking → Integrations → API Keys (or Master Account Settings for an agency key)."
+            f"{wc_paths.PROFILE_API_KEYS} (or {wc_paths.MASTER_API_KEYS} for an agency key)."
         ) from None
     except WhatConvertsError:
         raise InvalidCredentials(

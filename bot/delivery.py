@@ -2,10 +2,10 @@
 
 Pacing is shared through the database (`channel_pace`), so all processes together post about
 one message per second per channel. Outcomes are decided by error type (`bot.slack_errors`):
-429 waits `Retry-After`; a gone channel breaks its subscription and tells its creator;
-`token_expired` refreshes the token and tries once more; a dead token makes the workspace's
-cards wait for a reinstall; transient errors retry with capped exponential backoff and jitter
-up to a bound; nothing is dropped without a recorded reason.
+429 waits `Retry-After`; a gone channel (or one the app may not post in) breaks its subscription
+and tells its creator; `token_expired` refreshes the token and tries once more; a dead token or a
+missing scope makes the workspace's cards wait for a reinstall; transient errors retry with capped
+exponential backoff and jitter up to a bound; nothing is dropped without a recorded reason.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from bot.slack_errors import (
     SlackChannelGone,
     SlackError,
     SlackMessageGone,
+    SlackMissingScope,
     SlackRateLimited,
     SlackTokenExpired,
     SlackTokenRevoked,
@@ -81,6 +82,13 @@ CHANNEL_FIX = {
     "channel_not_found": "The channel was deleted or is private without the app. Subscribe another channel.",
     "is_archived": "The channel is archived. Unarchive it, or subscribe another channel.",
     "not_in_channel": "Invite the app to the channel (/invite @WhatConverts), then resume the subscription.",
+    "restricted_action": "Workspace settings don't let the app post there. Ask an admin, or subscribe another channel.",
+    "restricted_action_read_only_channel": (
+        "The channel is read-only (only admins post). Let the app post there, or subscribe another channel."
+    ),
+    "restricted_action_thread_only_channel": (
+        "The channel takes thread replies only, and cards are new messages. Subscribe another channel."
+    ),
 }
 
 
@@ -441,6 +449,15 @@ class Sender:
             metrics.deliveries_retried.labels(error.reason).inc()
             await workspaces.token_refused(
                 self.services, team_id=delivery.team_id, token=token or "", reason=error.reason
+            )
+            await self._defer(delivery, NO_TOKEN_WAIT, f"the workspace needs a reinstall ({error.reason})")
+            return
+        if isinstance(error, SlackMissingScope):
+            # Not this card's fault and not transient: the workspace waits for a reinstall, like a dead token.
+            report.retried += 1
+            metrics.deliveries_retried.labels(error.reason).inc()
+            await workspaces.scope_missing(
+                self.services, team_id=delivery.team_id, token=token or "", needed=error.needed
             )
             await self._defer(delivery, NO_TOKEN_WAIT, f"the workspace needs a reinstall ({error.reason})")
             return

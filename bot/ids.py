@@ -39,7 +39,7 @@ ACTION_DISCONNECT_CANCEL = "disconnect_cancel"
 ACTION_LEAD_QUOTABLE = "lead_quotable"
 ACTION_LEAD_NOT_QUOTABLE = "lead_not_quotable"
 ACTION_LEAD_VALUE = "lead_value"
-ACTION_LEAD_SPAM = "lead_spam"
+ACTION_LEAD_SPAM = "lead_spam"  # no longer on cards (W1); older cards still carry it
 BLOCK_LEAD_ACTIONS = "lead_actions"
 
 # App Home buttons

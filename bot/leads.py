@@ -34,6 +34,10 @@ LEAD_TYPES = (
     "event",
     "other",
 )
+# Only calls and chats are ever "in progress" (webhook triggers: calls and chats completed / in
+# progress). Other types can still carry a lead_state: the official transaction sample says
+# "In Progess" (sic, platform truth W8), and a transaction never completes later.
+PROGRESSING_TYPES = frozenset({"phone_call", "chat"})
 
 
 # The readable range of a lead's dates: anything outside is junk (year 1, year 9999), and outside it
@@ -196,7 +200,14 @@ def _find(fields: Mapping[str, Any], *wanted: str) -> str | None:
 
 
 def _type(kind: str | None) -> str:
-    aliases = {"call": "phone_call", "form": "web_form", "text": "text_message", "sms": "text_message"}
+    # WhatConverts names its event leads "Custom Event" (its webhook lead types list "Custom Events").
+    aliases = {
+        "call": "phone_call",
+        "form": "web_form",
+        "text": "text_message",
+        "sms": "text_message",
+        "custom_event": "event",
+    }
     kind = aliases.get(kind or "", kind)
     return kind if kind in LEAD_TYPES else "other"
 
@@ -250,7 +261,7 @@ class Lead:
 
     @property
     def is_complete(self) -> bool:
-        """Anything but 'Completed' (including the 'In Progess' misspelling) is not final."""
+        """Final unless a call or chat says anything but 'Completed' ('In Progess' included)."""
         return self.state in (None, "completed")
 
     @property
@@ -280,9 +291,11 @@ class Lead:
             or None
         )
         state = read("lead_state", snake)
+        lead_type = _type(read("lead_type", snake))
+        in_progress = lead_type in PROGRESSING_TYPES and state not in (None, "completed")
         return cls(
             lead_id=lead_id,
-            lead_type=_type(read("lead_type", snake)),
+            lead_type=lead_type,
             date_created=read("date_created", timestamp),
             last_updated=read("last_updated", timestamp),
             account_id=read("account_id", integer),
@@ -290,7 +303,7 @@ class Lead:
             profile_id=read("profile_id", integer),
             profile=read("profile", text),
             status=read("lead_status", snake),
-            state="completed" if state in (None, "completed") else "in_progress",
+            state="in_progress" if in_progress else "completed",
             spam=read("spam", flag) or False,
             duplicate=read("duplicate", flag) or False,
             quotable=read("quotable", snake),

@@ -16,7 +16,7 @@ LONG_DESCRIPTION = (
     "WhatConverts for Slack posts every new WhatConverts lead (phone calls, web forms, chats, texts, "
     "transactions) to the channels you choose as a rich card, within seconds. Connect your WhatConverts "
     "account with /whatconverts connect, subscribe channels with filters by lead type, source and status, "
-    "mark leads quotable or spam from the card, and look leads up with /whatconverts leads. Admins run "
+    "mark leads quotable or add their value from the card, and look leads up with /whatconverts leads. Admins run "
     "everything from the Home tab."
 )
 

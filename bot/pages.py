@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from bot.wc_paths import MASTER_API_KEYS, PROFILE_API_KEYS
+
 _STYLE = """
 body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;background:#f6f7f9;
 color:#1d1c1d;margin:0}
@@ -35,8 +37,8 @@ def connect_form(*, state: str, label: str | None, error: str | None = None) -> 
         "Connect WhatConverts",
         f"""<h1>Connect WhatConverts</h1>
 {problem}
-<p>Paste an API token and secret. In WhatConverts: <b>Tracking → Integrations → API Keys</b> for a
-profile key, or <b>Master Account Settings → Master Integrations → API Keys</b> for an agency key
+<p>Paste an API token and secret. In WhatConverts: <b>{escape(PROFILE_API_KEYS)}</b> for a
+profile key, or <b>{escape(MASTER_API_KEYS)}</b> for an agency key
 that sees every account.</p>
 <form method=post action="/whatconverts/connect" autocomplete=off>
 <input type=hidden name=state value="{escape(state, quote=True)}">

@@ -10,7 +10,17 @@ import asyncio
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "restricted_action", "ekm_access_denied"}
+# Permanent for that channel (platform truth S8): a read-only channel lets only admins post, a
+# thread-only one takes replies, never a card.
+CHANNEL_GONE = {
+    "channel_not_found",
+    "is_archived",
+    "not_in_channel",
+    "restricted_action",
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "ekm_access_denied",
+}
 TOKEN_DEAD = {"token_revoked", "account_inactive", "invalid_auth", "not_authed", "team_disabled"}
 OUR_BUG = {
     "invalid_blocks",
@@ -42,6 +52,15 @@ class SlackChannelGone(SlackError):
 
 class SlackTokenRevoked(SlackError):
     """The workspace's token no longer works: it waits for a reinstall (nothing is deleted)."""
+
+
+class SlackMissingScope(SlackError):
+    """The token lacks a scope the call needs (`needed`, when Slack names it): only a reinstall
+    grants it (S8), so the workspace waits for one; retrying won't help."""
+
+    def __init__(self, reason: str, *, needed: str | None) -> None:
+        super().__init__(reason)
+        self.needed = needed
 
 
 class SlackTokenExpired(SlackError):
@@ -87,6 +106,8 @@ def classify(exc: BaseException) -> SlackError:
             return SlackChannelGone(error)
         if error == "token_expired":
             return SlackTokenExpired(error)
+        if error == "missing_scope":
+            return SlackMissingScope(error, needed=str(data.get("needed") or "") or None)
         if error in TOKEN_DEAD:
             return SlackTokenRevoked(error)
         if error in OUR_BUG:

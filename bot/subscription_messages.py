@@ -16,6 +16,9 @@ BROKEN_FIX = {
     "channel_not_found": "the channel is gone; subscribe another channel",
     "is_archived": "the channel is archived; unarchive it or subscribe another",
     "not_in_channel": "invite the app to the channel (`/invite @WhatConverts`), then subscribe again",
+    "restricted_action": "workspace settings don't let the app post there; ask an admin or subscribe another",
+    "restricted_action_read_only_channel": "only admins may post there; let the app post or subscribe another",
+    "restricted_action_thread_only_channel": "the channel takes thread replies only; subscribe another channel",
 }
 
 

@@ -117,6 +117,46 @@ async def token_refused(services: Services, *, team_id: str, token: str, reason:
     )
 
 
+async def scope_missing(services: Services, *, team_id: str, token: str, needed: str | None) -> None:
+    """A call with `token` was refused for a scope it lacks (`missing_scope`): only a reinstall
+    grants it (S8). The workspace is marked as needing one, the problem is recorded and the
+    installer and connection owners get a DM, once; its cards wait and a reinstall sends them.
+    The token is kept until it expires, for whatever it can still do (answer commands, show Home)."""
+    scope = f"the `{needed}` permission" if needed else "a permission it needs"
+    reason = f"Slack refused to post lead cards: the app lacks {scope} (missing_scope)"
+    news = False
+    async with transaction(services.sessions) as session:
+        rows = await installations.find_team_installations(
+            session, team_id=team_id, enterprise_id=None, for_update=True
+        )
+        for row in rows:
+            # A newer token (a reinstall, with the scope) is left alone; so is a workspace already waiting.
+            if row.bot_token == token and row.status == installations.ACTIVE:
+                news = await installations.mark_needs_reinstall(session, installation=row, reason=reason) or news
+        if news:
+            await problems.record(
+                session,
+                team_id=team_id,
+                subject=SUBJECT,
+                message=f"{reason}: lead cards wait until the app is reinstalled.",
+                fix=reinstall_fix(services),
+            )
+            owners = [c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)]
+    services.tokens.forget(team_id=team_id)
+    if not news:
+        return
+    services.metrics.installations.labels("missing_scope").inc()
+    log.warning("workspace %s: missing_scope (%s); waiting for a reinstall", team_id, needed or "unnamed")
+    await connections.notify(
+        services,
+        team_id=team_id,
+        user_ids=owners,
+        include_installer=True,
+        text=f":warning: WhatConverts for Slack needs to be reinstalled in this workspace: {reason}. "
+        "Lead cards wait until then. " + reinstall_fix(services),
+    )
+
+
 async def _drop_tokens(
     services: Services,
     team: TeamRef,

@@ -128,3 +128,25 @@ async def test_subscribe_refuses_channels_the_bot_cannot_post_in(
     assert "can't see that channel" in unknown
     assert "+colour:red" in bad
     assert "No subscriptions" in (await slack.ask("list all"))["text"]
+
+
+async def test_custom_events_and_transactions_are_shown_as_what_they_are(
+    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    """W8: "Custom Event" leads are events (not "other"); a transaction saying "In Progess" is not in progress."""
+    await slack.ask("subscribe events transactions", channel_id="C1")
+    event = fake_wc.add_lead(lead_type="Custom Event", contact_name="Event Person")
+    transaction = fake_wc.add_lead(lead_type="Transaction", lead_state="In Progess", contact_name="Buyer")
+    fake_wc.add_lead(lead_type="Other", contact_name="Someone Else")
+
+    _, sent = await cycle(app)
+
+    assert sent.sent == 2
+    texts = sorted(m["text"].split(" (")[0] for m in posted(fake_slack, "C1"))
+    assert texts == ["New event from Event Person", "New transaction from Buyer"]
+    event_card, transaction_card = (
+        str(next(m["blocks"] for m in posted(fake_slack, "C1") if m["text"].startswith(start)))
+        for start in ("New event", "New transaction")
+    )
+    assert "🎯 Event from Event Person" in event_card and f"Lead #{event['lead_id']}" in event_card
+    assert f"Lead #{transaction['lead_id']}" in transaction_card and "In progress" not in transaction_card

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterator
+
 import pytest
+from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
-from bot import ids
+from bot import ids, wc_paths
 from bot.config import Settings
 from bot.delivery import Sender
 from bot.poller import Poller
@@ -45,14 +50,22 @@ def press(card: dict, action_id: str, user_id: str = "U2", response_url: str = "
     return message_press(card["message"], action_id, user_id=user_id, message_ts=card["ts"], response_url=response_url)
 
 
-async def test_card_has_the_buttons(card: dict) -> None:
+@pytest.fixture(autouse=True)
+def never_asks_for_spam(fake_wc: FakeWhatConverts) -> Iterator[None]:
+    """W1: the API can't mark spam, so no test here may see the app try."""
+    yield
+    for call in fake_wc.calls_to("leads", method="POST"):
+        assert not any(name.startswith("spam") for name in call.form), call.form
+
+
+async def test_card_has_only_the_buttons_the_api_can_honour(card: dict) -> None:
     actions = [b for b in card["message"]["blocks"] if b.get("block_id") == ids.BLOCK_LEAD_ACTIONS]
     assert [e["action_id"] for e in actions[0]["elements"]] == [
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
         ids.ACTION_LEAD_VALUE,
-        ids.ACTION_LEAD_SPAM,
     ]
+    assert ids.ACTION_LEAD_SPAM not in str(card["message"]) and "Spam" not in str(actions)
 
 
 async def test_quotable_writes_back_and_edits_the_card_once(
@@ -77,18 +90,34 @@ async def test_quotable_writes_back_and_edits_the_card_once(
     assert notes.count("marked quotable") == 1
 
 
-async def test_not_quotable_and_spam(
+async def test_not_quotable(card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts) -> None:
+    await slack.interaction(press(card, ids.ACTION_LEAD_NOT_QUOTABLE))
+    (update,) = await fake_slack.wait_for_calls("chat.update")
+
+    assert fake_wc.get_lead(card["lead_id"])["quotable"] == "No"
+    assert "marked not quotable by <@U2>" in str(update.params["blocks"])
+
+
+async def test_an_older_cards_spam_button_only_says_where_to_mark_spam(
     card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
 ) -> None:
-    await slack.interaction(press(card, ids.ACTION_LEAD_NOT_QUOTABLE))
-    await fake_slack.wait_for_calls("chat.update")
-    await slack.interaction(press(card, ids.ACTION_LEAD_SPAM))
-    await fake_slack.wait_for_calls("chat.update", 2)
+    """Cards posted before the Spam button went still carry it; pressing it changes nothing anywhere."""
+    older = {"blocks": [{"type": "actions", "block_id": ids.BLOCK_LEAD_ACTIONS, "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": "Spam"}, "action_id": ids.ACTION_LEAD_SPAM,
+         "value": str(card["lead_id"]), "style": "danger"},
+    ]}]}  # fmt: skip
+    mark = fake_slack.mark()
+    spam = message_press(
+        older, ids.ACTION_LEAD_SPAM, user_id="U2", message_ts=card["ts"], response_url=fake_slack.response_url()
+    )
+    await slack.interaction(spam)
 
-    lead = fake_wc.get_lead(card["lead_id"])
-    assert lead["quotable"] == "No" and lead["spam"] is True
-    (message,) = fake_slack.messages("C1")
-    assert "marked not quotable by <@U2>" in str(message["blocks"]) and "marked spam by <@U2>" in str(message["blocks"])
+    told = (await fake_slack.next_call(mark)).params
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    assert "can't mark a lead as spam" in told["text"] and wc_paths.MARK_SPAM in told["text"]
+    assert fake_wc.calls_to("leads", method="POST") == []
+    assert fake_slack.calls_to("chat.update") == []
+    assert fake_wc.get_lead(card["lead_id"])["spam"] is False
 
 
 async def test_add_value_through_the_modal(
@@ -131,13 +160,99 @@ async def test_guests_and_failures_reach_only_the_presser(
 
     fake_wc.fail_next(f"/api/v1/leads/{card['lead_id']}", status=500)
     mark = fake_slack.mark()
-    await slack.interaction(press(card, ids.ACTION_LEAD_SPAM, response_url=fake_slack.response_url()))
+    await slack.interaction(press(card, ids.ACTION_LEAD_QUOTABLE, response_url=fake_slack.response_url()))
     failed = (await fake_slack.next_call(mark)).params
     assert "didn't accept the change" in failed["text"] and failed["replace_original"] is False
 
     assert fake_slack.calls_to("chat.update") == []
-    lead = fake_wc.get_lead(card["lead_id"])
-    assert lead["spam"] is False and lead["quotable"] == "Not Set"
+    assert fake_wc.get_lead(card["lead_id"])["quotable"] == "Not Set"
+
+
+# Each button: the form it must send, the card's note when the lead WhatConverts returns has the
+# change, and what the presser is told when that lead doesn't.
+BUTTONS = {
+    "quotable": ({"quotable": "yes"}, "✓ marked quotable by <@U2>", "Quotable: not set, not Quotable: quotable"),
+    "not_quotable": (
+        {"quotable": "no"},
+        "✓ marked not quotable by <@U2>",
+        "Quotable: not set, not Quotable: not quotable",
+    ),
+    "value": (
+        {"quote_value": "1200", "sales_value": "99.50"},
+        "✓ quote $1,200.00 and sales $99.50 set by <@U2>",
+        "quote: no value and sales: no value, not quote: $1,200.00 and sales: $99.50",
+    ),
+}
+
+
+async def press_button(kind: str, card: dict, slack: SlackClient, fake_slack: FakeSlack) -> str:
+    """Press one card button as U2 (through the modal for values); what U2 alone was told, or ''."""
+    mark = fake_slack.mark()
+    if kind != "value":
+        action = ids.ACTION_LEAD_QUOTABLE if kind == "quotable" else ids.ACTION_LEAD_NOT_QUOTABLE
+        await slack.interaction(press(card, action, response_url=fake_slack.response_url()))
+        done = asyncio.ensure_future(fake_slack.next_call(mark))
+        edited = asyncio.ensure_future(fake_slack.wait_for_calls("chat.update"))
+        finished, pending = await asyncio.wait({done, edited}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if done in finished:
+            told = done.result().params
+            assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+            return told["text"]
+        return ""
+    await slack.interaction(press(card, ids.ACTION_LEAD_VALUE))
+    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    values = {
+        ids.BLOCK_VALUE_QUOTE: {ids.ACTION_VALUE_QUOTE: {"type": "plain_text_input", "value": "1,200"}},
+        ids.BLOCK_VALUE_SALES: {ids.ACTION_VALUE_SALES: {"type": "plain_text_input", "value": "99.50"}},
+    }
+    answer = await slack.interaction(view_submission(modal, values, user_id="U2"))
+    body = answer.json() if answer.text not in ("", "{}") else {}
+    return body.get("errors", {}).get(ids.BLOCK_VALUE_QUOTE, "")
+
+
+async def notes_of(sqlite_url: str) -> list[str]:
+    return json.loads((await rawdb.dump(sqlite_url))["deliveries"][0]["notes_json"] or "[]")
+
+
+@pytest.mark.parametrize("kind", BUTTONS)
+async def test_the_card_notes_only_what_whatconverts_answered(
+    kind: str, card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    """Refused, then a 200 without the change, then accepted: only the last may show on the card."""
+    form, note, shown = BUTTONS[kind]
+    path = f"/api/v1/leads/{card['lead_id']}"
+    before = fake_wc.get_lead(card["lead_id"])
+
+    fake_wc.error_message_next(path, "Invalid lead ID.", status=400)
+    refused = await press_button(kind, card, slack, fake_slack)
+
+    assert "didn't accept the change (Invalid lead ID.)" in refused
+    assert fake_slack.calls_to("chat.update") == [] and await notes_of(sqlite_url) == []
+    assert fake_wc.get_lead(card["lead_id"]) == before
+
+    # A 200 is not proof: the lead WhatConverts sends back decides what the card may claim.
+    envelope = {"page_number": 1, "leads_per_page": 1, "total_pages": 1, "total_leads": 1, "leads": [before]}
+    fake_wc.fail_next(path, status=200, body=envelope)
+    ignored = await press_button(kind, card, slack, fake_slack)
+
+    assert f"WhatConverts answered with {shown}; the card is unchanged." in ignored
+    assert fake_slack.calls_to("chat.update") == [] and await notes_of(sqlite_url) == []
+    (message,) = fake_slack.messages("C1")
+    assert "✓" not in str(message["blocks"])
+
+    accepted = await press_button(kind, card, slack, fake_slack)
+
+    assert accepted == ""  # nothing to tell the presser: the card says it
+    assert [c.form for c in fake_wc.calls_to("leads", method="POST")] == [form] * 3
+    (update,) = await fake_slack.wait_for_calls("chat.update")
+    assert await notes_of(sqlite_url) == [note]
+    assert {"type": "context", "elements": [{"type": "mrkdwn", "text": note, "verbatim": True}]} in update.params[
+        "blocks"
+    ]
+    for block in update.params["blocks"]:
+        Block.parse(block).validate_json()  # what Slack would refuse, slack_sdk refuses
 
 
 async def test_a_card_whose_subscription_is_gone(card: dict, slack: SlackClient, fake_slack: FakeSlack) -> None:

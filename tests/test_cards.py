@@ -76,13 +76,6 @@ def test_phone_call_card() -> None:
 def test_chat_webhook_card_with_notes_and_actions() -> None:
     lead = Lead.from_api(fixture("webhook_chat_new.json"))
     card = lead_card(lead, actions=True, notes=["✓ marked quotable by <@U123>"])
-    spam_confirm = {
-        "title": plain("Mark as spam?"),
-        "text": plain("Lead #153928 will be marked as spam in WhatConverts."),
-        "confirm": plain("Mark as spam"),
-        "deny": plain("Cancel"),
-        "style": "danger",
-    }
     assert card == {
         "text": "New chat from Jeremy Helms (google / cpc)",
         "blocks": [
@@ -129,14 +122,6 @@ def test_chat_webhook_card_with_notes_and_actions() -> None:
                         "value": "153928",
                     },
                     {"type": "button", "text": plain("Add value"), "action_id": "lead_value", "value": "153928"},
-                    {
-                        "type": "button",
-                        "text": plain("Spam"),
-                        "action_id": "lead_spam",
-                        "value": "153928",
-                        "style": "danger",
-                        "confirm": spam_confirm,
-                    },
                 ],
             },
         ],
@@ -145,8 +130,7 @@ def test_chat_webhook_card_with_notes_and_actions() -> None:
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
         ids.ACTION_LEAD_VALUE,
-        ids.ACTION_LEAD_SPAM,
-    ]
+    ]  # no Spam: the API can't mark it (W1)
     assert card["blocks"][-1]["block_id"] == ids.BLOCK_LEAD_ACTIONS
 
 
@@ -192,7 +176,7 @@ def test_compact_card_with_values_flags_and_actions() -> None:
     lead = Lead.from_api(
         {
             "lead_id": 7,
-            "lead_type": "Web Form",
+            "lead_type": "Chat",
             "lead_source": "bing",
             "quote_value": "1200",
             "sales_value": "99.5",
@@ -202,12 +186,35 @@ def test_compact_card_with_values_flags_and_actions() -> None:
         }
     )
     card = lead_card(lead, compact=True, actions=True)
-    assert card["text"] == "New web form (bing)"
+    assert card["text"] == "New chat (bing)"
     assert [b["type"] for b in card["blocks"]] == ["section", "context", "actions"]
-    assert card["blocks"][0]["text"]["text"] == "📝 · Web form · bing · Quote $1,200.00 · Sales $99.50"
+    assert card["blocks"][0]["text"]["text"] == "💬 · Chat · bing · Quote $1,200.00 · Sales $99.50"
     assert card["blocks"][1]["elements"][0]["text"] == (
         "Lead #7 · :no_entry: Spam · Duplicate · :hourglass_flowing_sand: In progress"
     )
+
+
+def test_transaction_sample_is_not_shown_in_progress() -> None:
+    """The official transaction sample says "In Progess" (sic); transactions never progress (W8)."""
+    card = lead_card(Lead.from_api(fixture("webhook_transaction_new.json")), actions=True)
+    assert card["blocks"][0] == {"type": "header", "text": plain("💳 Transaction from Riley Chen")}
+    context = [b for b in card["blocks"] if b["type"] == "context"]
+    assert context == [
+        {
+            "type": "context",
+            "elements": [md("Lead #153930 · <!date^1454335741^{date_short_pretty} at {time}|2016-02-01 14:09 UTC>")],
+        }
+    ]
+    check_limits(card)
+    check_slack_accepts(card)
+
+
+def test_custom_event_card_is_an_event() -> None:
+    card = lead_card(Lead.from_api(fixture("webhook_custom_event_new.json")))
+    assert card["text"] == "New event (google / organic)"
+    assert card["blocks"][0] == {"type": "header", "text": plain("🎯 New event")}
+    check_limits(card)
+    check_slack_accepts(card)
 
 
 def test_card_without_anyone_named() -> None:
@@ -433,8 +440,14 @@ def test_hostile_full_card_details() -> None:
     message = excerpt["text"]["text"]
     assert message.startswith("> &lt;!channel&gt;") and message.endswith("…")
     assert len(message) < 700  # the 10,000-character message is cut to an excerpt
-    # The junk date is dropped; an unknown lead_state counts as not final (bot.leads).
-    assert context == {"type": "context", "elements": [md("Lead #666 · :hourglass_flowing_sand: In progress")]}
+    # The junk date is dropped; a web form is never in progress, whatever its lead_state says (W8).
+    assert context == {"type": "context", "elements": [md("Lead #666")]}
+    chat = lead_card(Lead.from_api({**HOSTILE, "lead_type": "Chat"}))
+    # For a chat an unknown lead_state counts as not final (bot.leads).
+    assert chat["blocks"][-1] == {
+        "type": "context",
+        "elements": [md("Lead #666 · :hourglass_flowing_sand: In progress")],
+    }
 
 
 def test_only_safe_urls_become_links() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -160,3 +162,14 @@ async def test_a_label_taken_meanwhile_is_refused_before_the_code_is_exchanged(
     assert late.status_code == 409 and "A connection called &quot;acme&quot; already exists" in late.text
     assert fake_wc.token_requests("authorization_code") == 1  # no grant made that nothing could use
     assert (await rawdb.dump(database_url))["connections"] == before
+
+
+def test_readme_says_oauth_waits_for_whatconverts() -> None:
+    """W11: WhatConverts documents no OAuth, so the mode is never presented as ready to use."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    paragraph = readme[readme.index("- **OAuth") :].split("\n- ", 1)[0].split("\n\n", 1)[0]
+    sentences = re.split(r"(?<=[.;])\s+", " ".join(readme.split()))
+
+    assert "for when WhatConverts offers it" in paragraph and "doesn't today" in paragraph
+    assert all(rfc in paragraph for rfc in ("RFC 6749", "RFC 7636", "RFC 7009"))
+    assert [s for s in sentences if "OAuth" in s and re.search(r"\bready\b", s)] == []

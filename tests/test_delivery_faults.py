@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
 from bot.config import Settings
-from bot.delivery import MAX_ATTEMPTS, Sender
+from bot.delivery import CHANNEL_FIX, MAX_ATTEMPTS, Sender
 from bot.subscription_messages import BROKEN_FIX
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
@@ -159,6 +160,10 @@ def take_channel_away(fake: FakeSlack, reason: str) -> None:
         fake.add_channel("T1", "C1", name="leads", is_archived=True)
     elif reason == "not_in_channel":
         fake.add_channel("T1", "C1", name="leads", is_member=False)
+    elif reason == "restricted_action_read_only_channel":
+        fake.add_channel("T1", "C1", name="leads", read_only=True)
+    elif reason == "restricted_action_thread_only_channel":
+        fake.add_channel("T1", "C1", name="leads", thread_only=True)
     else:
         # Deleted. The fake has no public way to delete a channel, so drop it from its registry
         # (keeping another channel, or the fake would accept any channel id).
@@ -167,7 +172,17 @@ def take_channel_away(fake: FakeSlack, reason: str) -> None:
             del fake._teams["T1"].channels["C1"]
 
 
-@pytest.mark.parametrize("reason", ["channel_not_found", "is_archived", "not_in_channel"])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        # Permanent for the channel too (S8): retrying would only hammer Slack and hide the problem.
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+    ],
+)
 async def test_gone_channel_breaks_the_subscription_and_tells_its_creator_once(
     reason: str,
     subscribed: None,
@@ -242,6 +257,90 @@ async def test_dead_token_makes_the_cards_wait_for_a_reinstall(
     assert (await install(app_url, fake_slack)).status_code == 200
     resumed = await unpaced(app).run()
     assert resumed.sent == 3 and len(cards_in(fake_slack, "C1")) == 3
+
+
+async def test_restricted_action_breaks_the_subscription_with_its_own_fix(
+    subscribed: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:  # fmt: skip
+    await new_leads(app, fake_wc, 1)
+    fake_slack.fail_next("chat.postMessage", "restricted_action")
+
+    report = await unpaced(app).tick()
+
+    assert (report.sent, report.failed) == (0, 1)
+    (sub,) = await rows(database_url, "subscriptions")
+    assert sub["status"] == "broken" and sub["broken_reason"] == "restricted_action"
+    (problem,) = await rows(database_url, "problems")
+    assert problem["fix"] == CHANNEL_FIX["restricted_action"]
+    listed = await slack.ask("list", channel_id="C1")
+    assert f"broken (restricted_action: {BROKEN_FIX['restricted_action']})" in listed["text"]
+    for block in listed["blocks"]:
+        Block.parse(block).validate_json()
+
+
+async def test_a_missing_scope_makes_the_cards_wait_for_a_reinstall_and_tells_the_admins(
+    subscribed: None,
+    app: Starlette,
+    app_url: str,
+    slack: SlackClient,
+    fake_slack: FakeSlack,
+    fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:
+    """S8: `missing_scope` is no transient error and no card's fault; only a reinstall grants the scope."""
+    await new_leads(app, fake_wc, 3)
+    fake_slack.withdraw_scope("T1", "chat:write")
+    fake_slack.clear()
+
+    report = await unpaced(app).tick()
+    after = await unpaced(app).tick()
+    await make_due(app)
+    again = await unpaced(app).tick()
+
+    assert report.sent == after.sent == again.sent == 0 and report.failed == again.failed == 0
+    assert cards_in(fake_slack, "C1") == []
+    deliveries = await rows(database_url, "deliveries")
+    assert [d["status"] for d in deliveries] == ["pending"] * 3 and all(d["attempts"] == 0 for d in deliveries)
+    assert {d["last_error"] for d in deliveries} == {"the workspace needs a reinstall (missing_scope)"}
+    [installation] = await rows(database_url, "slack_installations")
+    assert installation["status"] == "needs_reinstall" and "`chat:write`" in installation["status_reason"]
+    assert installation["bot_token"] is not None  # kept: commands and Home still work
+    (sub,) = await rows(database_url, "subscriptions")
+    assert sub["status"] == "active"  # not the channel's fault
+    # Told once, however many cards and ticks ran into it.
+    problems = await rows(database_url, "problems")
+    assert [p["subject"] for p in problems] == ["workspace"]
+    assert "missing_scope" in problems[0]["message"] and "/slack/install" in problems[0]["fix"]
+    # The installer's DM is tried once (Slack refuses it too while chat:write is missing, so the
+    # problem list and `status` are where admins see it).
+    dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "U1"]
+    assert len(dms) == 1 and "reinstalled" in dms[0].params["text"] and "`chat:write`" in dms[0].params["text"]
+    status = (await slack.ask("status", channel_id="C1"))["text"]
+    assert "needs a reinstall" in status and "chat:write" in status
+
+    # The reinstall grants the scope again: the waiting cards go out, WhatConverts stays connected.
+    assert (await install(app_url, fake_slack)).status_code == 200
+    resumed = await unpaced(app).run()
+    assert resumed.sent == 3 and len(cards_in(fake_slack, "C1")) == 3
+    [installation] = await rows(database_url, "slack_installations")
+    assert installation["status"] == "active"
+
+
+async def test_missing_scope_tells_the_installer_by_dm_when_slack_still_lets_it(
+    subscribed: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
+    """A scope other than chat:write (Slack names none here): the DM gets through and says what to do."""
+    await new_leads(app, fake_wc, 1)
+    fake_slack.fail_next("chat.postMessage", "missing_scope")
+
+    report = await unpaced(app).tick()
+
+    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
+    (dm,) = [m for m in fake_slack.messages("U1") if "reinstalled" in m["text"]]
+    assert "lacks a permission it needs (missing_scope)" in dm["text"] and "/slack/install" in dm["text"]
+    [installation] = await rows(database_url, "slack_installations")
+    assert installation["status"] == "needs_reinstall"
 
 
 async def test_refused_blocks_fail_at_once_with_a_problem(

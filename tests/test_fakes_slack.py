@@ -152,6 +152,42 @@ async def test_post_message_and_update_keep_channel_state(fake: FakeSlack) -> No
 
 
 @pytest.mark.asyncio
+async def test_read_only_and_thread_only_channels_refuse_the_apps_posts(fake: FakeSlack) -> None:
+    """S8: posting restrictions are permanent for the channel, with Slack's own error names."""
+    token = fake.install("T1")["access_token"]
+    fake.add_channel("T1", "C1", name="announcements", read_only=True)
+    fake.add_channel("T1", "C2", name="threads", thread_only=True)
+    fake.add_channel("T1", "C3", name="leads")
+    web = client(fake, token)
+    parent = await web.chat_postMessage(channel="C3", text="parent")
+
+    for channel, extra, error in [
+        ("C1", {}, "restricted_action_read_only_channel"),
+        ("C1", {"thread_ts": parent["ts"]}, "restricted_action_read_only_channel"),
+        ("C2", {}, "restricted_action_thread_only_channel"),
+    ]:
+        with pytest.raises(SlackApiError) as err:
+            await web.chat_postMessage(channel=channel, text="x", **extra)
+        assert err.value.response["error"] == error
+    assert (await web.chat_postMessage(channel="C2", text="reply", thread_ts="1.000000"))["ok"]
+    assert fake.messages("C1") == []
+
+
+@pytest.mark.asyncio
+async def test_a_token_without_the_scope_gets_missing_scope(fake: FakeSlack) -> None:
+    token = fake.install("T1")["access_token"]
+    web = client(fake, token)
+    fake.withdraw_scope("T1", "chat:write")
+
+    with pytest.raises(SlackApiError) as err:
+        await web.chat_postMessage(channel="C1", text="x")
+    assert err.value.response["error"] == "missing_scope" and err.value.response["needed"] == "chat:write"
+    assert "chat:write" not in err.value.response["provided"].split(",")
+    assert (await web.auth_test())["ok"]  # the token works for what needs no such scope
+    assert fake.messages("C1") == []
+
+
+@pytest.mark.asyncio
 async def test_rate_limit_next_raises_429_with_retry_after(fake: FakeSlack) -> None:
     web = client(fake, fake.install()["access_token"])
     fake.rate_limit_next("chat.postMessage", retry_after=7)

@@ -234,6 +234,27 @@ async def test_post_update_is_form_encoded_and_recorded(fake: FakeWhatConverts, 
     assert update["key"] == "ptok" and update["changes"]["quotable"] == "Yes"
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"spam": "true"},
+        {"quotable": "yes", "spam": "1"},
+        {"send_notification": "false"},
+    ],
+)
+async def test_post_update_refuses_fields_the_api_cannot_edit(fake: FakeWhatConverts, form: dict) -> None:
+    """W1: only quotable, quote/sales values, lead URL and additional fields are editable; spam is UI-only."""
+    lead = fake.add_lead()
+    async with api(fake) as client:
+        response = await client.post(f"leads/{lead['lead_id']}", data=form)
+
+    refused = next(name for name in form if name != "quotable")
+    assert response.status_code == 400
+    assert response.json() == {"error_message": f"Invalid parameter: {refused}."}
+    assert fake.get_lead(lead["lead_id"]) == lead  # all or nothing: the valid quotable wasn't applied either
+    assert fake.lead_updates(lead["lead_id"]) == []
+
+
 async def test_daily_quota_answers_429_after_the_limit_and_resets_at_utc_midnight(
     fake: FakeWhatConverts, clock: Clock
 ) -> None:

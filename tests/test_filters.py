@@ -251,6 +251,10 @@ def test_the_full_example_line() -> None:
         ("+compact +thread +digest:09:00 +quiet:22:00-07:00 +urgent:forms", {}, True),  # no effect on matching
         ("connection:other", {}, True),  # routing is the caller's
         ("calls +source:google", {"lead_type": "Web Form"}, False),
+        # WhatConverts calls its event leads "Custom Event" (W8): they are events, not "other".
+        ("events", {"lead_type": "Custom Event"}, True),
+        ("other", {"lead_type": "Custom Event"}, False),
+        ("-events", {"lead_type": "Custom Event"}, False),
     ],
 )
 def test_matches(text: str, overrides: dict[str, Any], expected: bool) -> None:

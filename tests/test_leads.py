@@ -49,11 +49,29 @@ def test_webhook_chat_sample() -> None:
     assert (lead.account_id, lead.profile_id) == (27313, 51497)
 
 
+def test_webhook_transaction_sample_is_never_in_progress() -> None:
+    """The official transaction sample says "In Progess" (sic); a transaction never completes later."""
+    lead = Lead.from_api(fixture("webhook_transaction_new.json"))
+    assert lead.lead_type == "transaction" and lead.is_complete and lead.state == "completed"
+
+
+def test_custom_event_is_an_event() -> None:
+    lead = Lead.from_api(fixture("webhook_custom_event_new.json"))
+    assert lead.lead_type == "event"
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"lead_state": "In Progess"}, {"state": "in_progress"}),
-        ({"lead_state": "Completed"}, {"state": "completed"}),
+        ({"lead_type": "Chat", "lead_state": "In Progess"}, {"state": "in_progress"}),
+        ({"lead_type": "Phone Call", "lead_state": "In Progress"}, {"state": "in_progress"}),
+        ({"lead_type": "Phone Call", "lead_state": "Completed"}, {"state": "completed"}),
+        # Only calls and chats progress (W8): any other type is final whatever its lead_state says.
+        ({"lead_type": "Transaction", "lead_state": "In Progess"}, {"state": "completed"}),
+        ({"lead_type": "Web Form", "lead_state": "In Progress"}, {"state": "completed"}),
+        ({"lead_state": "In Progess"}, {"state": "completed"}),
+        ({"lead_type": "Custom Event"}, {"lead_type": "event"}),
+        ({"lead_type": "Event"}, {"lead_type": "event"}),
         ({"lead_type": "Text Message"}, {"lead_type": "text_message"}),
         ({"lead_type": "Something New"}, {"lead_type": "other"}),
         ({"lead_type": None}, {"lead_type": "other"}),

@@ -10,6 +10,7 @@ import pytest
 
 from bot import ids
 from bot.cards import lead_card, sample_lead
+from bot.connect_messages import disconnect_confirm_message
 from bot.escape import escape_mrkdwn
 from bot.sandbox_render import STYLE, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
 
@@ -246,14 +247,25 @@ def test_lead_card_renders() -> None:
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
         ids.ACTION_LEAD_VALUE,
-        ids.ACTION_LEAD_SPAM,
     ]
     assert {b["data-value"] for b in buttons} == {"100000001"}
     assert {b["data-block-id"] for b in buttons} == {ids.BLOCK_LEAD_ACTIONS}
     assert {b["data-message"] for b in buttons} == {"m-1"}
-    assert buttons[3]["class"] == "slack-button danger"
-    assert buttons[3]["data-confirm"].startswith("Mark as spam?")
     assert "(edited)" not in out
+
+
+def test_danger_button_with_confirm_renders() -> None:
+    message = disconnect_confirm_message(label="acme", connection_id=7, kind="api_key")
+    message["blocks"][1]["elements"][0]["confirm"] = {
+        "title": {"type": "plain_text", "text": "Disconnect acme?"},
+        "text": {"type": "plain_text", "text": "Its subscriptions stop."},
+        "confirm": {"type": "plain_text", "text": "Disconnect"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    out = message_to_html(message, message_id="m-2")
+    danger = next(attrs for tag, attrs in _tags(out) if tag == "button")
+    assert danger["class"] == "slack-button danger" and danger["data-value"] == "7"
+    assert danger["data-confirm"].startswith("Disconnect acme?")
 
 
 def test_lead_card_with_hostile_lead_is_inert() -> None:

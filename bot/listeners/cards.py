@@ -1,4 +1,4 @@
-"""Lead card buttons (quotable, not quotable, add value, spam) and the value modal."""
+"""Lead card buttons (quotable, not quotable, add value) and the value modal; older cards' Spam button."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         return action, actor, card
 
-    def flag(action_id: str, fields: dict[str, str], note: Any) -> None:
+    def button(action_id: str, change: card_actions.Change) -> None:
         @app.action(action_id)
         async def on_press(
             ack: AsyncAck,
@@ -45,15 +45,22 @@ def register(app: AsyncApp, services: Services) -> None:
 
             async def work() -> None:
                 _, actor, card = await pressed(body, client, context)
-                await card_actions.apply(
-                    services, client, actor=actor, context=card, fields=fields, note=note(actor.user_id)
-                )
+                await card_actions.apply(services, client, actor=actor, context=card, change=change)
 
             services.after_ack(work(), body=body, client=client, respond=respond)
 
-    flag(ids.ACTION_LEAD_QUOTABLE, {"quotable": "yes"}, lambda u: card_actions.quotable_note(u, True))
-    flag(ids.ACTION_LEAD_NOT_QUOTABLE, {"quotable": "no"}, lambda u: card_actions.quotable_note(u, False))
-    flag(ids.ACTION_LEAD_SPAM, {"spam": "true"}, card_actions.spam_note)
+    button(ids.ACTION_LEAD_QUOTABLE, card_actions.quotable_change(True))
+    button(ids.ACTION_LEAD_NOT_QUOTABLE, card_actions.quotable_change(False))
+
+    @app.action(ids.ACTION_LEAD_SPAM)
+    async def on_spam(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """Cards posted before spam write-back was dropped still carry a Spam button: say where to mark it."""
+        await ack()
+
+        async def work() -> None:
+            raise card_actions.spam_elsewhere()
+
+        services.after_ack(work(), body=body, client=client, respond=respond)
 
     @app.action(ids.ACTION_LEAD_VALUE)
     async def on_value(
@@ -89,11 +96,6 @@ def register(app: AsyncApp, services: Services) -> None:
         user_id = (body.get("user") or {}).get("id", "")
         team_id = (body.get("team") or {}).get("id") or context.team_id or ""
         actor = await services.actor(client, user_id=user_id, installer_user_id=context.get("installer_user_id"))
-        fields = {}
-        if values.quote_value is not None:
-            fields["quote_value"] = str(values.quote_value)
-        if values.sales_value is not None:
-            fields["sales_value"] = str(values.sales_value)
         try:
             async with asyncio.timeout(VALUE_DEADLINE):
                 card = await card_actions.card_context(
@@ -104,8 +106,7 @@ def register(app: AsyncApp, services: Services) -> None:
                     client,
                     actor=actor,
                     context=card,
-                    fields=fields,
-                    note=card_actions.value_note(user_id, values.quote_value, values.sales_value),
+                    change=card_actions.value_change(values.quote_value, values.sales_value),
                 )
         except TimeoutError:
             await ack(response_action="errors", errors={ids.BLOCK_VALUE_QUOTE: "WhatConverts is slow; try again."})

@@ -8,7 +8,9 @@ spends its refresh token; ``fail_next("oauth.v2.access", "internal_error")`` and
 make a refresh fail the way Slack's sometimes do), token expiry (``token_expired``) and revocation
 without uninstalling (``revoke_bot_tokens`` and its ``tokens_revoked`` event), reinstalls by
 another user (``authorize_as``),
-channel posting with per-channel state, views, users and channels, plus fault injection (error
+channel posting with per-channel state (archived, bot not a member, read-only or thread-only),
+scopes (a token without a method's scope gets ``missing_scope``; see ``withdraw_scope``), views,
+users and channels, plus fault injection (error
 bodies, 429s, 5xx, slow and malformed responses, dropped connections) and an optional per-channel
 pacing model for ``chat.postMessage``.
 
@@ -104,6 +106,9 @@ class _Channel:
     is_private: bool
     is_member: bool
     is_archived: bool
+    # Posting restrictions an admin can set (Enterprise Grid): only admins post, or replies only.
+    read_only: bool = False
+    thread_only: bool = False
 
 
 @dataclass
@@ -333,10 +338,18 @@ class FakeSlack(LoopbackService):
         is_private: bool = False,
         is_member: bool = True,
         is_archived: bool = False,
+        read_only: bool = False,
+        thread_only: bool = False,
     ) -> None:
-        """Register a channel. Once a team has channels, unknown ones are ``channel_not_found``."""
+        """Register a channel. Once a team has channels, unknown ones are ``channel_not_found``.
+
+        ``read_only``: the app's posts get ``restricted_action_read_only_channel``; ``thread_only``:
+        its top-level posts get ``restricted_action_thread_only_channel`` (thread replies go through).
+        """
         with self._lock:
-            self._team(team_id).channels[channel_id] = _Channel(channel_id, name, is_private, is_member, is_archived)
+            self._team(team_id).channels[channel_id] = _Channel(
+                channel_id, name, is_private, is_member, is_archived, read_only, thread_only
+            )
 
     # ------------------------------------------------------------------ OAuth and tokens
 
@@ -394,6 +407,14 @@ class FakeSlack(LoopbackService):
             "tokens": {"oauth": list(user_ids), "bot": [bot_user_id_for(team_id)]},
             "event_ts": f"{time.time():.6f}",
         }
+
+    def withdraw_scope(self, team_id: str, scope: str) -> None:
+        """The team's tokens (and their refreshes) no longer carry ``scope``, as if the app had been
+        installed without it: methods that need it answer ``missing_scope``."""
+        with self._lock:
+            for grant in [*self._tokens.values(), *self._refresh_tokens.values()]:
+                if grant.team_id == team_id:
+                    grant.scopes = ",".join(s for s in grant.scopes.split(",") if s != scope)
 
     def revoke_team(self, team_id: str) -> None:
         """Uninstall: revoke every access token and refresh token of the team."""
@@ -648,6 +669,9 @@ class FakeSlack(LoopbackService):
         problem = self._token_error(info)
         if problem:
             return _Reply.error(problem)
+        needed = self._required_scopes.get(method)
+        if needed and needed not in info.scopes.split(","):
+            return _Reply.json({"ok": False, "error": "missing_scope", "needed": needed, "provided": info.scopes})
         result = handler(self, params, info, self._teams[info.team_id])
         if isinstance(result, _Reply):
             return result
@@ -702,6 +726,17 @@ class FakeSlack(LoopbackService):
         return None
 
     @staticmethod
+    def _check_posting(team: _Team, channel_id: Any, params: dict[str, Any]) -> str | None:
+        channel = team.channels.get(channel_id)
+        if channel is None:
+            return None
+        if channel.read_only:
+            return "restricted_action_read_only_channel"
+        if channel.thread_only and not params.get("thread_ts"):
+            return "restricted_action_thread_only_channel"
+        return None
+
+    @staticmethod
     def _check_content(params: dict[str, Any]) -> str | None:
         text, blocks, attachments = params.get("text"), params.get("blocks"), params.get("attachments")
         if blocks is not None and (
@@ -737,7 +772,11 @@ class FakeSlack(LoopbackService):
 
     def _post_message(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str | _Reply:
         channel = params.get("channel")
-        problem = self._check_channel(team, channel) or self._check_content(params)
+        problem = (
+            self._check_channel(team, channel)
+            or self._check_posting(team, channel, params)
+            or self._check_content(params)
+        )
         if problem:
             return problem
         if self._channel_rate:
@@ -907,6 +946,13 @@ class FakeSlack(LoopbackService):
                 "updated": 1_700_000_000,
             }
         }
+
+    # The scope each method needs (a token without it gets missing_scope, naming it in `needed`).
+    _required_scopes: ClassVar[dict[str, str]] = {
+        "chat.postMessage": "chat:write",
+        "chat.update": "chat:write",
+        "chat.postEphemeral": "chat:write",
+    }
 
     _methods: ClassVar[dict[str, Callable[..., Any]]] = {
         "auth.test": _auth_test,

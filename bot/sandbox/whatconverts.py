@@ -26,9 +26,11 @@ Choices where the real API is undocumented (the app must not depend on them bein
   ``spam``/``duplicate`` ``true`` return only those leads, ``false`` excludes them, absent returns all.
 - Dates must be ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM:SSZ``; a range over 400 days gets 400. Zero
   matches give ``total_pages: 0``; a page past the end gives an empty ``leads`` list.
-- ``POST /leads/{id}`` takes only form bodies (JSON gets 415) and only ``quotable``, ``quote_value``,
-  ``sales_value``, ``spam``, ``lead_url``, ``additional_fields[Label]`` and ``send_notification``;
-  anything else gets 400. PUT/PATCH/DELETE get 405.
+- ``POST /leads/{id}`` takes only form bodies (JSON gets 415) and edits only ``quotable``,
+  ``quote_value``, ``sales_value``, ``lead_url`` and ``additional_fields[Label]`` (platform truth W1:
+  spam is marked in the WhatConverts UI only; ``send_notification`` is documented for creating leads,
+  not for edits). Any other field, ``spam`` included, gets 400 ``Invalid parameter: <name>.`` and
+  nothing changes. PUT/PATCH/DELETE get 405.
 - OAuth bearer tokens need the ``write_leads`` scope to update leads (403 otherwise).
 """
 
@@ -1097,13 +1099,12 @@ class FakeWhatConverts(LoopbackService):
                     changes[name] = QUOTABLE[value]
                 elif name in ("quote_value", "sales_value"):
                     changes[name] = _number(value, name)
-                elif name == "spam":
-                    changes[name] = _bool_param(value, name)
                 elif name == "lead_url":
                     changes[name] = value
                 elif match := _ADDITIONAL_FIELD.fullmatch(name):
                     extra[match.group(1)] = value
-                elif name != "send_notification":
+                else:
+                    # Spam included (W1): the API can't mark it, so a client that tries learns so at once.
                     raise ValueError(f"Invalid parameter: {name}.")
         except ValueError as exc:
             return _Reply.error(str(exc))
