@@ -13,7 +13,6 @@ from bot.whatconverts import (
     WhatConvertsAuthError,
     WhatConvertsBadResponse,
     WhatConvertsClient,
-    WhatConvertsForbidden,
     WhatConvertsQuotaExceeded,
     WhatConvertsRequestError,
     WhatConvertsUnavailable,
@@ -46,10 +45,10 @@ async def test_walk_reads_every_page_oldest_first(client: WhatConvertsClient, fa
     assert {c.query["order"] for c in fake_wc.calls_to("leads")} == {"asc"}
 
 
-async def test_accounts_for_master_and_forbidden_for_profile(client: WhatConvertsClient) -> None:
+async def test_accounts_for_master_and_refused_for_profile(client: WhatConvertsClient) -> None:
     accounts = await client.accounts(MASTER)
     assert len(accounts) == 2 and all(a.profiles for a in accounts)
-    with pytest.raises(WhatConvertsForbidden):
+    with pytest.raises(WhatConvertsAuthError):  # 401, as the real API answers a profile key
         await client.accounts(PROFILE)
 
 
