@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import ids
-from bot.connect_messages import HEALTH, WEBHOOK_STEPS, ConnectionStatus, ProblemLine, slack_date
+from bot.connect_messages import HEALTH, WEBHOOK_STEPS, ConnectionStatus, ProblemLine, quota_text, slack_date
 from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
 from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine
@@ -76,7 +76,7 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
     kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
     text = (
         f"{emoji} *{label}* — {kind} — {health.format(label=label)}\n"
-        f"Quota today: {row.quota_used:,} / {row.quota_limit:,} · Last poll: {slack_date(row.last_poll_at)}"
+        f"{quota_text(row)} · Last poll: {slack_date(row.last_poll_at)}"
         + (f" · Next: {slack_date(row.next_poll_at)}" if row.next_poll_at and row.status in ("ok", "error") else "")
     )
     if row.last_poll_error:

@@ -46,9 +46,11 @@ async def handle(
     failures = lease.failures + 1
     status: str | None = None
     problem: tuple[str, str] | None = None
+    key_waits = False  # the limit is the key's: its other connections wait as long
     if isinstance(exc, WhatConvertsQuotaExceeded):
         # Back off this key only: until Retry-After when given, else until the daily reset.
         next_run = now + timedelta(seconds=exc.retry_after) if exc.retry_after else next_reset(now)
+        key_waits = True
         if not exc.retry_after:
             problem = ("WhatConverts' daily API limit for this key is used up.", "Polling resumes at midnight UTC.")
     elif isinstance(exc, WhatConvertsAuthError | WhatConvertsForbidden):
@@ -71,6 +73,8 @@ async def handle(
             session, lease, cursor=None, next_run_at=next_run, now=now, requests=1, error=message
         ):
             return
+        if key_waits:
+            await polling.defer_key(session, key_id=connection.key_id, until=next_run)
         if status and connection.status != status:
             await connection_store.set_status(session, connection_id=lease.connection_id, status=status, error=message)
             if problem is None and status == "error":

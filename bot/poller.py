@@ -4,7 +4,8 @@ Each tick leases due connections in the database (SKIP LOCKED on PostgreSQL), ma
 `GET /leads` walk per connection over [cursor - lookback, now] (oldest first, all pages),
 matches leads to that connection's active subscriptions locally, and in ONE transaction
 advances the cursor (fenced by the lease version) and inserts the deliveries (unique per
-subscription and lead, so the lookback overlap never enqueues twice).
+subscription and lead, so the lookback overlap never enqueues twice). The next poll is planned
+from the key's budget: every connection of one API key, in any workspace, spends one quota.
 
 Whatever goes wrong in one connection's poll stays that connection's (`poll_failures`), and the
 other polls of its batch, written in the same transaction, go on without it.
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import connections, lead_problems, poll_failures, routing
 from bot.leads import Lead
-from bot.quota import poll_delay
+from bot.quota import KeyBudget, key_budget, poll_delay
 from bot.services import Services
 from storage import connections as connection_store
 from storage import polling, subscriptions
@@ -128,13 +129,30 @@ class Poller:
         async with self.services.sessions() as session:
             conns = await connection_store.get_connections(session, connection_ids=ids)
             subs = await subscriptions.active_for_connections(session, connection_ids=ids)
-            used = await connection_store.requests_on(session, connection_ids=ids, day=now.date())
+            # The quota is the key's: count and plan over every connection using it, in any workspace.
+            key_ids = {c.key_id for c in conns.values()}
+            used = await connection_store.requests_on(session, key_ids=key_ids, day=now.date())
+            members = await connection_store.key_members(session, key_ids=key_ids)
+        share = self.services.settings.whatconverts_quota_share
+        budgets: dict[str, KeyBudget] = {}
+        for c in conns.values():
+            if c.key_id not in budgets:
+                of_key = members.get(c.key_id, [])
+                budgets[c.key_id] = key_budget(of_key, default_share=share, fallback_quota=c.daily_quota)
         by_connection: defaultdict[int, list[Subscription]] = defaultdict(list)
         for sub in subs:
             by_connection[sub.connection_id].append(sub)
         await asyncio.gather(
             *(
-                self._poll(lease, conns[lease.connection_id], by_connection[lease.connection_id], now, used, report)
+                self._poll(
+                    lease,
+                    conns[lease.connection_id],
+                    by_connection[lease.connection_id],
+                    now,
+                    used.get(conns[lease.connection_id].key_id, 0),
+                    budgets[conns[lease.connection_id].key_id],
+                    report,
+                )
                 for lease in leases
                 if lease.connection_id in conns
             )
@@ -146,7 +164,8 @@ class Poller:
         connection: Connection,
         subs: list[Subscription],
         now: datetime,
-        used: dict[int, int],
+        used: int,
+        budget: KeyBudget,
         report: PollReport,
     ) -> None:
         services = self.services
@@ -162,8 +181,7 @@ class Poller:
             )
             leads = [lead for lead in walk.leads if routing.storable(lead)]
             skipped = walk.unparseable + len(walk.leads) - len(leads)
-            used_today = used.get(lease.connection_id, 0) + walk.requests
-            delay = self._delay(connection, now, walk.requests, used_today, lease)
+            delay = self._delay(budget, now, walk.requests, used + walk.requests, lease)
             routed = await self._results.submit(
                 Polled(lease, connection, subs, leads, now, now + delay, walk.requests, skipped)
             )
@@ -236,12 +254,14 @@ class Poller:
         return results
 
     def _delay(
-        self, connection: Connection, now: datetime, requests_per_poll: int, used_today: int, lease: polling.Lease
+        self, budget: KeyBudget, now: datetime, requests_per_poll: int, used_today: int, lease: polling.Lease
     ) -> timedelta:
         seconds = poll_delay(
             now=now,
             min_interval=self.services.settings.poll_min_interval_seconds,
-            quota=connection.daily_quota,
+            quota=budget.quota,
+            share=budget.share,
+            sharing=budget.sharing,
             used_today=used_today,
             requests_per_poll=requests_per_poll,
         )
