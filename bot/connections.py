@@ -32,8 +32,9 @@ from bot.whatconverts import (
     BearerToken,
     Credentials,
     WhatConvertsAuthError,
+    WhatConvertsBadResponse,
     WhatConvertsError,
-    WhatConvertsForbidden,
+    WhatConvertsQuotaExceeded,
     WhatConvertsUnavailable,
 )
 from storage import connections as store
@@ -198,6 +199,11 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
             "WhatConverts didn't accept that API token and secret. Copy both again from "
             "Tracking → Integrations → API Keys (or Master Account Settings for an agency key)."
         ) from None
+    except WhatConvertsQuotaExceeded:
+        raise InvalidCredentials(
+            "This key has used up today's WhatConverts API limit, so it can't be checked now. "
+            "The limit resets at midnight UTC; please connect it after that."
+        ) from None
     except WhatConvertsError:
         raise InvalidCredentials(
             "We couldn't check those credentials: WhatConverts isn't answering properly right now. "
@@ -205,7 +211,14 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
         ) from None
     try:
         accounts = await services.wc.accounts(credentials)
-    except (WhatConvertsAuthError, WhatConvertsForbidden):
+    except (WhatConvertsUnavailable, WhatConvertsBadResponse):
+        raise InvalidCredentials("WhatConverts isn't answering properly right now. Please try again.") from None
+    except WhatConvertsError as exc:
+        if exc.status == 429 or isinstance(exc, WhatConvertsQuotaExceeded):
+            # Busy, not a verdict on the key: guessing "profile" would give a master key a tenth of its quota.
+            raise InvalidCredentials("WhatConverts is busy right now. Please try again in a minute.") from None
+        # Any other refusal (401 in live probes, 403, 400, 404, whatever it says) is how WhatConverts
+        # tells a profile key it can't list accounts: the key works, it just isn't a master key.
         scope = [
             {
                 "account_id": lead.account_id,
@@ -215,8 +228,6 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
             for lead in page.leads[:1]
         ]
         return KeyCheck(key_type="profile", scope=scope, requests=2)
-    except WhatConvertsError:
-        raise InvalidCredentials("WhatConverts isn't answering properly right now. Please try again.") from None
     scope = [
         {
             "account_id": a.account_id,

@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 from storage.connections import KeyMember
 
 BUDGET_SHARE = 0.8
+# A throttle (429 without "daily") counts as the daily limit once we ourselves have spent this much
+# of what we may spend today: past that, the key's other users may well have spent the rest.
+DAILY_EVIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,8 @@ def poll_delay(
     if budget < per_poll:
         return left_today + 1.0  # spent: wait for the reset
     return max(float(min_interval), left_today * max(1, sharing) / (budget // per_poll))
+
+
+def looks_spent(*, used_today: int, budget: KeyBudget) -> bool:
+    """Is a throttle more likely the daily limit? Only when we have spent (nearly) all we may today."""
+    return used_today >= DAILY_EVIDENCE * budget.allowance

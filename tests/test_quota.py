@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from bot.delivery import Sender
 from bot.poller import Poller
-from bot.quota import KeyBudget, key_budget, poll_delay
+from bot.quota import KeyBudget, key_budget, looks_spent, poll_delay
 from storage.connections import KeyMember
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
@@ -129,6 +129,14 @@ def test_a_keys_budget_is_the_most_careful_of_its_connections() -> None:
     # Only connections that poll share the polling budget (a paused one spends nothing).
     assert key_budget([member(), member(polling=False)], default_share=0.8, fallback_quota=1000).sharing == 1
     assert key_budget([member(share=None)], default_share=0.3, fallback_quota=1000).allowance == 300
+
+
+def test_a_throttle_looks_like_the_daily_limit_only_near_the_end_of_our_share() -> None:
+    budget = KeyBudget(quota=1000, share=0.8)  # we may spend 800
+    assert not looks_spent(used_today=100, budget=budget)
+    assert not looks_spent(used_today=719, budget=budget)
+    assert looks_spent(used_today=720, budget=budget)
+    assert looks_spent(used_today=27, budget=KeyBudget(quota=100, share=0.3))  # an admin left 70 % to other tools
 
 
 # --------------------------------------------------------------------------- a simulated day
