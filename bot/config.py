@@ -23,6 +23,7 @@ HOW_TO_FIX: dict[str, str] = {
     "PORT": "set it to a TCP port number, e.g. 3000",
     "POLL_MIN_INTERVAL_SECONDS": "set it to a whole number of seconds (60 or more recommended)",
     "WHATCONVERTS_DAILY_QUOTA": "set it to a whole number of requests per day, or leave it unset",
+    "WHATCONVERTS_QUOTA_SHARE": "set it to a fraction above 0 and at most 1, e.g. 0.8 for 80 %",
     "LOG_LEVEL": "use one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "use `text` or `json`",
     "UPDATE_SWEEP_SECONDS": "set it to a whole number of seconds (900, every 15 minutes, is the default)",
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     whatconverts_oauth_scopes: str = "read_leads"
     whatconverts_oauth_revocation_url: str | None = None
     whatconverts_daily_quota: int | None = Field(default=None, ge=1)
+    # Share of a key's daily quota the app may spend, unless an admin set one for the key.
+    whatconverts_quota_share: float = Field(default=0.8, gt=0, le=1)
 
     poll_min_interval_seconds: int = Field(default=60, ge=1)
     # How often each process looks for due work; the work itself is claimed in the database.

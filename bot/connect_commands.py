@@ -1,6 +1,8 @@
-"""Subcommands `connect`, `disconnect` and `status`, and the disconnect confirmation buttons."""
+"""Subcommands `connect`, `disconnect`, `status`, `quota` and `webhook`, and the disconnect confirmation buttons."""
 
 from __future__ import annotations
+
+import re
 
 from bot import connect_messages as build
 from bot import connections, overview, webhooks
@@ -23,7 +25,10 @@ async def _connections(services: Services, team_id: str) -> list[Connection]:
         return await store.list_connections(session, team_id=team_id)
 
 
-def _pick(rows: list[Connection], label: str | None) -> Connection:
+PERCENT = re.compile(r"^(\d{1,3})%?$")
+
+
+def _pick(rows: list[Connection], label: str | None, *, example: str = "disconnect {label}") -> Connection:
     labels = ", ".join(f"`{c.label}`" for c in rows) or "none"
     if label is None:
         if len(rows) == 1:
@@ -31,7 +36,8 @@ def _pick(rows: list[Connection], label: str | None) -> Connection:
         if not rows:
             raise NotFound("No WhatConverts account is connected.")
         raise UsageError(
-            f"Several connections exist ({labels}); name one, e.g. `/whatconverts disconnect {rows[0].label}`."
+            f"Several connections exist ({labels}); name one, e.g. "
+            f"`/whatconverts {example.format(label=rows[0].label)}`."
         )
     for row in rows:
         if row.label == label.lower():
@@ -73,6 +79,27 @@ async def status(services: Services, inv: Invocation) -> dict:
         problems=await overview.recent_problems(services, team_id=team_id, limit=5),
         notice=await overview.workspace_notice(services, team_id=team_id),
     )
+
+
+async def quota(services: Services, inv: Invocation) -> dict:
+    """`quota [label]` shows a connection's key's quota today; `quota [label] <percent>` sets the share
+    of the key's daily quota the app may spend (for every connection of the key: the budget is one)."""
+    args = list(inv.args)
+    percent = None
+    if args and (match := PERCENT.match(args[-1])):
+        percent = int(match.group(1))
+        args.pop()
+    if len(args) > 1 or (percent is not None and not 1 <= percent <= 100):
+        raise UsageError("Usage: `/whatconverts quota [label] [percent]` (1 to 100), e.g. `quota acme 50`.")
+    actor = await actor_of(services, inv)
+    require_member(actor)
+    team_id = inv.command.team_id
+    row = _pick(await _connections(services, team_id), args[0] if args else None, example="quota {label} 50")
+    if percent is not None:
+        require_configure(actor, owner_user_id=row.owner_user_id)
+        await connections.set_quota_share(services, row, percent / 100)
+    (shown,) = [s for s in await overview.connection_statuses(services, team_id=team_id) if s.label == row.label]
+    return build.quota_message(shown, changed=percent is not None)
 
 
 async def confirm_disconnect(services: Services, action: Action, actor: Actor) -> dict:

@@ -109,8 +109,8 @@ class ConnectionStatus:
     status: str
     last_error: str | None
     last_poll_at: datetime | None
-    quota_used: int
-    quota_limit: int
+    quota_used: int  # today, by every connection of the key
+    quota_limit: int  # the key's daily quota
     next_poll_at: datetime | None = None
     last_poll_error: str | None = None
     connection_id: int | None = None
@@ -119,6 +119,16 @@ class ConnectionStatus:
     webhook_profiles: Sequence[tuple[str, bool]] = ()  # each profile the key sees: sent a webhook lately?
     webhook_fresh_minutes: int = 60
     sweep: SweepPlan | None = None
+    quota_share: float = 0.8  # of the key's quota, what the app may spend
+    key_connections: int = 1  # connections (in any workspace) using the same key
+
+
+def quota_text(row: ConnectionStatus) -> str:
+    """Today's count for the connection's key, what the app may spend of it, and who shares it."""
+    text = f"Quota today: {row.quota_used:,} / {row.quota_limit:,} (the app uses up to {row.quota_share:.0%})"
+    if row.key_connections > 1:
+        text += f", shared by the key's {row.key_connections} connections"
+    return text
 
 
 @dataclass(frozen=True)
@@ -222,7 +232,7 @@ def status_message(
         line = (
             f"{emoji} *{escape_mrkdwn(row.label)}* — {kind} — {health}\n"
             f"Accounts: {_scope_text(row.scope)}\n"
-            f"Mode: {mode_text(row)} · {poll} · Quota today: {row.quota_used:,} / {row.quota_limit:,}"
+            f"Mode: {mode_text(row)} · {poll} · {quota_text(row)}"
         )
         if row.sweep is not None:
             line += f"\n{sweep_text(row.sweep)}"
@@ -231,6 +241,25 @@ def status_message(
     if problems:
         blocks.append(_section(_problems(problems)[:3000]))
     return {"text": "\n".join([*([notice] if notice else []), *lines])[:3000], "blocks": blocks[:50]}
+
+
+def quota_message(row: ConnectionStatus, *, changed: bool) -> dict:
+    label = escape_mrkdwn(row.label)
+    allowance = int(row.quota_limit * row.quota_share)
+    head = (
+        f"`{label}` may now spend {row.quota_share:.0%} of its key's daily WhatConverts quota"
+        if changed
+        else f"`{label}` spends up to {row.quota_share:.0%} of its key's daily WhatConverts quota"
+    )
+    text = (
+        f"{head}: {allowance:,} of {row.quota_limit:,} requests a day, polls and commands included, "
+        f"spread over the day. {quota_text(row)}.\n"
+        "The quota belongs to the key: every connection using it (in any workspace) and every other tool "
+        "it is pasted into spend the same requests, so leave room for those. "
+        + ("Polling follows the new share from each connection's next poll." if changed else "")
+        + f"\nChange it with `/whatconverts quota {label} <percent>`."
+    )
+    return {"text": text, "blocks": [_section(text)]}
 
 
 WEBHOOK_STEPS = (

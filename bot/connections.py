@@ -33,15 +33,16 @@ from bot.whatconverts import (
     BearerToken,
     Credentials,
     WhatConvertsAuthError,
+    WhatConvertsBadResponse,
     WhatConvertsError,
-    WhatConvertsForbidden,
+    WhatConvertsQuotaExceeded,
     WhatConvertsUnavailable,
 )
 from storage import connections as store
 from storage.db import transaction
-from storage.models import Connection, ConnectState
+from storage.models import Connection, ConnectState, own_key_id
 
-__all__ = ["Connection", "InvalidCredentials", "LabelTaken", "LinkExpired"]
+__all__ = ["Connection", "InvalidCredentials", "KeyAlreadyConnected", "LabelTaken", "LinkExpired"]
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,20 @@ class LabelTaken(UserFacingError):
             f'A connection called "{label}" already exists, and this link can only make a new one. '
             f'Choose another label. To give "{label}" a new key, its owner or a workspace admin '
             f"runs /whatconverts connect {label} in Slack."
+        )
+
+
+class KeyAlreadyConnected(UserFacingError):
+    """The key is already connected in this workspace: a second connection would only split its view
+    of one quota. Reconnecting the existing one is what the user wants."""
+
+    status_code = 409
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f'This API key is already connected in this workspace as "{label}". Nothing new was connected. '
+            f'To give "{label}" fresh credentials, run /whatconverts connect {label} in Slack (or use Reconnect '
+            f"on the app's Home tab); to connect another account, use its own API key."
         )
 
 
@@ -185,6 +200,11 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
             "WhatConverts didn't accept that API token and secret. Copy both again from "
             f"{wc_paths.PROFILE_API_KEYS} (or {wc_paths.MASTER_API_KEYS} for an agency key)."
         ) from None
+    except WhatConvertsQuotaExceeded:
+        raise InvalidCredentials(
+            "This key has used up today's WhatConverts API limit, so it can't be checked now. "
+            "The limit resets at midnight UTC; please connect it after that."
+        ) from None
     except WhatConvertsError:
         raise InvalidCredentials(
             "We couldn't check those credentials: WhatConverts isn't answering properly right now. "
@@ -192,12 +212,17 @@ async def _check(services: Services, credentials: Credentials) -> KeyCheck:
         ) from None
     try:
         accounts = await services.wc.accounts(credentials)
-    except (WhatConvertsAuthError, WhatConvertsForbidden):
+    except (WhatConvertsUnavailable, WhatConvertsBadResponse):
+        raise InvalidCredentials("WhatConverts isn't answering properly right now. Please try again.") from None
+    except WhatConvertsError as exc:
+        if exc.status == 429 or isinstance(exc, WhatConvertsQuotaExceeded):
+            # Busy, not a verdict on the key: guessing "profile" would give a master key a tenth of its quota.
+            raise InvalidCredentials("WhatConverts is busy right now. Please try again in a minute.") from None
+        # Any other refusal (401 in live probes, 403, 400, 404, whatever it says) is how WhatConverts
+        # tells a profile key it can't list accounts: the key works, it just isn't a master key.
         # A key without leads yet learns its profile from its first one (`scope_refresh`).
         scope = scopes.from_lead(page.leads[0]) if page.leads else []
         return KeyCheck(key_type="profile", scope=scope, requests=2)
-    except WhatConvertsError:
-        raise InvalidCredentials("WhatConverts isn't answering properly right now. Please try again.") from None
     return KeyCheck(key_type="master", scope=scopes.from_accounts(accounts), requests=2)
 
 
@@ -217,14 +242,26 @@ async def connect_api_key(services: Services, *, state: str, token: str, secret:
     token, secret = token.strip(), secret.strip()
     if not token or not secret or len(token) > 200 or len(secret) > 200:
         raise InvalidCredentials("Enter both the API token and the API secret.")
+    await services.keys.adopt()  # connections from before key identities must be recognisable below
+    key_id = await services.keys.of(token)
     async with services.sessions() as session:
         pending = await store.peek_connect_state(session, state=state, now=utcnow())
         if pending is None:
             raise LinkExpired()
-        # Refuse a label the link can't use before spending API requests on the key.
-        await _target(session, pending, label)
+        # Refuse a label the link can't use, or a key already here, before spending API requests on it.
+        existing, _ = await _target(session, pending, label)
+        await _refuse_second_connection(session, pending.team_id, key_id, existing)
     check = await _check(services, ApiKey(token, secret))
-    return await _store(services, consume=state, check=check, label=label, api_key=ApiKey(token, secret))
+    return await _store(services, consume=state, check=check, label=label, api_key=ApiKey(token, secret), key_id=key_id)
+
+
+async def _refuse_second_connection(
+    session: AsyncSession, team_id: str, key_id: str, reconnecting: Connection | None
+) -> None:
+    """One key, one connection per workspace; other workspaces may connect it too (and share its quota)."""
+    other = await store.find_by_key(session, team_id=team_id, key_id=key_id)
+    if other is not None and (reconnecting is None or other.id != reconnecting.id):
+        raise KeyAlreadyConnected(other.label)
 
 
 async def connect_oauth(services: Services, *, state: str, code: str) -> Connection:
@@ -282,9 +319,14 @@ async def _store(
     consume: str | None = None,
     pending: ConnectState | None = None,
     api_key: ApiKey | None = None,
+    key_id: str | None = None,
     oauth: OAuthTokens | None = None,
 ) -> Connection:
-    """Store the connection; with `consume`, the link is consumed in the same transaction."""
+    """Store the connection; with `consume`, the link is consumed in the same transaction.
+
+    `key_id` is the API key's identity; an OAuth grant's key can't be known, so it keeps a budget
+    of its own.
+    """
     quota = services.settings.whatconverts_daily_quota or QUOTA[check.key_type]
     async with transaction(services.sessions) as session:
         if consume is not None:
@@ -293,10 +335,21 @@ async def _store(
             raise LinkExpired()
         team_id = pending.team_id
         existing, wanted = await _target(session, pending, label)
+        if key_id is not None:
+            # Again, in the transaction that writes. (Two links for one key submitted in the same instant
+            # on PostgreSQL could still both pass; they would share the key's one budget all the same.)
+            await _refuse_second_connection(session, team_id, key_id, existing)
+        else:
+            key_id = existing.key_id if existing is not None and existing.kind == "oauth" else own_key_id()
         values = {
             "kind": "oauth" if oauth else "api_key",
             "key_type": check.key_type,
             "daily_quota": quota,
+            "key_id": key_id,
+            # A key connected elsewhere already has a share (the key's, not a connection's); a new key
+            # for an existing connection keeps the share its admin chose.
+            "quota_share": await store.key_share(session, key_id=key_id)
+            or (existing.quota_share if existing is not None else None),
             "api_token": api_key.token if api_key else None,
             "api_secret": api_key.secret if api_key else None,
             "oauth_access_token": oauth.access_token if oauth else None,
@@ -326,9 +379,7 @@ async def _store(
                 **values,
             )
         await session.flush()
-        await store.count_requests(
-            session, connection_id=connection.id or 0, day=utcnow().date(), requests=check.requests
-        )
+        await store.count_requests(session, key_id=key_id, day=utcnow().date(), requests=check.requests)
     await notify(
         services,
         team_id=connection.team_id,
@@ -420,7 +471,7 @@ async def call_api(
     *,
     requests: int | Callable[[T], int] = 1,
 ) -> T:
-    """Run API requests for a connection, count them against its quota, retry once after a 401 on OAuth.
+    """Run API requests for a connection, count them against its key's quota, retry once after a 401 on OAuth.
 
     `requests` is how many requests `request` makes (or a function of its result, for page walks).
     """
@@ -432,18 +483,25 @@ async def call_api(
         except WhatConvertsAuthError:
             if not isinstance(credentials, BearerToken):
                 raise
-            await _count(services, connection.id, 1)
+            await _count(services, connection.key_id, 1)
             credentials = await credentials_for(services, connection, rejected=credentials.access_token)
             result = await request(credentials)
     except WhatConvertsError:
-        await _count(services, connection.id, 1)
+        await _count(services, connection.key_id, 1)
         raise
-    await _count(services, connection.id, requests(result) if callable(requests) else requests)
+    await _count(services, connection.key_id, requests(result) if callable(requests) else requests)
     return result
 
 
-async def _count(services: Services, connection_id: int, requests: int) -> None:
-    await services.quota.submit((connection_id, utcnow().date(), requests))
+async def _count(services: Services, key_id: str, requests: int) -> None:
+    await services.quota.submit((key_id, utcnow().date(), requests))
+
+
+async def set_quota_share(services: Services, connection: Connection, share: float) -> int:
+    """Set the share of the key's daily quota the app may spend, on every connection of the key
+    (in any workspace: they spend one budget); returns how many connections that is."""
+    async with transaction(services.sessions) as session:
+        return await store.set_key_share(session, key_id=connection.key_id, share=share)
 
 
 # --------------------------------------------------------------------------- disconnecting

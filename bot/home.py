@@ -16,6 +16,7 @@ from bot.connect_messages import (
     ConnectionStatus,
     ProblemLine,
     mode_text,
+    quota_text,
     slack_date,
     sweep_text,
     webhook_profiles_text,
@@ -85,7 +86,7 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
     kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
     text = (
         f"{emoji} *{label}* — {kind} — {health.format(label=label)}\n"
-        f"Quota today: {row.quota_used:,} / {row.quota_limit:,} · Last poll: {slack_date(row.last_poll_at)}"
+        f"{quota_text(row)} · Last poll: {slack_date(row.last_poll_at)}"
         + (f" · Next: {slack_date(row.next_poll_at)}" if row.next_poll_at and row.status in ("ok", "error") else "")
     )
     if row.last_poll_error:

@@ -16,7 +16,7 @@ from bot.permissions import require_member
 from bot.services import Services
 from bot.slack_errors import error_code
 from bot.subscribe_commands import choose_connection
-from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded
+from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded, WhatConvertsThrottled
 from storage import connections as connection_store
 from storage.types import utcnow
 
@@ -63,6 +63,10 @@ async def _fetch(services: Services, inv: Invocation, default_range: str) -> tup
     except WhatConvertsQuotaExceeded:
         raise UserFacingError(
             "WhatConverts' daily API limit for this key is used up; try again after midnight UTC."
+        ) from None
+    except WhatConvertsThrottled:
+        raise UserFacingError(
+            "WhatConverts is throttling this key right now (too many requests at once); try again in a minute."
         ) from None
     except WhatConvertsError:
         raise UserFacingError("WhatConverts didn't answer properly; please try again in a minute.") from None

@@ -10,6 +10,7 @@ from bot import connections, filters, poll_plan, scopes, webhooks, workspaces
 from bot.connect_messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
 from bot.permissions import Actor
+from bot.quota import key_budget
 from bot.services import Services
 from bot.subscription_messages import DAY, SubscriptionLine
 from storage import connections as connection_store
@@ -28,10 +29,17 @@ async def connection_statuses(
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=team_id)
         ids = [c.id for c in rows if c.id is not None]
-        used = await connection_store.requests_on(session, connection_ids=ids, day=utcnow().date())
+        key_ids = {c.key_id for c in rows}
+        # Counted per key: what every connection of the key spent, in this workspace or another.
+        used = await connection_store.requests_on(session, key_ids=key_ids, day=utcnow().date())
+        members = await connection_store.key_members(session, key_ids=key_ids)
         polls = await polling.states(session, connection_ids=ids)
         fresh = await webhook_sources.fresh(session, connection_ids=ids, since=since)
     coverage = {c.id: scopes.coverage(c.key_type, connections.scope_of(c), fresh.get(c.id or 0, set())) for c in rows}
+    share = services.settings.whatconverts_quota_share
+    budgets = {
+        c.id: key_budget(members.get(c.key_id, []), default_share=share, fallback_quota=c.daily_quota) for c in rows
+    }
     return [
         ConnectionStatus(
             label=c.label,
@@ -43,8 +51,10 @@ async def connection_statuses(
             last_poll_at=polls[c.id].last_poll_at if c.id in polls else None,
             next_poll_at=polls[c.id].next_run_at if c.id in polls else None,
             last_poll_error=polls[c.id].last_error if c.id in polls else None,
-            quota_used=used.get(c.id or 0, 0),
-            quota_limit=c.daily_quota,
+            quota_used=used.get(c.key_id, 0),
+            quota_limit=budgets[c.id].quota,
+            quota_share=budgets[c.id].share,
+            key_connections=len(members.get(c.key_id, [])) or 1,
             connection_id=c.id,
             webhook_active=coverage[c.id].complete,
             webhook_profiles=coverage[c.id].profiles,

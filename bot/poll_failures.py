@@ -1,9 +1,11 @@
 """What a failed poll does: release its lease at once, back off, and mark, record and tell.
 
-WhatConverts' own refusals each get their answer (quota: wait for the reset; a dead key: needs
-reauth, its owner told). Anything else, WhatConverts being away or a fault nothing foresaw, is
-retried with exponential backoff; after a few failures in a row the connection shows "error" and
-its owner and the installer are told, once.
+WhatConverts' own refusals each get their answer: a throttle (its burst limit) backs the key off
+for seconds to minutes; the daily quota, only when there is evidence of it, waits for midnight
+UTC; a dead key needs reauth and its owner is told. Both limits belong to the key, so every
+connection of the key waits, not just the one that heard it. Anything else, WhatConverts being
+away or a fault nothing foresaw, is retried with exponential backoff; after a few failures in a
+row the connection shows "error" and its owner and the installer are told, once.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import random
 from datetime import datetime, timedelta
 
 from bot import connections
-from bot.quota import next_reset
+from bot.quota import key_budget, looks_spent, next_reset
 from bot.services import Services
 from bot.whatconverts import (
     WhatConvertsAuthError,
     WhatConvertsError,
     WhatConvertsForbidden,
     WhatConvertsQuotaExceeded,
+    WhatConvertsThrottled,
 )
 from storage import connections as connection_store
 from storage import polling, problems
@@ -30,6 +33,31 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=30)
 ERROR_AFTER_FAILURES = 3
+# A throttle is over in moments (WhatConverts throttles past 20 requests at once): 30 s, doubling
+# while it persists, up to 15 minutes.
+THROTTLE_BACKOFF = timedelta(seconds=30)
+MAX_THROTTLE_BACKOFF = timedelta(minutes=15)
+
+
+def throttle_delay(failures: int, *, min_interval: float) -> float:
+    """Seconds to wait after the `failures`-th failure in a row that was a throttle, jittered ±20 %
+    so the key's connections (and processes) don't come back together. Never sooner than a normal poll."""
+    base = THROTTLE_BACKOFF.total_seconds() * 2 ** min(failures - 1, 10)
+    capped = min(max(base, float(min_interval)), MAX_THROTTLE_BACKOFF.total_seconds())
+    return capped * random.uniform(0.8, 1.2)
+
+
+async def _spent_today(services: Services, connection: Connection, now: datetime) -> bool:
+    """Our own count says the key's day is (nearly) spent: a throttle then is likelier the daily limit."""
+    async with services.sessions() as session:
+        used = await connection_store.requests_on(session, key_ids=[connection.key_id], day=now.date())
+        members = await connection_store.key_members(session, key_ids=[connection.key_id])
+    budget = key_budget(
+        members.get(connection.key_id, []),
+        default_share=services.settings.whatconverts_quota_share,
+        fallback_quota=connection.daily_quota,
+    )
+    return looks_spent(used_today=used.get(connection.key_id, 0), budget=budget)
 
 
 async def handle(
@@ -46,11 +74,21 @@ async def handle(
     failures = lease.failures + 1
     status: str | None = None
     problem: tuple[str, str] | None = None
+    key_waits = False  # the limit is the key's: its other connections wait as long
+    if isinstance(exc, WhatConvertsThrottled) and not exc.retry_after and await _spent_today(services, connection, now):
+        exc = WhatConvertsQuotaExceeded(exc.message, status=exc.status)
     if isinstance(exc, WhatConvertsQuotaExceeded):
-        # Back off this key only: until Retry-After when given, else until the daily reset.
+        # Until Retry-After when given, else until the daily reset.
         next_run = now + timedelta(seconds=exc.retry_after) if exc.retry_after else next_reset(now)
+        key_waits = True
         if not exc.retry_after:
             problem = ("WhatConverts' daily API limit for this key is used up.", "Polling resumes at midnight UTC.")
+    elif isinstance(exc, WhatConvertsThrottled):
+        wait = exc.retry_after or throttle_delay(failures, min_interval=services.settings.poll_min_interval_seconds)
+        next_run = now + timedelta(seconds=wait)
+        key_waits = True
+        # Said as what it is: a pause of minutes, not "the daily limit is used up".
+        message = f"WhatConverts throttled this key ({exc.message}); trying again in {_duration(wait)}"
     elif isinstance(exc, WhatConvertsAuthError | WhatConvertsForbidden):
         next_run = now + timedelta(hours=1)
         if connection.kind == "api_key":
@@ -71,6 +109,8 @@ async def handle(
             session, lease, cursor=None, next_run_at=next_run, now=now, requests=1, error=message
         ):
             return
+        if key_waits:
+            await polling.defer_key(session, key_id=connection.key_id, until=next_run)
         if status and connection.status != status:
             await connection_store.set_status(session, connection_id=lease.connection_id, status=status, error=message)
             if problem is None and status == "error":
@@ -111,3 +151,9 @@ async def handle(
             text=told,
             include_installer=True,
         )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    return f"{round(seconds / 60)} min"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.quota import next_reset, poll_delay
+from bot.quota import BUDGET_SHARE, next_reset, poll_delay
 from storage.polling import Lease, Sweep
 
 DAY_SECONDS = 86_400
@@ -53,6 +53,8 @@ def poll_seconds(
     poll_requests: int,
     sweep_requests: int,
     backstop: bool,
+    share: float = BUDGET_SHARE,
+    sharing: int = 1,
 ) -> float:
     """Seconds until the next poll, keeping polls and sweeps together within the key's share of its quota.
 
@@ -70,11 +72,19 @@ def poll_seconds(
         quota=quota,
         used_today=used_today + max(0, sweep - poll) * sweeps_left,  # the sweeps still to come, as if spent
         requests_per_poll=poll,
+        share=share,
+        sharing=sharing,
     )
     if seconds >= every:
         # Polls no more often than sweeps: every poll is a sweep, and costs what a sweep does.
         seconds = poll_delay(
-            now=now, min_interval=floor, quota=quota, used_today=used_today, requests_per_poll=max(poll, sweep)
+            now=now,
+            min_interval=floor,
+            quota=quota,
+            used_today=used_today,
+            requests_per_poll=max(poll, sweep),
+            share=share,
+            sharing=sharing,
         )
     return seconds
 

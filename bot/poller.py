@@ -6,6 +6,8 @@ Each tick leases due connections in the database (SKIP LOCKED on PostgreSQL), ma
 leads to that connection's active subscriptions locally, and in ONE transaction advances the
 cursor (fenced by the lease version) and inserts the deliveries (unique per subscription and
 lead, so the overlap never enqueues twice; a lead seen changed edits its cards).
+The next poll is planned from the key's budget: every connection of one API key, in any
+workspace, spends one quota.
 
 Whatever goes wrong in one connection's poll stays that connection's (`poll_failures`), and the
 other polls of its batch, written in the same transaction, go on without it.
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import connections, lead_problems, poll_failures, poll_plan, routing, scope_refresh, scopes
 from bot.leads import Lead
+from bot.quota import KeyBudget, key_budget
 from bot.services import Services
 from storage import connections as connection_store
 from storage import polling, subscriptions, webhook_sources
@@ -77,7 +80,7 @@ class Polled:
 class Known:
     """What a batch's polls need to know beyond their leases, read once per batch."""
 
-    used: dict[int, int]  # requests made today, by connection
+    used: dict[str, int]  # requests made today, by key identity
     webhooks: dict[int, set[scopes.Source]]  # (account, profile) pairs with a fresh webhook
     scope_checks: dict[int, tuple[datetime | None, datetime | None]]
 
@@ -141,17 +144,34 @@ class Poller:
         async with self.services.sessions() as session:
             conns = await connection_store.get_connections(session, connection_ids=ids)
             subs = await subscriptions.active_for_connections(session, connection_ids=ids)
+            # The quota is the key's: count and plan over every connection using it, in any workspace.
+            key_ids = {c.key_id for c in conns.values()}
             known = Known(
-                used=await connection_store.requests_on(session, connection_ids=ids, day=now.date()),
+                used=await connection_store.requests_on(session, key_ids=key_ids, day=now.date()),
                 webhooks=await webhook_sources.fresh(session, connection_ids=ids, since=fresh_since),
                 scope_checks=await scope_store.last_checks(session, connection_ids=ids),
             )
+            members = await connection_store.key_members(session, key_ids=key_ids)
+        share = self.services.settings.whatconverts_quota_share
+        budgets: dict[str, KeyBudget] = {}
+        for c in conns.values():
+            if c.key_id not in budgets:
+                of_key = members.get(c.key_id, [])
+                budgets[c.key_id] = key_budget(of_key, default_share=share, fallback_quota=c.daily_quota)
         by_connection: defaultdict[int, list[Subscription]] = defaultdict(list)
         for sub in subs:
             by_connection[sub.connection_id].append(sub)
         await asyncio.gather(
             *(
-                self._poll(lease, conns[lease.connection_id], by_connection[lease.connection_id], now, known, report)
+                self._poll(
+                    lease,
+                    conns[lease.connection_id],
+                    by_connection[lease.connection_id],
+                    now,
+                    known,
+                    budgets[conns[lease.connection_id].key_id],
+                    report,
+                )
                 for lease in leases
                 if lease.connection_id in conns
             )
@@ -164,6 +184,7 @@ class Poller:
         subs: list[Subscription],
         now: datetime,
         known: Known,
+        budget: KeyBudget,
         report: PollReport,
     ) -> None:
         services = self.services
@@ -186,8 +207,8 @@ class Poller:
             scope_requests = await scope_refresh.after_poll(
                 services, connection, leads, now=now, refreshed_at=refreshed_at
             )
-            used_today = known.used.get(lease.connection_id, 0) + walk.requests + scope_requests
-            delay = self._delay(connection, now, lease, sweep, walk.requests, used_today, known)
+            used_today = known.used.get(connection.key_id, 0) + walk.requests + scope_requests
+            delay = self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, known)
             changed = poll_plan.next_sweep(
                 lease, now, sweep=sweep, requests=walk.requests, every_seconds=settings.update_sweep_seconds
             )
@@ -268,6 +289,7 @@ class Poller:
     def _delay(
         self,
         connection: Connection,
+        budget: KeyBudget,
         now: datetime,
         lease: polling.Lease,
         sweep: bool,
@@ -281,7 +303,9 @@ class Poller:
         seconds = poll_plan.poll_seconds(
             self.services.settings,
             now=now,
-            quota=connection.daily_quota,
+            quota=budget.quota,
+            share=budget.share,
+            sharing=budget.sharing,
             used_today=used_today,
             # What each kind of poll costs: this one's walk, and the last of the other kind.
             poll_requests=lease.last_requests if sweep else requests,

@@ -29,6 +29,8 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 EVENT_RETENTION = timedelta(days=2)
+# Only today's count plans anything; a few days are kept for whoever looks into a spent quota.
+QUOTA_RETENTION = timedelta(days=7)
 # A nudged delivery tick starts once new deliveries stop arriving for NUDGE_QUIET, and at most
 # NUDGE_MAX after the first: a burst of webhooks is answered before sending its cards takes the
 # CPU and the database's write lock (sending mid-burst doubled the webhooks' time to 200).
@@ -50,18 +52,24 @@ WATCHDOG_SECONDS = 5.0
 
 
 async def housekeeping(services: Services) -> None:
-    """Purge expired install and connect states, old event ids, and delivered rows past retention.
+    """Purge expired install and connect states, old event ids, delivered rows past retention and old
+    quota counts; give connections from before key identities their key's identity.
 
     Delivered rows are the dedup record for the poll lookback, so retention must exceed it (days vs minutes).
     """
     now = utcnow()
     retention = timedelta(days=services.settings.delivery_retention_days)
+    await services.keys.adopt()
     async with transaction(services.sessions) as session:
         states = await oauth_states.purge_expired_slack_states(session, now=now)
         links = await connections.purge_expired_connect_states(session, now=now)
         seen = await events.purge_events(session, before=now - EVENT_RETENTION)
         sent = await outbox.purge_sent(session, before=now - retention)
-    log.debug("housekeeping: purged %d states, %d links, %d event ids, %d sent rows", states, links, seen, sent)
+        counts = await connections.purge_quota_usage(session, before=now.date() - QUOTA_RETENTION)
+    log.debug(
+        "housekeeping: purged %d states, %d links, %d event ids, %d sent rows, %d quota counts",
+        states, links, seen, sent, counts,
+    )  # fmt: skip
 
 
 @dataclass

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.boundary import AfterAck
 from bot.config import Settings
+from bot.keys import KeyIdentities
 from bot.logs import Redactor
 from bot.metrics import Metrics
 from bot.permissions import Actor, UserDirectory
@@ -34,11 +35,12 @@ WEBHOOK_CACHE_SECONDS = 5.0
 SLACK_CONNECTIONS = 256
 
 
-async def write_quota(session: AsyncSession, counts: Sequence[tuple[int, date, int]]) -> None:
-    totals: dict[tuple[int, date], int] = {}
-    for connection_id, day, requests in counts:
-        totals[(connection_id, day)] = totals.get((connection_id, day), 0) + requests
-    await count_requests_many(session, [(c, d, n) for (c, d), n in totals.items()])
+async def write_quota(session: AsyncSession, counts: Sequence[tuple[str, date, int]]) -> None:
+    """Requests counted per (key identity, UTC day), summed before they are written."""
+    totals: dict[tuple[str, date], int] = {}
+    for key_id, day, requests in counts:
+        totals[(key_id, day)] = totals.get((key_id, day), 0) + requests
+    await count_requests_many(session, [(k, d, n) for (k, d), n in totals.items()])
 
 
 @dataclass
@@ -58,11 +60,14 @@ class Services:
     after_ack: AfterAck = field(default_factory=AfterAck)
     webhooks: GroupCommit[Incoming, Outcome] | None = None
     # Requests counted against each key's daily quota, written in shared transactions.
-    quota: GroupCommit[tuple[int, date, int], None] = field(init=False)
+    quota: GroupCommit[tuple[str, date, int], None] = field(init=False)
+    # Which WhatConverts key a token is (its quota is the key's, whoever uses it).
+    keys: KeyIdentities = field(init=False)
 
     def __post_init__(self) -> None:
         restarted = self.metrics.background_restarts.labels("quota").inc
         self.quota = GroupCommit(self.sessions, write_quota, name="quota", on_restart=restarted)
+        self.keys = KeyIdentities(self.sessions)
 
     # Set by the scheduler when it runs in this process: deliver now instead of at the next tick.
     nudge: Callable[[], None] = field(default=lambda: None)

@@ -83,8 +83,19 @@ class WhatConvertsForbidden(WhatConvertsError):
     """403: e.g. a profile key on an agency-only resource."""
 
 
+class WhatConvertsThrottled(WhatConvertsError):
+    """429 (or a refusal that mentions a limit) that doesn't say "daily": WhatConverts' burst limit
+    (20 requests at once). Back off this key briefly; `retry_after` is set when the answer said
+    when (WhatConverts sends no Retry-After today). Whether it was the daily limit after all is the
+    caller's to judge: only it knows how much of the key's quota it has spent."""
+
+    def __init__(self, message: str, *, status: int | None = 429, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
 class WhatConvertsQuotaExceeded(WhatConvertsError):
-    """429 or a limit message: back off this key (until `retry_after` seconds, when given)."""
+    """The key's daily quota is spent (the answer says so): nothing more until midnight UTC."""
 
     def __init__(self, message: str, *, status: int | None = 429, retry_after: float | None = None) -> None:
         super().__init__(message, status=status)
@@ -143,6 +154,17 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _limited(response: httpx.Response, message: str) -> WhatConvertsError:
+    """A rate-limit refusal: the daily quota only when the answer says "daily", else a throttle.
+
+    WhatConverts documents neither status nor wording; 429 without `Retry-After` is all that is
+    known, and a throttle is by far the likelier (and cheaper to be wrong about: a short wait, not
+    a lost day).
+    """
+    kind = WhatConvertsQuotaExceeded if "daily" in message.lower() else WhatConvertsThrottled
+    return kind(message, status=response.status_code, retry_after=_retry_after(response))
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -212,16 +234,15 @@ class WhatConvertsClient:
         status = response.status_code
         if status == 401:
             raise WhatConvertsAuthError(_error_message(response), status=status)
-        if status == 403:
-            raise WhatConvertsForbidden(_error_message(response), status=status)
-        if status == 429:
-            raise WhatConvertsQuotaExceeded(_error_message(response), retry_after=_retry_after(response))
         if status >= 500:
             raise WhatConvertsUnavailable(f"WhatConverts answered HTTP {status}", status=status)
         if status >= 400:
             message = _error_message(response)
-            if "limit" in message.lower():
-                raise WhatConvertsQuotaExceeded(message, status=status, retry_after=_retry_after(response))
+            # Checked before 403: a limit refused as "forbidden" must not read as a dead key.
+            if status == 429 or "limit" in message.lower():
+                raise _limited(response, message)
+            if status == 403:
+                raise WhatConvertsForbidden(message, status=status)
             raise WhatConvertsRequestError(message, status=status)
         try:
             body = json_bodies.loads(response.content)
@@ -315,7 +336,7 @@ class WhatConvertsClient:
         return await self.lead(credentials, lead_id)
 
     async def accounts(self, credentials: Credentials) -> list[Account]:
-        """Every account and its profiles (agency/master keys only; others get WhatConvertsForbidden)."""
+        """Every account and its profiles (agency/master keys only: a profile key is refused with a 4xx)."""
         accounts: list[Account] = []
         page_number, total_pages = 1, 1
         while page_number <= total_pages and page_number <= MAX_PAGES:

@@ -1,16 +1,17 @@
-"""WhatConverts connections, their pending connect links, and their daily request counts."""
+"""WhatConverts connections, their pending connect links, their keys and the keys' daily request counts."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Connection, ConnectState, QuotaUsage
+from storage.models import Connection, ConnectState, QuotaUsage, Subscription
 from storage.sql import dialect_insert
 from storage.types import utcnow
 
@@ -113,37 +114,107 @@ async def save_oauth_tokens(
     await session.flush()
 
 
-# --------------------------------------------------------------------------- quota
+# --------------------------------------------------------------------------- keys and quota
 
 
-async def count_requests(session: AsyncSession, *, connection_id: int, day: date, requests: int = 1) -> None:
-    """Add `requests` to the connection's count for `day` (UTC)."""
-    await count_requests_many(session, [(connection_id, day, requests)])
+async def find_by_key(session: AsyncSession, *, team_id: str, key_id: str) -> Connection | None:
+    """The workspace's connection of this key, if it has one."""
+    stmt = select(Connection).where(Connection.team_id == team_id, Connection.key_id == key_id).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def count_requests_many(session: AsyncSession, counts: Sequence[tuple[int, date, int]]) -> None:
-    """`count_requests` for many (connection, day, requests), as one executemany of one statement."""
+async def key_share(session: AsyncSession, *, key_id: str) -> float | None:
+    """The quota share set for this key (on any of its connections), None when none was set."""
+    stmt = select(func.min(Connection.quota_share)).where(Connection.key_id == key_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def set_key_share(session: AsyncSession, *, key_id: str, share: float | None) -> int:
+    """Set the share on every connection of the key (its budget is one): how many there are."""
+    result = await session.execute(
+        update(Connection).where(Connection.key_id == key_id).values(quota_share=share, updated_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class KeyMember:
+    """One connection using a key, as far as the key's budget is concerned."""
+
+    connection_id: int
+    daily_quota: int
+    quota_share: float | None
+    polling: bool  # healthy or retrying, with an active subscription: its polls spend the key's budget
+
+
+async def key_members(session: AsyncSession, *, key_ids: Collection[str]) -> dict[str, list[KeyMember]]:
+    """Every connection (in any workspace) of each key."""
+    if not key_ids:
+        return {}
+    subscribed = exists().where(Subscription.connection_id == Connection.id, Subscription.status == "active")
+    polling = and_(Connection.status.in_(("ok", "error")), subscribed)
+    stmt = select(
+        Connection.key_id, Connection.id, Connection.daily_quota, Connection.quota_share, polling.label("polling")
+    ).where(Connection.key_id.in_(sorted(key_ids)))
+    members: dict[str, list[KeyMember]] = {}
+    for key_id, *row in (await session.execute(stmt)).all():
+        members.setdefault(key_id, []).append(KeyMember(row[0], row[1], row[2], bool(row[3])))
+    return members
+
+
+async def count_requests(session: AsyncSession, *, key_id: str, day: date, requests: int = 1) -> None:
+    """Add `requests` to the key's count for `day` (UTC)."""
+    await count_requests_many(session, [(key_id, day, requests)])
+
+
+async def count_requests_many(session: AsyncSession, counts: Sequence[tuple[str, date, int]]) -> None:
+    """`count_requests` for many (key, day, requests), as one executemany of one statement."""
     if not counts:
         return
     table = QuotaUsage.__table__  # type: ignore[attr-defined]
     stmt = dialect_insert(session, table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["connection_id", "day"], set_={"requests": table.c.requests + stmt.excluded.requests}
+        index_elements=["key_id", "day"], set_={"requests": table.c.requests + stmt.excluded.requests}
     )
     # Sorted, so two processes counting the same keys take the rows' locks in the same order.
-    params = [{"connection_id": c, "day": d, "requests": n} for c, d, n in sorted(counts)]
+    params = [{"key_id": k, "day": d, "requests": n} for k, d, n in sorted(counts)]
     await session.execute(stmt, params)
 
 
-async def requests_on(session: AsyncSession, *, connection_ids: list[int], day: date) -> dict[int, int]:
-    if not connection_ids:
+async def requests_on(session: AsyncSession, *, key_ids: Collection[str], day: date) -> dict[str, int]:
+    """Requests counted for each key on `day` (UTC); keys with none are left out."""
+    if not key_ids:
         return {}
-    stmt = (
-        select(QuotaUsage.connection_id, func.sum(QuotaUsage.requests))
-        .where(QuotaUsage.connection_id.in_(connection_ids), QuotaUsage.day == day)
-        .group_by(QuotaUsage.connection_id)
+    stmt = select(QuotaUsage.key_id, QuotaUsage.requests).where(
+        QuotaUsage.key_id.in_(sorted(key_ids)), QuotaUsage.day == day
     )
-    return {cid: int(n or 0) for cid, n in (await session.execute(stmt)).all()}
+    return {key_id: int(n or 0) for key_id, n in (await session.execute(stmt)).all()}
+
+
+async def purge_quota_usage(session: AsyncSession, *, before: date) -> int:
+    result = await session.execute(delete(QuotaUsage).where(QuotaUsage.day < before))
+    return int(result.rowcount or 0)
+
+
+async def unidentified_keys(session: AsyncSession, *, limit: int) -> list[Connection]:
+    """API-key connections still counted on a budget of their own (`own:…`): their key is knowable."""
+    stmt = (
+        select(Connection)
+        .where(Connection.kind == "api_key", Connection.key_id.like("own:%"), Connection.api_token.is_not(None))
+        .order_by(Connection.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def rekey(session: AsyncSession, *, connection_id: int, old: str, new: str) -> None:
+    """Give a connection its key identity; what was counted under the old one joins the key's count."""
+    await session.execute(
+        update(Connection).where(Connection.id == connection_id, Connection.key_id == old).values(key_id=new)
+    )
+    moved = (await session.execute(select(QuotaUsage.day, QuotaUsage.requests).where(QuotaUsage.key_id == old))).all()
+    await count_requests_many(session, [(new, day, requests) for day, requests in moved])
+    await session.execute(delete(QuotaUsage).where(QuotaUsage.key_id == old))
 
 
 async def write_access(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, tuple[str, str | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
@@ -87,6 +88,11 @@ class SlackEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+def own_key_id() -> str:
+    """A key identity nothing else shares: its own budget, as when quotas were counted per connection."""
+    return "own:" + secrets.token_hex(16)
+
+
 class Connection(SQLModel, table=True):
     """A WhatConverts account connected to a workspace: API key or OAuth grant, stored encrypted."""
 
@@ -104,6 +110,12 @@ class Connection(SQLModel, table=True):
     kind: str = Field(max_length=16)  # api_key | oauth
     key_type: str = Field(default="profile", max_length=16)  # profile | master
     daily_quota: int = 1000
+    # Which WhatConverts key this is (the quota belongs to the key, across every connection and
+    # workspace using it): "key:" + HMAC of the API token (bot/keys.py), or "own:…" for a budget of
+    # its own where the key can't be known (OAuth grants, rows from before key identities).
+    key_id: str = Field(default_factory=own_key_id, max_length=80, index=True)
+    # Share of the key's daily quota the app may spend (0-1]; None: WHATCONVERTS_QUOTA_SHARE.
+    quota_share: float | None = None
     owner_user_id: str = Field(max_length=32)
     channel_id: str | None = Field(default=None, max_length=32)
 
@@ -143,13 +155,26 @@ class ConnectState(SQLModel, table=True):
 
 
 class QuotaUsage(SQLModel, table=True):
-    """WhatConverts requests made per connection per UTC day (the API's quota resets at midnight UTC)."""
+    """WhatConverts requests made per key per UTC day (the key's quota resets at midnight UTC).
+
+    Keyed by the key identity, not a connection: every connection using a key spends one budget,
+    and the count outlives a disconnect (reconnecting the same day doesn't reset it).
+    """
 
     __tablename__ = "quota_usage"
 
-    connection_id: int = Field(primary_key=True, foreign_key="connections.id", ondelete="CASCADE")
+    key_id: str = Field(primary_key=True, max_length=80)
     day: date = Field(primary_key=True)
     requests: int = 0
+
+
+class AppSecret(SQLModel, table=True):
+    """Secrets this installation made for itself (e.g. the key-identity HMAC key), stored encrypted."""
+
+    __tablename__ = "app_secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(EncryptedString(), nullable=False))
 
 
 class Subscription(SQLModel, table=True):

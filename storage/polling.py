@@ -181,3 +181,13 @@ async def reschedule(session: AsyncSession, *, connection_id: int, next_run_at: 
 async def webhook_received(session: AsyncSession, *, connection_id: int, at: datetime) -> None:
     """Webhooks are flowing for this connection: its poller may drop to the backstop interval."""
     await session.execute(update(PollState).where(PollState.connection_id == connection_id).values(last_webhook_at=at))
+
+
+async def defer_key(session: AsyncSession, *, key_id: str, until: datetime) -> None:
+    """No connection of this key polls before `until` (WhatConverts' limits are the key's)."""
+    of_key = select(Connection.id).where(Connection.key_id == key_id).scalar_subquery()
+    await session.execute(
+        update(PollState)
+        .where(PollState.connection_id.in_(of_key), PollState.next_run_at < until)
+        .values(next_run_at=until)
+    )

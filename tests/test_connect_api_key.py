@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import time_machine
 
 from tests.fakes.signing import SlackClient
@@ -64,6 +65,45 @@ async def test_master_key_is_detected_with_its_accounts(
     assert row["label"] == "agency" and row["key_type"] == "master" and row["daily_quota"] == 10000
     status = (await slack.ask("status"))["text"]
     assert "*agency* — API key, master" in status
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (401, "Unauthorized"),  # what live probes of the real API got
+        (403, "This endpoint requires a Master Account API key."),
+        (400, "Invalid request."),
+        (404, "Not found."),
+    ],
+)
+async def test_a_profile_key_refused_accounts_in_any_4xx_connects_as_a_profile_key(
+    installed: None, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts, sqlite_url: str,
+    status: int, message: str,
+) -> None:  # fmt: skip
+    fake_wc.add_lead()
+    fake_wc.error_message_next("accounts", message, status=status)
+    link = await connect_link(slack)
+
+    _, result = await submit_key(app_url, link, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+
+    assert result.status_code == 200 and "Connected" in result.text, result.text
+    (row,) = (await rawdb.dump(sqlite_url))["connections"]
+    assert (row["key_type"], row["daily_quota"], row["label"]) == ("profile", 1000, "main-site")
+
+
+async def test_a_throttled_accounts_check_asks_to_try_again_rather_than_guess(
+    installed: None, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts, sqlite_url: str
+) -> None:
+    fake_wc.rate_limit_next("accounts")  # a master key, throttled: "profile" would cost it 9,000 requests a day
+    link = await connect_link(slack)
+
+    _, busy = await submit_key(app_url, link, token=MASTER_TOKEN, secret=MASTER_SECRET)
+
+    assert busy.status_code == 400 and "busy" in busy.text
+    assert (await rawdb.dump(sqlite_url))["connections"] == []
+    _, later = await submit_key(app_url, link, token=MASTER_TOKEN, secret=MASTER_SECRET)
+    assert later.status_code == 200
+    assert (await rawdb.dump(sqlite_url))["connections"][0]["key_type"] == "master"
 
 
 async def test_wrong_key_shows_the_form_again_and_stores_nothing(

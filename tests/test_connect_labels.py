@@ -56,8 +56,9 @@ async def test_a_link_for_a_new_connection_cannot_take_an_existing_label(
 
 
 async def test_a_member_cannot_put_their_key_on_an_admins_connection(
-    installed: None, app: Starlette, app_url: str, slack: SlackClient, database_url: str
+    installed: None, app: Starlette, app_url: str, slack: SlackClient, fake_wc: FakeWhatConverts, database_url: str
 ) -> None:
+    fake_wc.add_master_key("wc-master-token-2", "canary-wc-master-secret-2e91")  # bob's new key
     await connect_key(app_url, slack, token=MASTER_TOKEN, secret=MASTER_SECRET, text="connect acme")
     await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET, text="connect bobs")
     # bob (U2, a member) owns `bobs`, so he may reconnect it, and only it.
@@ -73,7 +74,7 @@ async def test_a_member_cannot_put_their_key_on_an_admins_connection(
     assert "This link reconnects &quot;bobs&quot; and can&#x27;t connect anything else" in retargeted.text
     assert await by_label(database_url) == before
     # The link does what it was issued for: bobs gets the new key, in place.
-    _, reconnected = await submit_key(app_url, link, token=MASTER_TOKEN, secret=MASTER_SECRET)
+    _, reconnected = await submit_key(app_url, link, token="wc-master-token-2", secret="canary-wc-master-secret-2e91")
     assert reconnected.status_code == 200
     after = await by_label(database_url)
     assert after["acme"] == before["acme"]

@@ -88,7 +88,7 @@ async def test_basic_auth_accepts_the_key_and_rejects_wrong_or_missing_credentia
 async def test_accounts_tell_master_keys_from_profile_keys(fake: FakeWhatConverts) -> None:
     async with api(fake) as client:
         profile = await client.get("accounts")
-    assert profile.status_code == 403
+    assert profile.status_code == 401  # what the real API answers a profile key (live probes)
     assert "error_message" in profile.json()
 
     async with api(fake, "mtok", "msecret") as client:
@@ -279,6 +279,18 @@ async def test_max_in_flight_counts_simultaneous_requests_per_key(fake: FakeWhat
         await asyncio.gather(*(client.get("leads") for _ in range(5)))
     assert fake.max_in_flight("mtok") == 5
     assert fake.max_in_flight("ptok") == 0
+
+
+async def test_a_burst_past_twenty_at_once_is_throttled_without_retry_after(fake: FakeWhatConverts) -> None:
+    fake.response_delay = 0.5
+    async with api(fake, "mtok", "msecret") as client:
+        answers = await asyncio.gather(*(client.get("leads") for _ in range(25)))
+    throttled = [a for a in answers if a.status_code == 429]
+    assert len(throttled) == 5 and sum(a.status_code == 200 for a in answers) == 20
+    assert all(a.json() == {"error_message": "Rate limit exceeded"} for a in throttled)
+    assert all("retry-after" not in a.headers for a in throttled)
+    assert fake.requests_today("mtok") == 25  # refused or not, each counts against the key's day
+    assert fake.requests_today("ptok") == 0  # and only against that key
 
 
 async def oauth_start(
@@ -493,7 +505,7 @@ async def test_fault_injection_is_fifo_per_path(fake: FakeWhatConverts) -> None:
         malformed.json()
     assert (message.status_code, message.json()) == (400, {"error_message": "Invalid start_date."})
     assert recovered.status_code == 200
-    assert accounts.status_code == 403  # faults only hit their own path
+    assert accounts.status_code == 401  # faults only hit their own path
     # Injected faults never reached the API, so they cost no quota.
     assert fake.requests_today("ptok") == 2
 

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from bot.config import Settings
 from bot.delivery import Sender
 from bot.poller import LOOKBACK, Poller, PollReport
+from storage import connections as connection_store
 from storage import polling
 from storage.db import transaction
 from storage.models import Subscription
@@ -257,6 +258,74 @@ async def test_spent_daily_quota_waits_for_midnight_utc(
     assert "midnight UTC" in problem["fix"]
     connections = {row["label"]: row for row in await table(database_url, "connections")}
     assert connections["main"]["status"] == "ok"  # not broken, just out of requests today
+
+
+async def test_a_throttle_waits_minutes_not_until_midnight(
+    two_connections: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:  # fmt: skip
+    assert (await cycle(app)).polled == 2  # both polled once; `agency` is next due in a minute
+    lead = main_lead(fake_wc, "Main caller")
+    await make_due(app, database_url, "main")  # only `main` asks, and is throttled
+    fake_wc.rate_limit_next("leads")  # as WhatConverts throttles a burst: 429, no Retry-After
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    report = await cycle(app)
+
+    waits = utc((await states_by_label(database_url))["main"]["next_run_at"]) - before
+    # 30 s doubling while it persists, never sooner than a normal poll (60 s here), +/-20 %: minutes at most.
+    assert timedelta(seconds=47) <= waits <= timedelta(seconds=73) + (datetime.now(UTC) - before)
+    assert (report.polled, report.failed) == (1, 1) and report.errors == ["WhatConvertsThrottled"]
+    status = await slack.ask("status")
+    assert "throttled" in repr(status) and "daily" not in repr(status).lower()
+    assert await table(database_url, "problems") == [] and dms(fake_slack) == []
+
+    with time_machine.travel(before + waits + timedelta(seconds=1), tick=True):
+        assert (await cycle(app)).failed == 0  # due again by itself, minutes later
+
+    assert shows(fake_slack, "C1", lead)
+    assert (await states_by_label(database_url))["main"]["failures"] == 0
+
+
+async def test_throttles_in_a_row_back_off_further_within_minutes(
+    two_connections: None, app: Starlette, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
+    assert (await cycle(app)).polled == 2
+    waits = []
+    for _ in range(6):
+        await make_due(app, database_url, "main")
+        fake_wc.rate_limit_next("leads")
+        before = datetime.now(UTC).replace(microsecond=0)
+        assert (await cycle(app)).failed == 1
+        waits.append(utc((await states_by_label(database_url))["main"]["next_run_at"]) - before)
+
+    # 60 s (the minimum interval), 60, 120, 240, 480, then capped at 15 minutes; each +/-20 %.
+    assert [round(w.total_seconds() / 60, 1) for w in waits] == pytest.approx([1, 1, 2, 4, 8, 15], rel=0.25)
+    connection = {row["label"]: row for row in await table(database_url, "connections")}["main"]
+    assert connection["status"] == "ok"  # throttled is not broken
+
+
+async def test_a_throttle_is_the_daily_limit_once_our_own_count_says_the_day_is_spent(
+    two_connections: None, app: Starlette, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
+    assert (await cycle(app)).polled == 2
+    services = app.state.services
+    key_id = {row["label"]: row["key_id"] for row in await table(database_url, "connections")}["main"]
+    async with transaction(services.sessions) as session:  # as if we polled all day: 750 of our 800
+        await connection_store.count_requests(session, key_id=key_id, day=datetime.now(UTC).date(), requests=750)
+    await make_due(app, database_url, "main")
+    fake_wc.rate_limit_next("leads")  # the same 429 as a throttle; only our count tells them apart
+    before = datetime.now(UTC)
+
+    report = await cycle(app)
+
+    assert report.errors == ["WhatConvertsThrottled"]
+    assert utc((await states_by_label(database_url))["main"]["next_run_at"]) in {
+        next_midnight(before),
+        next_midnight(datetime.now(UTC)),
+    }
+    (problem,) = await table(database_url, "problems")
+    assert "daily API limit" in problem["message"]
 
 
 # --------------------------------------------------------------------------- late leads

@@ -1,7 +1,8 @@
 """Polling within WhatConverts' daily quota: the interval maths, then a whole simulated day.
 
 A key may spend at most 80 % of its daily quota (commands included): a profile key's 1,000
-requests allow 800, a master key's 10,000 allow 8,000. The quota resets at midnight UTC.
+requests allow 800, a master key's 10,000 allow 8,000, however many connections use the key.
+The quota resets at midnight UTC.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from starlette.applications import Starlette
 
 from bot.delivery import Sender
 from bot.poller import Poller
-from bot.quota import poll_delay
+from bot.quota import KeyBudget, key_budget, looks_spent, poll_delay
+from storage.connections import KeyMember
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
@@ -105,6 +107,36 @@ def test_nothing_polled_yet_counts_as_one_request() -> None:
     assert poll_delay(now=MIDNIGHT, min_interval=60, quota=1000, used_today=0, requests_per_poll=0) == pytest.approx(
         86400 / 800
     )
+
+
+def test_connections_sharing_a_key_share_its_budget() -> None:
+    alone = poll_delay(now=MIDNIGHT, min_interval=60, quota=1000, used_today=0, requests_per_poll=1)
+    two = poll_delay(now=MIDNIGHT, min_interval=60, quota=1000, used_today=0, requests_per_poll=1, sharing=2)
+    halved = poll_delay(now=MIDNIGHT, min_interval=60, quota=1000, used_today=0, requests_per_poll=1, share=0.4)
+
+    assert alone == pytest.approx(86400 / 800)
+    assert two == pytest.approx(2 * 86400 / 800)  # together they still make 800 requests, not 1,600
+    assert halved == pytest.approx(86400 / 400)
+
+
+def member(quota: int = 1000, share: float | None = None, polling: bool = True) -> KeyMember:
+    return KeyMember(connection_id=1, daily_quota=quota, quota_share=share, polling=polling)
+
+
+def test_a_keys_budget_is_the_most_careful_of_its_connections() -> None:
+    assert key_budget([member(), member()], default_share=0.8, fallback_quota=1000) == KeyBudget(1000, 0.8, 2)
+    assert key_budget([member(share=0.5), member(share=0.6)], default_share=0.8, fallback_quota=1000).share == 0.5
+    # Only connections that poll share the polling budget (a paused one spends nothing).
+    assert key_budget([member(), member(polling=False)], default_share=0.8, fallback_quota=1000).sharing == 1
+    assert key_budget([member(share=None)], default_share=0.3, fallback_quota=1000).allowance == 300
+
+
+def test_a_throttle_looks_like_the_daily_limit_only_near_the_end_of_our_share() -> None:
+    budget = KeyBudget(quota=1000, share=0.8)  # we may spend 800
+    assert not looks_spent(used_today=100, budget=budget)
+    assert not looks_spent(used_today=719, budget=budget)
+    assert looks_spent(used_today=720, budget=budget)
+    assert looks_spent(used_today=27, budget=KeyBudget(quota=100, share=0.3))  # an admin left 70 % to other tools
 
 
 # --------------------------------------------------------------------------- a simulated day

@@ -16,6 +16,7 @@ from bot.whatconverts import (
     WhatConvertsForbidden,
     WhatConvertsQuotaExceeded,
     WhatConvertsRequestError,
+    WhatConvertsThrottled,
     WhatConvertsUnavailable,
 )
 from tests.fakes.whatconverts import FakeWhatConverts
@@ -46,10 +47,10 @@ async def test_walk_reads_every_page_oldest_first(client: WhatConvertsClient, fa
     assert {c.query["order"] for c in fake_wc.calls_to("leads")} == {"asc"}
 
 
-async def test_accounts_for_master_and_forbidden_for_profile(client: WhatConvertsClient) -> None:
+async def test_accounts_for_master_and_refused_for_profile(client: WhatConvertsClient) -> None:
     accounts = await client.accounts(MASTER)
     assert len(accounts) == 2 and all(a.profiles for a in accounts)
-    with pytest.raises(WhatConvertsForbidden):
+    with pytest.raises(WhatConvertsAuthError):  # 401, as the real API answers a profile key
         await client.accounts(PROFILE)
 
 
@@ -86,16 +87,41 @@ async def test_faults_map_to_a_closed_vocabulary(
         await client.leads_page(PROFILE, leads_per_page=1)
 
 
-async def test_rate_limit_carries_retry_after(client: WhatConvertsClient, fake_wc: FakeWhatConverts) -> None:
-    fake_wc.rate_limit_next("/api/v1/leads", retry_after=7)
-    with pytest.raises(WhatConvertsQuotaExceeded) as info:
+async def test_a_429_is_a_throttle_unless_it_says_daily(client: WhatConvertsClient, fake_wc: FakeWhatConverts) -> None:
+    fake_wc.rate_limit_next("/api/v1/leads")  # as WhatConverts throttles: 429, no Retry-After
+    with pytest.raises(WhatConvertsThrottled) as throttled:
         await client.leads_page(PROFILE)
-    assert info.value.retry_after == 7
+    assert throttled.value.retry_after is None
+
+    fake_wc.rate_limit_next("/api/v1/leads", retry_after=7)
+    with pytest.raises(WhatConvertsThrottled) as told:
+        await client.leads_page(PROFILE)
+    assert told.value.retry_after == 7
 
     fake_wc.set_daily_limit(PROFILE_TOKEN, 0)
     with pytest.raises(WhatConvertsQuotaExceeded) as spent:
         await client.leads_page(PROFILE)
     assert spent.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "error"),
+    [
+        (429, "Too many requests", WhatConvertsThrottled),
+        (400, "API rate limit exceeded", WhatConvertsThrottled),
+        (400, "Daily API limit reached", WhatConvertsQuotaExceeded),
+        # A limit refused as "forbidden" is still a limit, not a dead key.
+        (403, "Your daily request limit has been reached", WhatConvertsQuotaExceeded),
+        (403, "This endpoint requires a Master Account API key.", WhatConvertsForbidden),
+        (400, "Invalid lead ID.", WhatConvertsRequestError),
+    ],
+)
+async def test_limits_are_told_apart_by_what_the_answer_says(
+    client: WhatConvertsClient, fake_wc: FakeWhatConverts, status: int, message: str, error: type[Exception]
+) -> None:
+    fake_wc.error_message_next("/api/v1/leads", message, status=status)
+    with pytest.raises(error):
+        await client.leads_page(PROFILE)
 
 
 async def test_wrong_secret_is_an_auth_error_without_the_secret(client: WhatConvertsClient) -> None:

@@ -29,6 +29,8 @@ def build_table(services: Services) -> CommandTable:
                    partial(connect_commands.disconnect, services), slow=True),
         Subcommand("status", "status", "connections, their health and today's quota",
                    partial(connect_commands.status, services), slow=True),
+        Subcommand("quota", "quota [label] [percent]", "share of a key's daily API quota the app may spend",
+                   partial(connect_commands.quota, services), slow=True),
         Subcommand("webhook", "webhook [rotate] [label]", "the instant-alerts URL to paste into WhatConverts (admins)",
                    partial(connect_commands.webhook, services), slow=True),
         Subcommand("subscribe", "subscribe [#channel] [filters]",

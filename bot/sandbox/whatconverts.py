@@ -16,9 +16,15 @@ Every request is recorded as a :class:`Call`, so tests can assert on exactly wha
 
 Choices where the real API is undocumented (the app must not depend on them being exact):
 
-- Keys start with the documented daily limits (Profile 1,000, Master 10,000 per UTC day); over it
-  the answer is 429 ``{"error_message": "Daily API limit reached"}`` without ``Retry-After``.
+- Quotas and throttles belong to the key (the token), whatever uses it: every client, connection
+  or workspace sending one key spends one count. Keys start with the documented daily limits
+  (Profile 1,000, Master 10,000 per UTC day); over it the answer is 429
+  ``{"error_message": "Daily API limit reached"}`` without ``Retry-After``. More than 20
+  simultaneous requests with one key are throttled: 429 ``{"error_message": "Rate limit
+  exceeded"}``, also without ``Retry-After`` (WhatConverts sends no rate-limit headers at all).
   Injected faults cost no quota; authenticated requests do, whatever their status.
+- ``GET /accounts`` with a Profile key answers 401 (as live probes of the real API did); a
+  profile-narrowed OAuth token gets 403 (for a bearer token, 401 would mean "invalid token").
 - ``account_id``/``profile_id`` filters from a Profile key (or a profile-narrowed OAuth token) get
   403; an account/profile outside a Master key gets 400. Another profile's lead ID answers exactly
   like an unknown one (400 ``Invalid lead ID.``).
@@ -84,6 +90,8 @@ MAX_DATE_RANGE_DAYS = 400
 FIRST_LEAD_ID = 100_001
 AUTH_CODE_TTL = 600
 DAILY_LIMIT_MESSAGE = "Daily API limit reached"
+THROTTLE_MESSAGE = "Rate limit exceeded"
+BURST_LIMIT = 20  # simultaneous requests per key before WhatConverts throttles
 
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -400,6 +408,7 @@ class FakeWhatConverts(LoopbackService):
         self._delays: dict[str, list[Delay]] = {}
         self._in_flight = 0
         self._max_in_flight = 0
+        self.burst_limit = BURST_LIMIT
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -821,9 +830,10 @@ class FakeWhatConverts(LoopbackService):
         self._add_fault(path, _Reply.error(message, status), times)
 
     def rate_limit_next(self, path: str, retry_after: int | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` requests with 429 (``Retry-After`` only when given)."""
+        """Throttle the next ``times`` requests: 429 ``Rate limit exceeded``, as WhatConverts answers a
+        burst, with no ``Retry-After`` (the real API never sends one; give ``retry_after`` to add it)."""
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        self._add_fault(path, _Reply.error("Rate limit exceeded", 429, headers), times)
+        self._add_fault(path, _Reply.error(THROTTLE_MESSAGE, 429, headers), times)
 
     def malformed_next(self, path: str, times: int = 1) -> None:
         """Answer the next ``times`` requests with HTTP 200 and an HTML (non-JSON) body."""
@@ -871,10 +881,17 @@ class FakeWhatConverts(LoopbackService):
             fault = self._pop(self._faults, path)
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            throttled = False
             if key is not None:
                 key.in_flight += 1
                 key.max_in_flight = max(key.max_in_flight, key.in_flight)
+                if fault is None and key.in_flight > self.burst_limit:
+                    # Judged on arrival, as a burst limit is; the refused request still counts against the day.
+                    self._charge(key)
+                    throttled = True
         try:
+            if throttled:
+                return _Reply.error(THROTTLE_MESSAGE, 429)
             wait = (delay.seconds if delay else 0.0) + (self.response_delay if is_api else 0.0)
             if wait > 0:
                 # Interruptible so stop() never waits for a long simulated timeout.
@@ -1123,7 +1140,8 @@ class FakeWhatConverts(LoopbackService):
 
     def _list_accounts(self, query: dict[str, str], principal: _Principal) -> _Reply:
         if not principal.master:
-            return _Reply.error("This endpoint requires a Master Account API key.", 403)
+            status = 403 if principal.scopes is not None else 401
+            return _Reply.error("This endpoint requires a Master Account API key.", status)
         try:
             per_page = _int_param(query, "accounts_per_page", DEFAULT_ACCOUNTS_PER_PAGE)
             page = _int_param(query, "page_number", 1)

@@ -1,7 +1,7 @@
 """update sweep, webhook freshness per profile, scope re-reads
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-08 12:00:00.000000
 
 Self-contained (two new tables, two new poll_state columns), so it can be re-chained after any
@@ -18,7 +18,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
