@@ -71,8 +71,10 @@ async def upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
             and_(stmt.excluded.lead_updated_at == existing, stmt.excluded.lead_json != table.c.lead_json),
         ),
     )
-    result = await session.execute(stmt, [_complete(row) for row in rows])
-    return int(result.rowcount or 0)
+    # Counted from RETURNING: a driver's rowcount for executemany is -1 on asyncpg (an unknown count
+    # read as "no update": the poll's report then said no card was edited).
+    result = await session.execute(stmt.returning(table.c.id), [_complete(row) for row in rows])
+    return len(result.all())
 
 
 async def known_leads(

@@ -85,3 +85,22 @@ async def test_a_channel_in_flight_in_another_sender_is_left_to_it(sessions) -> 
     assert first == ["C1", "C2"]
     assert second == ["C3", "C3"]  # C1 and C2 are sender-a's until its posts are done
     assert again == ["C1", "C1", "C2", "C2"]  # its own channels stay open to sender-a
+
+
+async def test_upsert_counts_new_and_changed_leads_but_not_unchanged_ones(sessions) -> None:  # type: ignore[no-untyped-def]
+    # The poll's report (and so its "cards edited" figure) is this count; asyncpg's rowcount for a
+    # many-row statement is -1, which read as "nothing changed" on PostgreSQL.
+    async with transaction(sessions) as session:
+        known = await outbox.known_leads(session, subscription_ids=[1, 2, 3], lead_ids=[0, 1])
+        later = utcnow() + timedelta(minutes=40)
+        base = {"team_id": "T1", "lead_json": "{}", "status": "pending", "next_attempt_at": later, "created_at": later}
+        rows = [
+            {**base, "subscription_id": sub, "channel_id": channel, "lead_id": lead, "lead_updated_at": later}
+            for sub, channel in ((1, "C1"), (2, "C2"))
+            for lead in (0, 1)
+        ]
+        changed = await outbox.upsert(session, rows)
+        again = await outbox.upsert(session, rows)
+        new = await outbox.upsert(session, [{**rows[0], "lead_id": 99}, {**rows[1], "lead_id": 98}])
+    assert len(known) == 6
+    assert (changed, again, new) == (4, 0, 2)
