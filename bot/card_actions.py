@@ -18,7 +18,7 @@ from decimal import Decimal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters, wc_paths
+from bot import cards, connections, filters, formats, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.leads import Lead
 from bot.permissions import Actor, require_member
@@ -58,8 +58,8 @@ async def card_context(services: Services, *, team_id: str, channel_id: str, mes
     return CardContext(delivery=delivery, connection=conn, compact=filters.from_json(sub.filters_json).compact)
 
 
-def _money(value: Decimal) -> str:
-    return cards.money(value)
+def _money(value: Decimal, currency: str) -> str:
+    return formats.money(value, currency)
 
 
 async def apply(
@@ -109,7 +109,9 @@ async def apply(
                 lead_json=json.dumps(lead.raw, separators=(",", ":"), default=str),
                 notes_json=json.dumps(notes),
             )
-        message = cards.lead_card(lead, compact=context.compact, actions=True, notes=notes)
+        message = cards.lead_card(
+            lead, compact=context.compact, actions=True, notes=notes, locale=connections.locale_of(context.connection)
+        )
         try:
             await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
         except SlackApiError as exc:
@@ -153,11 +155,12 @@ def quotable_change(quotable: bool) -> Change:
     )
 
 
-def _amount(value: Decimal | None) -> str:
-    return _money(value) if value is not None else "no value"
+def _amount(value: Decimal | None, currency: str) -> str:
+    return _money(value, currency) if value is not None else "no value"
 
 
-def value_change(quote: Decimal | None, sales: Decimal | None) -> Change:
+def value_change(quote: Decimal | None, sales: Decimal | None, *, currency: str = formats.DEFAULT_CURRENCY) -> Change:
+    """Set the quote and/or sales value; notes and answers show amounts in the connection's `currency`."""
     fields = {}
     if quote is not None:
         fields["quote_value"] = str(quote)
@@ -166,8 +169,8 @@ def value_change(quote: Decimal | None, sales: Decimal | None) -> Change:
 
     def values(quote_value: Decimal | None, sales_value: Decimal | None, sep: str) -> str:
         parts = [
-            f"quote{sep}{_amount(quote_value)}" if quote is not None else "",
-            f"sales{sep}{_amount(sales_value)}" if sales is not None else "",
+            f"quote{sep}{_amount(quote_value, currency)}" if quote is not None else "",
+            f"sales{sep}{_amount(sales_value, currency)}" if sales is not None else "",
         ]
         return " and ".join(p for p in parts if p)
 

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from bot import ids
 from bot.escape import escape_mrkdwn, safe_url
+from bot.formats import DEFAULT, Locale, phone
+from bot.formats import money as _money
 from bot.leads import EARLIEST, LATEST, MAX_CALL_SECONDS, Lead
 
 TYPE_LABELS: dict[str, tuple[str, str]] = {
@@ -89,16 +91,9 @@ def _plain(text: str, limit: int) -> dict:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
-def money(value: Decimal) -> str:
-    """Decimal('1200') → '$1,200.00'."""
-    # Only context-free operations: arithmetic (abs, <) on Decimal('1E+999999999999999999') overflows.
-    if not value.is_finite():
-        return "unknown"
-    if not value.is_zero() and value.adjusted() >= 15:  # junk, and formatting it in full could be huge
-        return f"${value:.3e}"
-    amount = f"{value.copy_abs():,.2f}"
-    sign = "-" if value.is_signed() and amount.strip("0.,") else ""
-    return f"{sign}${amount}"
+def money(value: Decimal, locale: Locale = DEFAULT) -> str:
+    """Decimal('1200') → '$1,200.00' (or '€1,200.00' for a connection in EUR)."""
+    return _money(value, locale.currency)
 
 
 def duration(seconds: int) -> str:
@@ -120,22 +115,33 @@ def _join(parts: Sequence[str], sep: str = " · ") -> str:
     return sep.join(p for p in parts if p)
 
 
-def _who(lead: Lead) -> str:
+def _who(lead: Lead, locale: Locale) -> str:
     """Who the lead is from, as clean plain text ('' when nobody is named)."""
-    for value in (lead.contact_name, lead.contact_phone, lead.contact_email):
-        if who := _clean(value):
-            return truncate(who, NAME_CHARS)
+    if name := _clean(lead.contact_name):
+        return truncate(name, NAME_CHARS)
+    if number := _clean(lead.contact_phone):
+        return truncate(phone(number, locale.country).text, NAME_CHARS)
+    if email := _clean(lead.contact_email):
+        return truncate(email, NAME_CHARS)
     return "Unknown caller" if lead.lead_type == "phone_call" else ""
+
+
+def _phone(lead: Lead, locale: Locale) -> str:
+    """The lead's phone number as mrkdwn: a `tel:` link when it is a real number, else the text escaped."""
+    number = phone(_clean(lead.contact_phone), locale.country)
+    if number.e164 is None:
+        return _md(number.text, NAME_CHARS)
+    return f"<tel:{number.e164}|{number.text}>"  # both checked by `phone`: digits and separators only
 
 
 def _label(lead: Lead) -> tuple[str, str]:
     return TYPE_LABELS.get(lead.lead_type, TYPE_LABELS["other"])
 
 
-def _values(lead: Lead) -> list[str]:
+def _values(lead: Lead, locale: Locale) -> list[str]:
     return [
-        f"Quote {money(lead.quote_value)}" if lead.quote_value is not None else "",
-        f"Sales {money(lead.sales_value)}" if lead.sales_value is not None else "",
+        f"Quote {money(lead.quote_value, locale)}" if lead.quote_value is not None else "",
+        f"Sales {money(lead.sales_value, locale)}" if lead.sales_value is not None else "",
     ]
 
 
@@ -157,7 +163,6 @@ def _context(lead: Lead) -> dict:
         [
             f"Lead #{lead.lead_id}",
             _date(lead.date_created),
-            ":no_entry: Spam" if lead.spam else "",
             "Duplicate" if lead.duplicate else "",
             "" if lead.is_complete else ":hourglass_flowing_sand: In progress",
         ]
@@ -169,7 +174,7 @@ def _field(label: str, value: str) -> dict | None:
     return _mrkdwn(truncate(f"*{label}*\n{value}", MAX_FIELD_TEXT)) if value else None
 
 
-def _fields(lead: Lead) -> list[dict]:
+def _fields(lead: Lead, locale: Locale) -> list[dict]:
     account = lead.account if lead.profile == lead.account else _join([lead.account or "", lead.profile or ""], " / ")
     call = ""
     if lead.lead_type == "phone_call":
@@ -179,13 +184,13 @@ def _fields(lead: Lead) -> list[dict]:
         call = _join([length, *(_md(s, NAME_CHARS) for s in statuses)])
     fields = [
         _field("Contact", _md(lead.contact_name, NAME_CHARS)),
-        _field("Phone", _md(lead.contact_phone, NAME_CHARS)),
+        _field("Phone", _phone(lead, locale)),
         _field("Email", _md(lead.contact_email, NAME_CHARS * 3)),
         _field("Company", _md(lead.contact_company)),
         _field("Source", _join([_md(v, 300) for v in (lead.source, lead.medium, lead.campaign, lead.keyword)])),
         _field("Account", _md(account)),
         _field("Status", _md(_words(lead.status))),
-        _field("Value", _join([_quotable(lead.quotable), *_values(lead)])),
+        _field("Value", _join([_quotable(lead.quotable), *_values(lead, locale)])),
         _field("Call", call),
         _field("Location", _join([_md(v, 300) for v in (lead.city, lead.region, lead.country)], ", ")),
         _field("Form", _md(lead.form_name) if lead.lead_type != "phone_call" else ""),
@@ -256,40 +261,86 @@ def _actions(lead: Lead) -> dict:
     }
 
 
-def _fallback(lead: Lead) -> str:
+def _origin(lead: Lead) -> str:
+    """'google / cpc', cleaned plain text."""
+    return _join([_clean(lead.source)[:NAME_CHARS], _clean(lead.medium)[:NAME_CHARS]], " / ")
+
+
+def _fallback(lead: Lead, locale: Locale) -> str:
     """The notification text: 'New phone call from Jane Doe (google / cpc)', escaped (Slack renders it)."""
     _, label = _label(lead)
-    who = _who(lead)
-    origin = _join([_clean(lead.source)[:NAME_CHARS], _clean(lead.medium)[:NAME_CHARS]], " / ")
+    who = _who(lead, locale)
+    origin = _origin(lead)
     text = _join([f"New {label.lower()}", f"from {who}" if who else "", f"({origin})" if origin else ""], " ")
     return truncate(escape_mrkdwn(text), MAX_FALLBACK_TEXT)
 
 
-def _compact_line(lead: Lead) -> str:
+def _compact_line(lead: Lead, locale: Locale) -> str:
     emoji, label = _label(lead)
-    who = escape_mrkdwn(_who(lead))
+    who = escape_mrkdwn(_who(lead, locale))
     origin = _join([_md(lead.source, NAME_CHARS), _md(lead.medium, NAME_CHARS)], " / ")
-    line = _join([f"{emoji} *{who}*" if who else emoji, label, origin, *_values(lead)])
+    line = _join([f"{emoji} *{who}*" if who else emoji, label, origin, *_values(lead, locale)])
     return truncate(line, MAX_SECTION_TEXT)
 
 
-def lead_card(lead: Lead, *, compact: bool = False, actions: bool = False, notes: Sequence[str] = ()) -> dict:
-    """The message for one lead; `notes` are already-safe mrkdwn lines of our own (e.g. who marked it)."""
+def _spam_card(lead: Lead) -> dict:
+    """A lead WhatConverts calls spam, folded to one line: its type and source, nobody's details, no buttons.
+
+    Only WhatConverts marks spam (W1), so that is what the card says; when WhatConverts un-marks
+    it, the next edit brings the full card back.
+    """
+    emoji, label = _label(lead)
+    origin = _origin(lead)
+    when = _date(lead.last_updated or lead.date_created)
+    marked = ":no_entry: Marked as spam in WhatConverts"
+    line = _join([marked, when, f"{emoji} {label}", escape_mrkdwn(origin), f"Lead #{lead.lead_id}"])
+    text = _join([f"Spam {label.lower()}", f"({origin})" if origin else ""], " ")
+    return {
+        "text": truncate(escape_mrkdwn(text), MAX_FALLBACK_TEXT),
+        "blocks": [{"type": "context", "elements": [_mrkdwn(truncate(line, MAX_CONTEXT_TEXT))]}],
+    }
+
+
+def lead_card(
+    lead: Lead,
+    *,
+    compact: bool = False,
+    actions: bool = False,
+    notes: Sequence[str] = (),
+    locale: Locale = DEFAULT,
+) -> dict:
+    """The message for one lead; `notes` are already-safe mrkdwn lines of our own (e.g. who marked it).
+
+    `locale` is the connection's currency and country. A spam lead gets the folded spam card.
+    """
+    if lead.spam:
+        return _spam_card(lead)
     if compact:
-        body = [{"type": "section", "text": _mrkdwn(_compact_line(lead))}]
+        body = [{"type": "section", "text": _mrkdwn(_compact_line(lead, locale))}]
     else:
         emoji, label = _label(lead)
-        who = _who(lead)
+        who = _who(lead, locale)
         title = f"{emoji} {label} from {who}" if who else f"{emoji} New {label.lower()}"
         body = [
             {"type": "header", "text": _plain(title, MAX_HEADER_TEXT)},
-            *_fields(lead),
+            *_fields(lead, locale),
             *(b for b in (_excerpt(lead), _links(lead)) if b),
         ]
     blocks = [*body, _context(lead), *(b for b in (_notes(notes),) if b)]
     if actions:
         blocks.append(_actions(lead))
-    return {"text": _fallback(lead), "blocks": blocks[:MAX_BLOCKS]}
+    return {"text": _fallback(lead, locale), "blocks": blocks[:MAX_BLOCKS]}
+
+
+SAMPLE_NOTICE = "🧪 *Sample card — not a real lead.* New leads will look like this."
+
+
+def sample_card(*, compact: bool = False, locale: Locale = DEFAULT, now: datetime | None = None) -> dict:
+    """The sample lead's card for `/whatconverts test` and Home's "Send test card": it says it is a
+    sample, first thing and in the notification, and has no buttons (there is nothing to write to)."""
+    card = lead_card(sample_lead(now), compact=compact, locale=locale)
+    notice = {"type": "context", "elements": [_mrkdwn(SAMPLE_NOTICE)]}
+    return {"text": f"Sample: {card['text']}", "blocks": [notice, *card["blocks"]]}
 
 
 def sample_lead(now: datetime | None = None) -> Lead:
@@ -317,7 +368,7 @@ def sample_lead(now: datetime | None = None) -> Lead:
             "contact_name": "Jane Doe",
             "contact_company_name": "Doe Plumbing",
             "contact_email_address": "jane.doe@example.com",
-            "contact_phone_number": "+1 555-0100",
+            "contact_phone_number": "+17045550101",
             "call_status": "Completed",
             "answer_status": "Answered",
             "call_duration_seconds": 192,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from bot.cards import duration, money
+from bot.formats import DEFAULT, Locale
 from bot.leads import Lead
 
 QUOTABLE = {"yes": "Marked quotable", "no": "Marked not quotable", "pending": "Quotable: pending"}
 
 
-def describe(before: Lead, after: Lead) -> list[str]:
-    """Plain-text lines for the changes worth telling a channel about (empty when nothing is)."""
+def describe(before: Lead, after: Lead, locale: Locale = DEFAULT) -> list[str]:
+    """Plain-text lines for the changes worth telling a channel about (empty when nothing is); amounts
+    in the connection's currency (`locale`)."""
     lines: list[str] = []
     if not before.is_complete and after.is_complete:
         if after.lead_type == "phone_call":
@@ -22,9 +24,9 @@ def describe(before: Lead, after: Lead) -> list[str]:
         else:
             lines.append("Completed")
     if after.quote_value != before.quote_value and after.quote_value is not None:
-        lines.append(f"Quote value set to {money(after.quote_value)}")
+        lines.append(f"Quote value set to {money(after.quote_value, locale)}")
     if after.sales_value != before.sales_value and after.sales_value is not None:
-        lines.append(f"Sales value set to {money(after.sales_value)}")
+        lines.append(f"Sales value set to {money(after.sales_value, locale)}")
     if after.quotable != before.quotable and after.quotable in QUOTABLE:
         lines.append(QUOTABLE[after.quotable])
     if after.spam and not before.spam:

@@ -1,12 +1,14 @@
-"""Subcommands `connect`, `disconnect`, `status`, `quota` and `webhook`, and the disconnect confirmation buttons."""
+"""Subcommands `connect`, `disconnect`, `status`, `quota`, `webhook` and `connection`, and the disconnect
+confirmation buttons."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bot import connect_messages as build
-from bot import connections, overview, webhooks
-from bot.commands import Invocation
+from bot import connections, formats, overview, settings_messages, webhooks
+from bot.commands import Invocation, echo
 from bot.errors import NotFound, UsageError
 from bot.payloads import Action, parse_id
 from bot.permissions import Actor, require_configure, require_member
@@ -136,3 +138,45 @@ async def webhook(services: Services, inv: Invocation) -> dict:
         profiles=coverage.profiles,
         fresh_minutes=services.settings.webhook_fresh_minutes,
     )
+
+
+# `connection [label] <setting> <code>`: each setting's name and how a typed code is read.
+LOCALE_SETTINGS = {"currency": formats.currency_code, "country": formats.country_code}
+CONNECTION_USAGE = (
+    "Usage: `/whatconverts connection [label] [currency <code>] [country <code>]`, "
+    "e.g. `connection acme currency EUR` or `connection acme country GB`."
+)
+
+
+def _locale_changes(words: list[str]) -> dict[str, str]:
+    """`["currency", "eur", "country", "gb"]` → {"currency": "EUR", "country": "GB"}; UsageError otherwise."""
+    if len(words) % 2:
+        raise UsageError(CONNECTION_USAGE)
+    changes: dict[str, str] = {}
+    for name, value in zip(words[::2], words[1::2], strict=True):
+        setting = name.lower()
+        if setting not in LOCALE_SETTINGS or setting in changes:
+            raise UsageError(CONNECTION_USAGE)
+        try:
+            changes[setting] = LOCALE_SETTINGS[setting](value)
+        except ValueError as exc:
+            raise UsageError(f"`{echo(value)}` isn't a {setting} I know: {exc}.") from None
+    return changes
+
+
+async def connection(services: Services, inv: Invocation) -> dict:
+    """`connection [label]` shows how a connection's cards write money and phone numbers;
+    `connection [label] currency EUR` / `country GB` changes that (admins, the installer, its owner)."""
+    args = list(inv.args)
+    # An odd count starts with a label: `connection acme`, `connection acme currency EUR`.
+    label = args.pop(0) if len(args) % 2 else None
+    if label is not None and label.lower() in LOCALE_SETTINGS and not args:
+        raise UsageError(CONNECTION_USAGE)  # `connection currency`: the code is missing
+    changes = _locale_changes(args)
+    actor = await actor_of(services, inv)
+    require_member(actor)
+    row = _pick(await _connections(services, inv.command.team_id), label, example="connection {label} currency EUR")
+    if changes:
+        require_configure(actor, owner_user_id=row.owner_user_id)
+        row = await connections.set_locale(services, row, dataclasses.replace(connections.locale_of(row), **changes))
+    return settings_messages.locale_message(label=row.label, locale=connections.locale_of(row), changed=bool(changes))

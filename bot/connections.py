@@ -21,7 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import scopes, wc_paths
+from bot import formats, scopes, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.payloads import Command
@@ -502,6 +502,26 @@ async def set_quota_share(services: Services, connection: Connection, share: flo
     (in any workspace: they spend one budget); returns how many connections that is."""
     async with transaction(services.sessions) as session:
         return await store.set_key_share(session, key_id=connection.key_id, share=share)
+
+
+# --------------------------------------------------------------------------- card settings
+
+
+def locale_of(connection: Connection) -> formats.Locale:
+    """The connection's currency and country, as its cards use them."""
+    return formats.Locale(currency=connection.currency, country=connection.country)
+
+
+async def set_locale(services: Services, connection: Connection, locale: formats.Locale) -> Connection:
+    """Store the currency and country (already validated) that the connection's cards use from now on."""
+    assert connection.id is not None
+    async with transaction(services.sessions) as session:
+        row = await store.set_locale(
+            session, connection_id=connection.id, currency=locale.currency, country=locale.country
+        )
+    if row is None:
+        raise NotFound("That connection was removed.")
+    return row
 
 
 # --------------------------------------------------------------------------- disconnecting

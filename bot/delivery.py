@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import cards, changes, connections, filters, quiet, workspaces
+from bot import cards, changes, connections, filters, formats, quiet, workspaces
 from bot.card_actions import grants_write
 from bot.escape import escape_mrkdwn
 from bot.leads import Lead
@@ -183,12 +183,19 @@ class Sender:
                 session, owner=self.owner, until={i: s + SEND_TIMEOUT + margin for i, s in slots.items()}
             )
             subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
-            access = await connection_store.write_access(
+            access = await connection_store.card_settings(
                 session, connection_ids=sorted({s.connection_id for s in subs.values()})
             )
         report.claimed = len(claimed)
         writable = {
-            sub_id: grants_write(*access[s.connection_id]) for sub_id, s in subs.items() if s.connection_id in access
+            sub_id: grants_write(a.kind, a.oauth_scopes)
+            for sub_id, s in subs.items()
+            if (a := access.get(s.connection_id)) is not None
+        }
+        locales = {
+            sub_id: formats.Locale(a.currency, a.country)
+            for sub_id, s in subs.items()
+            if (a := access.get(s.connection_id)) is not None
         }
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:
@@ -202,6 +209,7 @@ class Sender:
                     clients[d.team_id],
                     report,
                     actions=writable.get(d.subscription_id, False),
+                    locale=locales.get(d.subscription_id, formats.DEFAULT),
                 )
                 for d in claimed
             ),
@@ -238,6 +246,7 @@ class Sender:
         report: SendReport,
         *,
         actions: bool,
+        locale: formats.Locale,
     ) -> None:
         assert delivery.id is not None
         if subscription is None:
@@ -250,14 +259,14 @@ class Sender:
         rules = filters.from_json(subscription.filters_json)
         lead = Lead.from_api(json.loads(delivery.lead_json))
         if delivery.status == "updating":
-            await self._edit(delivery, subscription, rules, lead, slot, client, report, actions=actions)
+            await self._edit(delivery, subscription, rules, lead, slot, client, report, actions=actions, locale=locale)
             return
         if rules.quiet and self._quiet(rules, subscription, lead):
             async with transaction(self.services.sessions) as session:
                 await outbox.hold(session, delivery_id=delivery.id, owner=self.owner, reason="quiet")
             report.held += 1
             return
-        message = cards.lead_card(lead, compact=rules.compact, actions=actions)
+        message = cards.lead_card(lead, compact=rules.compact, actions=actions, locale=locale)
         await self._wait_for(slot, delivery)
         async with self._semaphore:
             await self._keep_gap(delivery)
@@ -351,11 +360,12 @@ class Sender:
         report: SendReport,
         *,
         actions: bool,
+        locale: formats.Locale,
     ) -> None:
         """The lead changed after its card was posted: edit the card, and say what changed in thread."""
         assert delivery.id is not None
         notes = json.loads(delivery.notes_json or "[]")
-        message = cards.lead_card(lead, compact=rules.compact, actions=actions, notes=notes)
+        message = cards.lead_card(lead, compact=rules.compact, actions=actions, notes=notes, locale=locale)
         await self._wait_for(slot, delivery)
         await self._keep_gap(delivery)
         try:
@@ -365,7 +375,7 @@ class Sender:
                 lambda: client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message),
             )
             if rules.thread and delivery.shown_json:
-                lines = changes.describe(Lead.from_api(json.loads(delivery.shown_json)), lead)
+                lines = changes.describe(Lead.from_api(json.loads(delivery.shown_json)), lead, locale)
                 if lines:
                     await client.chat_postMessage(
                         channel=delivery.channel_id,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.cards import TYPE_LABELS, lead_card, money
 from bot.escape import escape_mrkdwn
+from bot.formats import DEFAULT, Locale
 from bot.lead_messages import summarize
 from bot.leads import Lead
 
@@ -16,7 +17,7 @@ def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
-def _stats(leads: Sequence[Lead]) -> list[str]:
+def _stats(leads: Sequence[Lead], locale: Locale) -> list[str]:
     summary = summarize(leads)
     types = ", ".join(f"{TYPE_LABELS.get(t, ('', t))[1]}: {n}" for t, n in summary.by_type.most_common())
     sources = ", ".join(f"{escape_mrkdwn(s[:40])}: {n}" for s, n in summary.by_source.most_common(5))
@@ -24,24 +25,26 @@ def _stats(leads: Sequence[Lead]) -> list[str]:
     lines = [f"*By type:* {types}", f"*By source:* {sources}"]
     if campaigns:
         lines.append(f"*Top campaigns:* {campaigns}")
-    lines.append(f"*Quote value:* {money(summary.quote_total)} · *Sales value:* {money(summary.sales_total)}")
+    lines.append(
+        f"*Quote value:* {money(summary.quote_total, locale)} · *Sales value:* {money(summary.sales_total, locale)}"
+    )
     return lines
 
 
-def digest_message(leads: Sequence[Lead], *, channel_id: str) -> dict:
+def digest_message(leads: Sequence[Lead], *, channel_id: str, locale: Locale = DEFAULT) -> dict:
     if not leads:
         text = f":spiral_calendar_pad: Daily digest for <#{channel_id}>: no new leads since the last one."
         return {"text": text, "blocks": [_section(text)]}
     head = f":spiral_calendar_pad: *Daily digest for <#{channel_id}>: {len(leads)} new lead{'s' * (len(leads) != 1)}*"
-    text = "\n".join([head, *_stats(leads)])
+    text = "\n".join([head, *_stats(leads, locale)])
     return {"text": text, "blocks": [_section(text)]}
 
 
-def quiet_summary_message(leads: Sequence[Lead]) -> dict:
+def quiet_summary_message(leads: Sequence[Lead], *, locale: Locale = DEFAULT) -> dict:
     head = f":crescent_moon: *{len(leads)} lead{'s' * (len(leads) != 1)} arrived during quiet hours*"
-    blocks = [_section("\n".join([head, *_stats(leads)])), {"type": "divider"}]
+    blocks = [_section("\n".join([head, *_stats(leads, locale)])), {"type": "divider"}]
     for lead in list(leads)[:SHOWN]:
-        blocks.extend(lead_card(lead, compact=True)["blocks"])
+        blocks.extend(lead_card(lead, compact=True, locale=locale)["blocks"])
     if len(leads) > SHOWN:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {len(leads) - SHOWN} more."}]})
     return {"text": head, "blocks": blocks[:50]}

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot import filters, quiet
+from bot import filters, formats, quiet
 from bot.digest_messages import digest_message, quiet_summary_message
 from bot.leads import Lead
 from bot.services import Services
 from bot.slack_errors import error_code
 from bot.slack_tokens import as_bot
+from storage import connections as connection_store
 from storage import outbox
 from storage import subscriptions as subscription_store
 from storage.db import transaction
@@ -71,19 +72,29 @@ class Summaries:
         if not claimed:
             return 0
         rows = await self._take(sub, "digest", now)
-        return await self._post(sub, rows, digest_message(self._leads(rows), channel_id=sub.channel_id), now)
+        message = digest_message(self._leads(rows), channel_id=sub.channel_id, locale=await self._locale(sub))
+        return await self._post(sub, rows, message, now)
 
     async def _quiet_summary(self, sub: Subscription, now: datetime) -> int:
         rows = await self._take(sub, "quiet", now)
         if not rows:
             return 0
-        return await self._post(sub, rows, quiet_summary_message(self._leads(rows)), now)
+        return await self._post(
+            sub, rows, quiet_summary_message(self._leads(rows), locale=await self._locale(sub)), now
+        )
 
     async def _take(self, sub: Subscription, reason: str, now: datetime) -> list[Delivery]:
         async with transaction(self.services.sessions) as session:
             return await outbox.claim_held(
                 session, subscription_id=sub.id or 0, reason=reason, owner=self.owner, until=now + CLAIM, now=now
             )
+
+    async def _locale(self, sub: Subscription) -> formats.Locale:
+        """The currency and country of the subscription's connection, for the amounts and numbers shown."""
+        async with self.services.sessions() as session:
+            found = await connection_store.card_settings(session, connection_ids=[sub.connection_id])
+        settings = found.get(sub.connection_id)
+        return formats.Locale(settings.currency, settings.country) if settings else formats.DEFAULT
 
     @staticmethod
     def _leads(rows: list[Delivery]) -> list[Lead]:

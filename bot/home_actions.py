@@ -176,11 +176,11 @@ async def send_test_card(services: Services, client: AsyncWebClient, action: Act
     sub, conn = await _subscription(services, action.team_id, _id(action))
     require_configure(actor, owner_user_id=conn.owner_user_id)
     rules = filters.from_json(sub.filters_json)
-    message = cards.lead_card(cards.sample_lead(), compact=rules.compact)
+    message = cards.sample_card(compact=rules.compact, locale=connections.locale_of(conn))
     try:
         await client.chat_postMessage(
             channel=sub.channel_id,
-            text="Sample: " + message["text"],
+            text=message["text"],
             blocks=message["blocks"],
             unfurl_links=False,
             unfurl_media=False,

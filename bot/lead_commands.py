@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot import cards, connections, filters
+from bot import cards, connections, filters, formats
 from bot import lead_messages as build
 from bot.commands import Invocation
 from bot.connect_commands import actor_of
@@ -43,7 +43,9 @@ def split_range(args: Sequence[str], default: str) -> tuple[str, list[str]]:
     return (words[0].lower() if words else default), rest
 
 
-async def _fetch(services: Services, inv: Invocation, default_range: str) -> tuple[list, str, filters.Filters]:
+async def _fetch(
+    services: Services, inv: Invocation, default_range: str
+) -> tuple[list, str, filters.Filters, formats.Locale]:
     require_member(await actor_of(services, inv))
     word, rest = split_range(inv.args, default_range)
     channel, rules = filters.parse_subscription(rest)
@@ -71,18 +73,20 @@ async def _fetch(services: Services, inv: Invocation, default_range: str) -> tup
     except WhatConvertsError:
         raise UserFacingError("WhatConverts didn't answer properly; please try again in a minute.") from None
     leads = [lead for lead in walk.leads if filters.matches(rules, lead)]
-    return leads, label, rules
+    return leads, label, rules, connections.locale_of(connection)
 
 
 async def leads(services: Services, inv: Invocation) -> dict:
-    found, label, rules = await _fetch(services, inv, "today")
+    found, label, rules, locale = await _fetch(services, inv, "today")
     latest = sorted(found, key=lambda lead: lead.date_created or utcnow(), reverse=True)[:LATEST]
-    return build.leads_message(latest, total=len(found), range_label=label, grammar=filters.render(rules))
+    return build.leads_message(
+        latest, total=len(found), range_label=label, grammar=filters.render(rules), locale=locale
+    )
 
 
 async def stats(services: Services, inv: Invocation) -> dict:
-    found, label, rules = await _fetch(services, inv, "7d")
-    return build.stats_message(build.summarize(found), range_label=label, grammar=filters.render(rules))
+    found, label, rules, locale = await _fetch(services, inv, "7d")
+    return build.stats_message(build.summarize(found), range_label=label, grammar=filters.render(rules), locale=locale)
 
 
 async def test(services: Services, inv: Invocation) -> dict:
@@ -91,11 +95,11 @@ async def test(services: Services, inv: Invocation) -> dict:
     if inv.args:
         raise UsageError("Usage: `/whatconverts test` (posts a sample card in this channel).")
     assert inv.client is not None
-    message = cards.lead_card(cards.sample_lead(), compact=False)
+    message = cards.sample_card()
     try:
         await inv.client.chat_postMessage(
             channel=inv.command.channel_id,
-            text="Sample: " + message["text"],
+            text=message["text"],
             blocks=message["blocks"],
             unfurl_links=False,
             unfurl_media=False,

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from bot.cards import TYPE_LABELS, lead_card, money
 from bot.escape import escape_mrkdwn
+from bot.formats import DEFAULT, Locale
 from bot.leads import Lead
 
 
@@ -16,7 +17,9 @@ def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def leads_message(latest: Sequence[Lead], *, total: int, range_label: str, grammar: str) -> dict:
+def leads_message(
+    latest: Sequence[Lead], *, total: int, range_label: str, grammar: str, locale: Locale = DEFAULT
+) -> dict:
     scope = "" if grammar == "all" else f" matching `{escape_mrkdwn(grammar)}`"
     if not latest:
         text = f"No leads {range_label}{scope}."
@@ -26,7 +29,7 @@ def leads_message(latest: Sequence[Lead], *, total: int, range_label: str, gramm
     blocks: list[dict] = [_section(header), {"type": "divider"}]
     lines = []
     for lead in latest:
-        card = lead_card(lead, compact=True)
+        card = lead_card(lead, compact=True, locale=locale)
         blocks.extend(card["blocks"])
         lines.append(card["text"])
     return {"text": "\n".join([header, *lines])[:3000], "blocks": blocks[:50]}
@@ -56,7 +59,7 @@ def summarize(leads: Sequence[Lead]) -> Summary:
     return summary
 
 
-def stats_message(summary: Summary, *, range_label: str, grammar: str) -> dict:
+def stats_message(summary: Summary, *, range_label: str, grammar: str, locale: Locale = DEFAULT) -> dict:
     scope = "" if grammar == "all" else f" matching `{escape_mrkdwn(grammar)}`"
     if not summary.total:
         text = f"No leads {range_label}{scope}."
@@ -72,8 +75,8 @@ def stats_message(summary: Summary, *, range_label: str, grammar: str) -> dict:
         f"*By type:* {types}",
         f"*By source:* {sources}",
         f"*Top campaigns:* {campaigns}" if campaigns else "",
-        f"*Quotable:* {summary.quotable} · *Quote value:* {money(summary.quote_total)} · "
-        f"*Sales value:* {money(summary.sales_total)}",
+        f"*Quotable:* {summary.quotable} · *Quote value:* {money(summary.quote_total, locale)} · "
+        f"*Sales value:* {money(summary.sales_total, locale)}",
     ]
     text = "\n".join(line for line in lines if line)
     return {"text": text[:3000], "blocks": [_section(text[:3000])]}

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -217,12 +217,32 @@ async def rekey(session: AsyncSession, *, connection_id: int, old: str, new: str
     await session.execute(delete(QuotaUsage).where(QuotaUsage.key_id == old))
 
 
-async def write_access(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    """(kind, oauth scopes) per connection: what deciding on card buttons needs, without decrypting keys."""
+class CardSettings(NamedTuple):
+    """What building a connection's cards needs, without decrypting its keys."""
+
+    kind: str
+    oauth_scopes: str | None  # with `kind`: whether the cards may carry write buttons
+    currency: str
+    country: str
+
+
+async def card_settings(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, CardSettings]:
     if not connection_ids:
         return {}
-    stmt = select(Connection.id, Connection.kind, Connection.oauth_scopes).where(Connection.id.in_(connection_ids))
-    return {cid: (kind, scopes) for cid, kind, scopes in (await session.execute(stmt)).all()}
+    stmt = select(
+        Connection.id, Connection.kind, Connection.oauth_scopes, Connection.currency, Connection.country
+    ).where(Connection.id.in_(connection_ids))
+    return {cid: CardSettings(*rest) for cid, *rest in (await session.execute(stmt)).all()}
+
+
+async def set_locale(session: AsyncSession, *, connection_id: int, currency: str, country: str) -> Connection | None:
+    """Set the currency and country the connection's cards use; the row as it now is, None if it's gone."""
+    await session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id)
+        .values(currency=currency, country=country, updated_at=utcnow())
+    )
+    return await get_connection(session, connection_id=connection_id)
 
 
 async def get_connections(session: AsyncSession, *, connection_ids: list[int]) -> dict[int, Connection]:

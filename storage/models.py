@@ -132,6 +132,9 @@ class Connection(SQLModel, table=True):
     # JSON list of {"account_id", "account", "profiles": [{"profile_id", "profile"}]} the key can see.
     scope_json: str = Field(default="[]", sa_column=Column(Text(), nullable=False))
     status: str = Field(default="ok", max_length=16)  # ok | needs_reauth | error | paused
+    # How its cards write money (ISO 4217) and phone numbers (dialled from this ISO 3166 country).
+    currency: str = Field(default="USD", max_length=3, sa_column_kwargs={"server_default": "USD"})
+    country: str = Field(default="US", max_length=2, sa_column_kwargs={"server_default": "US"})
     last_error: str | None = Field(default=None, max_length=500)
     last_error_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

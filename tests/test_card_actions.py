@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,7 @@ from tests.support import rawdb
 from tests.support.connect import connect_key, connect_link
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 from tests.support.oauth import authorize, callback
+from tests.support.outbox import poll_now
 from tests.support.payloads import message_press, view_submission
 from tests.support.settings import make_settings, oauth_overrides
 
@@ -148,6 +150,84 @@ async def test_add_value_through_the_modal(
     assert float(lead["quote_value"]) == 1200 and float(lead["sales_value"]) == 99.5
     (update,) = fake_slack.calls_to("chat.update")
     assert "quote $1,200.00 and sales $99.50 set by <@U2>" in str(update.params["blocks"])
+
+
+async def test_values_are_noted_in_the_connections_currency(
+    card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    await slack.ask("connection currency EUR")
+
+    assert await press_button("value", card, slack, fake_slack) == ""
+
+    (update,) = fake_slack.calls_to("chat.update")
+    text = json.dumps(update.params["blocks"], ensure_ascii=False)
+    assert "✓ quote €1,200.00 and sales €99.50 set by <@U2>" in text
+    assert "Quote €1,200.00 · Sales €99.50" in text and "$" not in text
+    validate(update.params)
+
+
+def validate(message: dict) -> None:
+    for block in Block.parse_all(message["blocks"]):
+        block.validate_json()  # what Slack would refuse, slack_sdk refuses
+
+
+def spam_free(message: dict, lead: dict) -> None:
+    """A folded spam card: one line, none of the lead's contact details, no buttons."""
+    assert [b["type"] for b in message["blocks"]] == ["context"]
+    text = json.dumps(message, ensure_ascii=False)
+    assert ":no_entry: Marked as spam in WhatConverts" in text and f"Lead #{lead['lead_id']}" in text
+    for detail in ("contact_name", "contact_phone_number", "contact_email_address"):
+        assert lead[detail] and lead[detail] not in text, detail
+    assert "(704) 555" not in text and ids.BLOCK_LEAD_ACTIONS not in text
+    validate(message)
+
+
+async def test_a_card_marked_spam_folds_and_its_buttons_go(
+    card: dict, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    """The Spam button can't mark spam (W1); once WhatConverts says spam, the card folds in place."""
+    older = {"blocks": [{"type": "actions", "block_id": ids.BLOCK_LEAD_ACTIONS, "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": "Spam"}, "action_id": ids.ACTION_LEAD_SPAM,
+         "value": str(card["lead_id"])},
+    ]}]}  # fmt: skip
+    mark = fake_slack.mark()
+    await slack.interaction(
+        message_press(older, ids.ACTION_LEAD_SPAM, user_id="U2", message_ts=card["ts"],
+                      response_url=fake_slack.response_url())
+    )  # fmt: skip
+    assert "Mark it in WhatConverts" in (await fake_slack.next_call(mark)).params["text"]
+    assert fake_slack.calls_to("chat.update") == []
+
+    later = time.time() + 60
+    lead = fake_wc.update_lead(card["lead_id"], spam=True, last_updated=later)  # marked in WhatConverts' UI
+    await poll_now(app)
+    await Sender(app.state.services, spacing=0).tick()
+
+    (update,) = fake_slack.calls_to("chat.update")
+    assert update.params["ts"] == card["ts"]
+    spam_free(update.params, lead)
+    (message,) = fake_slack.messages("C1")
+    assert message["blocks"] == update.params["blocks"]  # edited in place, no new message
+
+    fake_wc.update_lead(card["lead_id"], spam=False, last_updated=later + 60)  # un-marked there
+    await poll_now(app)
+    await Sender(app.state.services, spacing=0).tick()
+    (message,) = fake_slack.messages("C1")
+    assert "Pat Caller" in json.dumps(message["blocks"]) and ids.BLOCK_LEAD_ACTIONS in json.dumps(message["blocks"])
+
+
+async def test_a_lead_that_arrives_as_spam_is_posted_folded(
+    card: dict, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    fake_slack.add_channel("T1", "C2", name="spam-watch")
+    assert "now gets new leads" in (await slack.ask("subscribe +spam", channel_id="C2"))["text"]
+    lead = fake_wc.add_lead(lead_type="web_form", spam=True, contact_name="Spammy Sender")
+    await poll_now(app)
+    await Sender(app.state.services, spacing=0).tick()
+
+    posts = [c.params for c in fake_slack.calls_to("chat.postMessage") if f"Lead #{lead['lead_id']}" in str(c.params)]
+    assert [p["channel"] for p in posts] == ["C2"]  # C1 hides spam; C2 shows it, folded
+    spam_free(posts[0], lead)
 
 
 async def test_guests_and_failures_reach_only_the_presser(

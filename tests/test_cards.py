@@ -84,7 +84,7 @@ def test_chat_webhook_card_with_notes_and_actions() -> None:
                 "type": "section",
                 "fields": [
                     md("*Contact*\nJeremy Helms"),
-                    md("*Phone*\n+17044695324"),
+                    md("*Phone*\n<tel:+17044695324|(704) 469-5324>"),
                     md("*Email*\nhello@whatconverts.com"),
                     md("*Company*\nCall Tracking Company"),
                     md("*Source*\ngoogle · cpc · lead generation · generating leads"),
@@ -180,7 +180,6 @@ def test_compact_card_with_values_flags_and_actions() -> None:
             "lead_source": "bing",
             "quote_value": "1200",
             "sales_value": "99.5",
-            "spam": True,
             "duplicate": "true",
             "lead_state": "In Progess",
         }
@@ -189,9 +188,7 @@ def test_compact_card_with_values_flags_and_actions() -> None:
     assert card["text"] == "New chat (bing)"
     assert [b["type"] for b in card["blocks"]] == ["section", "context", "actions"]
     assert card["blocks"][0]["text"]["text"] == "💬 · Chat · bing · Quote $1,200.00 · Sales $99.50"
-    assert card["blocks"][1]["elements"][0]["text"] == (
-        "Lead #7 · :no_entry: Spam · Duplicate · :hourglass_flowing_sand: In progress"
-    )
+    assert card["blocks"][1]["elements"][0]["text"] == "Lead #7 · Duplicate · :hourglass_flowing_sand: In progress"
 
 
 def test_transaction_sample_is_not_shown_in_progress() -> None:
@@ -298,6 +295,8 @@ def test_notes_beyond_ten_keep_the_latest() -> None:
 ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
 OUR_DATE = r"<!date\^-?\d+\^\{date_short_pretty\} at \{time\}\|\d{1,4}-\d\d-\d\d \d\d:\d\d UTC>"
 OUR_LINK = re.compile(r"<((?i:https?)://[^|<>\s]+)\|(?:Play recording|Landing page)>")
+# A phone link: E.164 only, labelled with phonenumbers' own formatting (never lead text).
+TEL_LINK = re.compile(r"<tel:\+\d{2,15}\|[\d +()\-.]+(?: ext\. \d+)?>")
 
 
 def strings(node: Any, plain_text: bool = False) -> Iterator[tuple[str, bool]]:
@@ -322,7 +321,7 @@ def check_safe(message: dict, *, urls: frozenset[str] = frozenset(), notes: tupl
         value = re.sub(r"(?m)^>( |$)", "", value)  # our quote marker; a lead's ">" is "&gt;" by now
         for match in OUR_LINK.finditer(value):
             assert match.group(1).replace("&amp;", "&") in urls, match.group(0)
-        value = OUR_LINK.sub("", value)
+        value = TEL_LINK.sub("", OUR_LINK.sub("", value))
         assert "<" not in value and ">" not in value, value
         assert not ENTITY.search(value), value  # every & starts a whole entity: escaped, never cut in half
         assert "\u202e" not in value and "\x00" not in value

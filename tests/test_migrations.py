@@ -202,3 +202,32 @@ async def test_downgrading_0008_charges_each_connection_its_keys_count(unmigrate
 
     rows = (await rawdb.dump(url))["quota_usage"]
     assert sorted((row["connection_id"], row["requests"]) for row in rows) == [(1, 9), (2, 9)]
+
+
+async def test_connections_keep_dollars_and_us_numbers_after_0010(unmigrated_url: str) -> None:
+    """0010 gives every existing connection what its cards showed until then (USD, US), and goes back cleanly."""
+    url = unmigrated_url
+    await asyncio.to_thread(migrate.upgrade, url, "0009")
+    stamp: object = datetime(2026, 1, 1, tzinfo=UTC) if url.startswith("postgresql") else "2026-01-01 00:00:00"
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO connections (id, team_id, label, kind, key_type, daily_quota, key_id,"
+                    " owner_user_id, scope_json, status, created_at, updated_at) VALUES (7, 'T1', 'main',"
+                    " 'api_key', 'profile', 1000, 'key:k', 'U1', '[]', 'ok', :at, :at)"
+                ),
+                {"at": stamp},
+            )
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(migrate.upgrade, url)
+
+    (row,) = (await rawdb.dump(url))["connections"]
+    assert (row["id"], row["label"], row["currency"], row["country"]) == (7, "main", "USD", "US")
+
+    await asyncio.to_thread(command.downgrade, migrate.alembic_config(url), "0009")
+    (row,) = (await rawdb.dump(url))["connections"]
+    assert row["label"] == "main" and "currency" not in row and "country" not in row

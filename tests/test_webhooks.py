@@ -167,7 +167,8 @@ async def test_a_lead_that_turns_spam_is_marked_on_its_card(
     await deliver(app)
 
     (card,) = cards(fake_slack)
-    assert ":no_entry: Spam" in json.dumps(card["blocks"])
+    assert ":no_entry: Marked as spam" in json.dumps(card["blocks"])
+    assert "Looks Real" not in json.dumps(card)  # folded: nobody's details on a spam card
 
 
 async def test_webhooks_put_polling_on_the_backstop(

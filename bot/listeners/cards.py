@@ -106,7 +106,9 @@ def register(app: AsyncApp, services: Services) -> None:
                     client,
                     actor=actor,
                     context=card,
-                    change=card_actions.value_change(values.quote_value, values.sales_value),
+                    change=card_actions.value_change(
+                        values.quote_value, values.sales_value, currency=card.connection.currency
+                    ),
                 )
         except TimeoutError:
             await ack(response_action="errors", errors={ids.BLOCK_VALUE_QUOTE: "WhatConverts is slow; try again."})

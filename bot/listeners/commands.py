@@ -33,6 +33,8 @@ def build_table(services: Services) -> CommandTable:
                    partial(connect_commands.quota, services), slow=True),
         Subcommand("webhook", "webhook [rotate] [label]", "the instant-alerts URL to paste into WhatConverts (admins)",
                    partial(connect_commands.webhook, services), slow=True),
+        Subcommand("connection", "connection [label] [currency|country <code>]", "money and phone formats on cards",
+                   partial(connect_commands.connection, services), slow=True),
         Subcommand("subscribe", "subscribe [#channel] [filters]",
                    "new leads in a channel, e.g. `calls forms +source:google -medium:organic`",
                    partial(subscribe_commands.subscribe, services), aliases=("sub",), slow=True),

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from starlette.applications import Starlette
 
 from bot.delivery import Sender
-from bot.poller import Poller
+from bot.poller import Poller, PollReport
 from storage.db import transaction
 from storage.models import Delivery, PollState
 from tests.fakes.signing import SlackClient
@@ -34,12 +34,17 @@ async def subscribed(
     fake_slack.clear()
 
 
+async def poll_now(app: Starlette) -> PollReport:
+    """One poller tick, due now whenever it last polled; its report."""
+    async with transaction(app.state.services.sessions) as session:
+        await session.execute(update(PollState).values(next_run_at=datetime.now(UTC) - timedelta(seconds=1)))
+    return await Poller(app.state.services, owner="test-poller").tick()
+
+
 async def new_leads(app: Starlette, fake_wc: FakeWhatConverts, count: int) -> list[dict]:
     """Create `count` leads in WhatConverts and let the poller put them in the outbox."""
     leads = [fake_wc.add_lead(contact_name=f"Caller {n}") for n in range(1, count + 1)]
-    async with transaction(app.state.services.sessions) as session:  # due now, whenever it last polled
-        await session.execute(update(PollState).values(next_run_at=datetime.now(UTC) - timedelta(seconds=1)))
-    report = await Poller(app.state.services, owner="test-poller").tick()
+    report = await poll_now(app)
     assert report.enqueued == count
     return leads
 
