@@ -1,12 +1,16 @@
-"""The one error boundary for Slack requests: typed errors become a short answer on the right surface.
+"""The one error boundary for Slack requests: typed errors become a short answer on a surface the
+user can still see.
 
-Before the ack the answer is the ack itself (an ephemeral reply). After it, the answer goes to
-the response URL, or, for Home tab buttons (which have none), into a small modal. Unknown errors
-are logged with a correlation id and shown generically, never as a trace.
+Before the ack the answer is the ack itself (an ephemeral reply). After it, Slack's 3-second rules
+(platform truth S6) decide what still works: the modal the work belongs to (`views.update` has no
+time limit while it is open), the response URL (30 minutes), a new modal only while the request's
+trigger_id is young, then a message: ephemeral in the channel the work is about, else a DM. Unknown
+errors are logged with a correlation id and shown generically, never as a trace.
 
 Work after the ack runs through `after_ack`, not inside the listener: slack_bolt's async runner
 can lose an ack when a listener raises within ~10 ms of acking (the request then times out as
-"unhandled"), so the listener returns at once and the work reports its own errors here.
+"unhandled"), so the listener returns at once and the work reports its own errors here. A modal
+opens through `after_ack.open_modal` the moment its listener returns, never behind the queue.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
@@ -28,6 +35,12 @@ from bot.errors import UserFacingError
 from bot.slack_errors import error_code
 
 log = logging.getLogger(__name__)
+
+# Slack's trigger_id lives 3 s from the click; the request reached us some time after it, so a
+# trigger is only trusted this long after the listener saw it.
+TRIGGER_SECONDS = 2.0
+# How long, in steps, to wait for an ack's response_action to land before a modal counts as closed.
+ACK_LANDING_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def _ephemeral(reply: dict) -> BoltResponse:
@@ -48,18 +61,113 @@ def _reply(error: Exception, body: dict[str, Any]) -> dict:
     return messages.generic_error_message(correlation_id)
 
 
-async def report_after_ack(
-    error: Exception, *, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
-) -> None:
-    """Tell the user about an error in work that ran after the ack."""
-    reply = _reply(error, body)
+@dataclass(frozen=True)
+class Modal:
+    """An open modal that work after the ack shows its outcome in: known by the id `views.open`
+    returned, or, after a submission, by the external_id of the "Saving…" view its ack put up."""
+
+    view_id: str | None = None
+    external_id: str | None = None
+
+    @classmethod
+    def saving(cls, submitted_view_id: str) -> Modal:
+        """The modal of a submission acked with a "Saving…" view carrying this external_id."""
+        return cls(external_id=f"saving-{submitted_view_id}")
+
+    async def show(self, client: AsyncWebClient, view: dict) -> bool:
+        """Replace what the modal shows with `view`; False when the user has closed it meanwhile."""
+        if self.view_id:
+            return await _update(client, view, view_id=self.view_id)
+        # Slack applies the ack's "Saving…" view when the response reaches it, which a fast outcome
+        # may beat: the external_id appears with it, so "not found" means "not yet", for a while.
+        for pause in ACK_LANDING_PAUSES:
+            if await _update(client, view, external_id=self.external_id):
+                return True
+            await asyncio.sleep(pause)
+        return False
+
+
+async def _update(client: AsyncWebClient, view: dict, **which: str | None) -> bool:
     try:
-        if respond is not None and body.get("response_url"):
-            await respond(response_type="ephemeral", replace_original=False, **reply)
-        elif body.get("trigger_id"):
-            await client.views_open(trigger_id=body["trigger_id"], view=messages.error_modal(reply))
+        await client.views_update(view=view, **which)
     except SlackApiError as exc:
-        log.warning("couldn't show an error to the user: %s", error_code(exc))
+        if error_code(exc) == "not_found":
+            return False
+        raise
+    return True
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the user behind a request can still be told something once it has been acked."""
+
+    client: AsyncWebClient
+    user_id: str
+    trigger_id: str | None
+    received: float  # time.monotonic() when the listener saw the request
+    respond: AsyncRespond | None = None
+    modal: Modal | None = None  # the open modal the work belongs to
+    channel_id: str | None = None  # the channel the work is about (a card's)
+
+    @classmethod
+    def of(
+        cls,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond | None = None,
+        *,
+        modal: Modal | None = None,
+        channel_id: str | None = None,
+    ) -> Reach:
+        user = body.get("user") or {}
+        return cls(
+            client=client,
+            user_id=str(user.get("id") or body.get("user_id") or ""),
+            trigger_id=body.get("trigger_id") or None,
+            received=time.monotonic(),
+            respond=respond if body.get("response_url") else None,
+            modal=modal,
+            channel_id=channel_id,
+        )
+
+    def _surfaces(self, reply: dict) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+        """Every surface that may still reach the user, best first."""
+        client, modal = self.client, messages.error_modal(reply)
+        found: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        if self.modal is not None:
+            found.append(("views.update", partial(self.modal.show, client, modal)))
+        if self.respond is not None:
+            found.append(
+                ("response_url", partial(self.respond, response_type="ephemeral", replace_original=False, **reply))
+            )
+        if self.trigger_id and time.monotonic() - self.received < TRIGGER_SECONDS:
+            found.append(("views.open", partial(client.views_open, trigger_id=self.trigger_id, view=modal)))
+        if self.user_id and self.channel_id:
+            found.append(
+                (
+                    "chat.postEphemeral",
+                    partial(client.chat_postEphemeral, channel=self.channel_id, user=self.user_id, **reply),
+                )
+            )
+        if self.user_id:
+            found.append(("DM", partial(client.chat_postMessage, channel=self.user_id, **reply)))
+        return found
+
+    async def tell(self, reply: dict) -> None:
+        """Show `reply` ({"text", "blocks"}) on the first surface that still reaches the user."""
+        for name, show in self._surfaces(reply):
+            try:
+                if await show() is not False:  # False: the modal was closed
+                    return
+                log.info("couldn't show a reply by %s (closed); trying the next surface", name)
+            except SlackApiError as exc:
+                log.info("couldn't show a reply by %s (%s); trying the next surface", name, error_code(exc))
+        log.warning("couldn't show a reply to the user on any surface")
+
+
+async def report_after_ack(error: Exception, *, body: dict[str, Any], reach: Reach) -> None:
+    """Tell the user about an error in work that ran after the ack."""
+    await reach.tell(_reply(error, body))
 
 
 class AfterAck:
@@ -78,15 +186,50 @@ class AfterAck:
         body: dict[str, Any],
         client: AsyncWebClient,
         respond: AsyncRespond | None = None,
+        modal: Modal | None = None,
+        channel_id: str | None = None,
     ) -> None:
-        async def run() -> None:
-            async with self._slots:
-                try:
-                    await work
-                except Exception as error:  # every error after the ack is reported here: this is the boundary
-                    await report_after_ack(error, body=body, client=client, respond=respond)
+        """Queue `work`; its errors go to `modal`, else the response URL, else a message (ephemeral
+        in `channel_id`, or a DM)."""
+        reach = Reach.of(body, client, respond, modal=modal, channel_id=channel_id)
+        self._spawn(self._queued(work, body, reach))
 
-        task = asyncio.get_running_loop().create_task(run())
+    def open_modal(
+        self,
+        view: dict,
+        *,
+        fill: Callable[[Modal], Coroutine[Any, Any, None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond | None = None,
+    ) -> None:
+        """Open `view` now, with the request's trigger_id (S6: good for 3 s), then queue `fill(modal)`,
+        which shows the real content with `modal.show`; its errors are shown in the modal."""
+        reach = Reach.of(body, client, respond)
+
+        async def run() -> None:
+            try:
+                opened = await client.views_open(trigger_id=reach.trigger_id or "", view=view)
+            except SlackApiError as exc:
+                log.warning("views.open refused (%s)", error_code(exc))
+                # The trigger is spent: no modal can open for this press any more.
+                failed = UserFacingError(f"Slack didn't open the form ({error_code(exc)}). Press the button again.")
+                await report_after_ack(failed, body=body, reach=replace(reach, trigger_id=None))
+                return
+            modal = Modal(view_id=str(opened["view"]["id"]))
+            await self._queued(fill(modal), body, replace(reach, modal=modal))
+
+        self._spawn(run())
+
+    async def _queued(self, work: Coroutine[Any, Any, None], body: dict[str, Any], reach: Reach) -> None:
+        async with self._slots:
+            try:
+                await work
+            except Exception as error:  # every error after the ack is reported here: this is the boundary
+                await report_after_ack(error, body=body, reach=reach)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -69,9 +69,10 @@ async def apply(
     actor: Actor,
     context: CardContext,
     change: Change,
-) -> None:
+) -> Lead:
     """Ask WhatConverts for `change`; when the lead it returns has it, edit the card in place with
-    the note read from that lead (once). Otherwise UserFacingError, and the card is left alone."""
+    the note read from that lead (once), and return that lead. Otherwise UserFacingError, and the
+    card is left alone."""
     require_member(actor)
     if not can_write(context.connection):
         raise UserFacingError("This connection's WhatConverts authorization can't change leads (no write access).")
@@ -118,6 +119,7 @@ async def apply(
             raise UserFacingError(
                 f"The lead changed, but Slack didn't let me update the card ({error_code(exc)})."
             ) from None
+    return lead
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters, modals, overview, webhooks
+from bot import cards, connections, filters, modal_states, modals, overview, webhooks
 from bot import connect_messages as connect_build
+from bot import subscription_messages as subscription_build
+from bot.boundary import Modal
 from bot.errors import NotFound, UserFacingError
 from bot.payloads import Action, Command, parse_id
 from bot.permissions import Actor, require_configure
@@ -17,6 +19,8 @@ from storage import connections as connection_store
 from storage import subscriptions as subscription_store
 from storage.db import transaction
 from storage.models import Connection, Subscription
+
+CONNECT_TITLE = "Connect WhatConverts"
 
 
 def _id(action: Action) -> int:
@@ -50,9 +54,10 @@ async def republish(services: Services, client: AsyncWebClient, action: Action, 
 
 
 async def open_connect(
-    services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, reconnect: bool
+    services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, reconnect: bool, modal: Modal
 ) -> None:
-    """Connect (or reconnect) from Home: a one-time link, shown in a modal only this user sees."""
+    """Connect (or reconnect) from Home: a one-time link, shown in the open `modal` (only this user
+    sees it)."""
     row = await _connection(services, action) if reconnect else None
     label = row.label if row else None
     require_configure(actor, owner_user_id=row.owner_user_id if row else None)
@@ -67,15 +72,7 @@ async def open_connect(
     )
     url = await connections.start_connect(services, command=command, label=label, reconnect_id=row.id if row else None)
     message = connect_build.connect_link_message(url, label=label, oauth=services.oauth is not None)
-    await client.views_open(
-        trigger_id=action.trigger_id,
-        view={
-            "type": "modal",
-            "title": {"type": "plain_text", "text": "Connect WhatConverts"},
-            "close": {"type": "plain_text", "text": "Done"},
-            "blocks": message["blocks"],
-        },
-    )
+    await modal.show(client, modal_states.notice_view(CONNECT_TITLE, message))
 
 
 async def set_connection_paused(services: Services, action: Action, actor: Actor, *, paused: bool) -> None:
@@ -92,8 +89,9 @@ async def disconnect(services: Services, action: Action, actor: Actor) -> None:
 
 
 async def open_subscription_modal(
-    services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, edit: bool
+    services: Services, client: AsyncWebClient, action: Action, actor: Actor, *, edit: bool, modal: Modal
 ) -> None:
+    """The add (or edit) form, shown in the open `modal`."""
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=action.team_id)
     if not rows:
@@ -113,19 +111,31 @@ async def open_subscription_modal(
         connection_id=connection_id,
         subscription_id=subscription_id,
     )
-    await client.views_open(trigger_id=action.trigger_id, view=view)
+    await modal.show(client, view)
 
 
 async def submit_subscription(
-    services: Services, client: AsyncWebClient, *, team_id: str, actor: Actor, view: dict
-) -> dict[str, str] | None:
-    """Save the modal's subscription; returns inline errors (block_id → message) or None when saved."""
-    try:
-        choice = modals.read_subscription_modal(view)
-    except modals.ModalErrors as exc:
-        return exc.errors
+    services: Services, client: AsyncWebClient, *, team_id: str, actor: Actor, choice: modals.SubscriptionChoice
+) -> tuple[dict, bool]:
+    """Save a submitted subscription form (read and checked already); returns the view to show in its
+    modal and whether anything was saved. A problem with the choice shows the form again, as
+    submitted, with the problem at the top: the modal has been acked, so no inline error is left."""
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=team_id)
+    if not rows:
+        raise NotFound("That connection was removed meanwhile. Connect a WhatConverts account first.")
+
+    def again(problem: str) -> tuple[dict, bool]:
+        form = modals.subscription_modal(
+            connections=[(r.id or 0, r.label) for r in rows],
+            initial=choice.filters,
+            channel_id=choice.channel_id,
+            connection_id=choice.connection_id,
+            subscription_id=choice.subscription_id,
+            problem=problem,
+        )
+        return form, False
+
     try:
         connection = (
             next(r for r in rows if r.id == choice.connection_id)
@@ -133,10 +143,10 @@ async def submit_subscription(
             else choose_connection(rows, None)
         )
     except (StopIteration, UserFacingError):
-        return {modals.ids.BLOCK_SUB_CONNECTION: "Choose a connection."}
+        return again("That connection was removed meanwhile: choose another one.")
     assert choice.channel_id is not None
     try:
-        await save_subscription(
+        sub = await save_subscription(
             services,
             client,
             actor=actor,
@@ -146,12 +156,14 @@ async def submit_subscription(
             rules=choice.filters,
             subscription_id=choice.subscription_id,
         )
-    except NotFound as exc:
-        return {modals.ids.BLOCK_SUB_CHANNEL: exc.message[:150]}
+    except NotFound:
+        raise  # the edited subscription is gone: there is no form to show again
     except UserFacingError as exc:
-        # Channel problems (private without the app, archived) belong next to the channel picker.
-        return {modals.ids.BLOCK_SUB_CHANNEL: exc.message[:150]}
-    return None
+        # Channel problems (private without the app, archived) and permissions: fix and resubmit.
+        return again(exc.message)
+    reply = subscription_build.subscribed_message(sub, connection_label=connection.label, rules=choice.filters)
+    title = modals.subscription_title(editing=choice.subscription_id is not None)
+    return modal_states.notice_view(title, reply), True
 
 
 async def set_subscription_paused(services: Services, action: Action, actor: Actor, *, paused: bool) -> None:

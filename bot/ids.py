@@ -59,6 +59,9 @@ ACTION_HOME_SUB_TEST = "home_sub_test"
 # Modals
 VIEW_SUBSCRIPTION = "subscription_modal"
 VIEW_LEAD_VALUE = "lead_value_modal"
+# Shown while work after the ack fills a modal or saves its submission (S6: the modal can't wait).
+VIEW_LOADING = "loading_modal"
+VIEW_SAVING = "saving_modal"
 BLOCK_SUB_CONNECTION = "sub_connection"
 ACTION_SUB_CONNECTION = "sub_connection_select"
 BLOCK_SUB_CHANNEL = "sub_channel"

@@ -1,8 +1,9 @@
 """The "Add / edit subscription" and "Add value" modals: pure view builders and submission readers.
 
-Builders take plain data and return a view for `views_open`; readers take the `view` of a
-`view_submission` and return a small frozen dataclass, or raise `ModalErrors` whose `errors` go
-straight into `ack(response_action="errors", errors=...)`. No Slack client and no database here
+Builders take plain data and return a view (shown by `views.update` in a modal opened as
+"Loading…", see `bot.modal_states`); readers take the `view` of a `view_submission` and return a
+small frozen dataclass, or raise `ModalErrors` whose `errors` go straight into
+`ack(response_action="errors", errors=...)`. No Slack client and no database here
 (STYLE.md rules 3 and 5); every block_id, action_id and callback_id comes from `bot.ids` (rule 9).
 """
 
@@ -47,6 +48,7 @@ OPTION_CHOICES = {"spam": "Show spam", "duplicates": "Show duplicates", "compact
 _OPTION_ATTRS = {"spam": "show_spam", "duplicates": "show_duplicates", "compact": "compact"}
 
 CHANNEL_HINT = "Private channel? Invite the app first."
+VALUE_TITLE = "Lead value"  # the value modal's title, also shown while it loads and saves
 _CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]+")  # as bot.filters reads `<#C…>`
 _QUOTES = '"“”'  # what `tokenize` treats as quotes
 
@@ -149,11 +151,14 @@ def subscription_modal(
     channel_id: str | None = None,
     connection_id: int | None = None,
     subscription_id: int | None = None,
+    problem: str | None = None,
 ) -> dict:
     """The subscription form: `(id, label)` connections, prefilled from `initial` when editing.
 
     Passing `subscription_id` makes it the edit form. Filters the form has no control for (other
-    fields, digest, quiet hours, …) travel in private_metadata and are kept on save.
+    fields, digest, quiet hours, …) travel in private_metadata and are kept on save. `problem`
+    (mrkdwn that is safe as is, as `UserFacingError.message`) heads the form when it is shown again
+    after a save that failed once the submission had been acked.
     """
     if not connections:
         raise ValueError("a subscription needs a connection: connect WhatConverts first")
@@ -203,6 +208,9 @@ def subscription_modal(
             optional=True,
         ),
     ]
+    if problem:
+        warning = {"type": "mrkdwn", "text": f":warning: {problem}"}
+        blocks.insert(0, {"type": "section", "text": warning})
     if kept != Filters():
         note = _cut(f"Also kept, the form can't change these: {render(kept)}", KEPT_CHARS)
         blocks.append({"type": "context", "block_id": ids.BLOCK_SUB_KEPT, "elements": [_plain(note)]})
@@ -211,11 +219,16 @@ def subscription_modal(
         "type": "modal",
         "callback_id": ids.VIEW_SUBSCRIPTION,
         "private_metadata": metadata,
-        "title": _plain("Edit subscription" if editing else "Add subscription"),
+        "title": _plain(subscription_title(editing=editing)),
         "submit": _plain("Save" if editing else "Subscribe"),
         "close": _plain("Cancel"),
         "blocks": blocks,
     }
+
+
+def subscription_title(*, editing: bool) -> str:
+    """The subscription modal's title, also shown while it loads and saves."""
+    return "Edit subscription" if editing else "Add subscription"
 
 
 def _channel_select(channel_id: str | None) -> dict:
@@ -386,7 +399,7 @@ def value_modal(
         "type": "modal",
         "callback_id": ids.VIEW_LEAD_VALUE,
         "private_metadata": metadata,
-        "title": _plain("Lead value"),
+        "title": _plain(VALUE_TITLE),
         "submit": _plain("Save"),
         "close": _plain("Cancel"),
         "blocks": [

@@ -21,9 +21,10 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.connect import connect_key, connect_link
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.modals import settled, submit, text_of
 from tests.support.oauth import authorize, callback
 from tests.support.outbox import poll_now
-from tests.support.payloads import message_press, view_submission
+from tests.support.payloads import message_press
 from tests.support.settings import make_settings, oauth_overrides
 
 
@@ -122,30 +123,37 @@ async def test_an_older_cards_spam_button_only_says_where_to_mark_spam(
     assert fake_wc.get_lead(card["lead_id"])["spam"] is False
 
 
+def amounts(quote: str | None, sales: str | None) -> dict:
+    """The value form's state.values as Slack sends them (null for an empty input)."""
+    return {
+        ids.BLOCK_VALUE_QUOTE: {ids.ACTION_VALUE_QUOTE: {"type": "plain_text_input", "value": quote or None}},
+        ids.BLOCK_VALUE_SALES: {ids.ACTION_VALUE_SALES: {"type": "plain_text_input", "value": sales or None}},
+    }
+
+
+async def value_form(card: dict, slack: SlackClient, fake_slack: FakeSlack, user_id: str = "U2") -> dict:
+    """Press "Add value" and wait for the form to replace the modal's "Loading…"."""
+    before = len(fake_slack.open_modals())
+    await slack.interaction(press(card, ids.ACTION_LEAD_VALUE, user_id=user_id))
+    return await settled(fake_slack, after=before)
+
+
 async def test_add_value_through_the_modal(
     card: dict, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
 ) -> None:
-    await slack.interaction(press(card, ids.ACTION_LEAD_VALUE))
-    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
-    assert modal["callback_id"] == ids.VIEW_LEAD_VALUE
+    form = await value_form(card, slack, fake_slack)
+    assert form["callback_id"] == ids.VIEW_LEAD_VALUE
 
-    def submit(quote: str, sales: str) -> dict:
-        return view_submission(
-            modal,
-            {
-                ids.BLOCK_VALUE_QUOTE: {ids.ACTION_VALUE_QUOTE: {"type": "plain_text_input", "value": quote}},
-                ids.BLOCK_VALUE_SALES: {ids.ACTION_VALUE_SALES: {"type": "plain_text_input", "value": sales}},
-            },
-            user_id="U2",
-        )
-
-    bad = await slack.interaction(submit("twelve hundred", ""))
+    bad = await submit(slack, fake_slack, form, amounts("twelve hundred", ""), user_id="U2")
     assert bad.json()["response_action"] == "errors" and ids.BLOCK_VALUE_QUOTE in bad.json()["errors"]
     assert fake_wc.get_lead(card["lead_id"])["quote_value"] is None
     assert fake_slack.calls_to("chat.update") == []
+    assert fake_slack.modal(form["id"]) == form  # still open, the field marked
 
-    good = await slack.interaction(submit("$1,200", "99.50"))
-    assert good.status_code == 200 and good.text in ("", "{}")
+    good = await submit(slack, fake_slack, form, amounts("$1,200", "99.50"), user_id="U2")
+    assert good.json()["response_action"] == "update" and good.json()["view"]["callback_id"] == ids.VIEW_SAVING
+    outcome = await settled(fake_slack, form["id"])
+    assert "Saved in WhatConverts: quote: $1,200.00 and sales: $99.50" in text_of(outcome)
     lead = fake_wc.get_lead(card["lead_id"])
     assert float(lead["quote_value"]) == 1200 and float(lead["sales_value"]) == 99.5
     (update,) = fake_slack.calls_to("chat.update")
@@ -281,15 +289,10 @@ async def press_button(kind: str, card: dict, slack: SlackClient, fake_slack: Fa
             assert told["response_type"] == "ephemeral" and told["replace_original"] is False
             return told["text"]
         return ""
-    await slack.interaction(press(card, ids.ACTION_LEAD_VALUE))
-    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
-    values = {
-        ids.BLOCK_VALUE_QUOTE: {ids.ACTION_VALUE_QUOTE: {"type": "plain_text_input", "value": "1,200"}},
-        ids.BLOCK_VALUE_SALES: {ids.ACTION_VALUE_SALES: {"type": "plain_text_input", "value": "99.50"}},
-    }
-    answer = await slack.interaction(view_submission(modal, values, user_id="U2"))
-    body = answer.json() if answer.text not in ("", "{}") else {}
-    return body.get("errors", {}).get(ids.BLOCK_VALUE_QUOTE, "")
+    form = await value_form(card, slack, fake_slack)
+    await submit(slack, fake_slack, form, amounts("1,200", "99.50"), user_id="U2")
+    outcome = text_of(await settled(fake_slack, form["id"]))  # acked at once; the outcome replaces "Saving…"
+    return "" if "Saved in WhatConverts" in outcome else outcome
 
 
 async def notes_of(sqlite_url: str) -> list[str]:

@@ -739,3 +739,29 @@ def test_value_modal_metadata_must_be_ours() -> None:
     view = fill(value_form(), {ids.BLOCK_VALUE_QUOTE: "5"})
     with pytest.raises(ValueError):
         read_value_modal({**view, "private_metadata": '{"lead_id": "42"}'})
+
+
+def test_the_form_shown_again_after_a_failed_save_names_the_problem_and_keeps_the_choices() -> None:
+    """A save that fails after the ack shows the form again, as submitted, the problem on top."""
+    initial = rules("calls forms +source:google +quiet:22:00-07:00")
+    first = read_subscription_modal(
+        fill(subscription_modal(connections=[(1, "acme")], initial=initial, channel_id="G1"))
+    )
+
+    again = subscription_modal(
+        connections=[(1, "acme")],
+        initial=first.filters,
+        channel_id=first.channel_id,
+        connection_id=first.connection_id,
+        problem="I'm not in that private channel. Invite me (`/invite @WhatConverts`), then subscribe.",
+    )
+
+    assert again["blocks"][0] == {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": ":warning: I'm not in that private channel. Invite me (`/invite @WhatConverts`), then subscribe.",
+        },
+    }
+    assert read_subscription_modal(fill(again)) == first
+    valid(again)

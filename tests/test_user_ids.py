@@ -21,6 +21,7 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.connect import connect_key
 from tests.support.constants import MASTER_SECRET, MASTER_TOKEN, PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.modals import settled
 from tests.support.payloads import fill, home_press, message_press, view_submission
 from tests.support.settings import make_settings
 
@@ -94,10 +95,10 @@ async def test_home_buttons_with_hostile_values_say_the_item_is_gone(
     shown = []
     for action_id in HOME_BUTTONS:
         for value in ("99999999999999999999999", str(MAX_ID + 1), "²"):
-            count = len(fake_slack.calls_to("views.open"))
+            count = len(fake_slack.open_modals())
             pressed = await slack.interaction(with_value(home_press(view, action_id, user_id="U1"), value))
             assert pressed.status_code == 200
-            shown.append(json.dumps((await fake_slack.wait_for_calls("views.open", count + 1))[-1].params["view"]))
+            shown.append(json.dumps(await settled(fake_slack, after=count)))
 
     assert len(shown) == 3 * len(HOME_BUTTONS)
     assert all("no longer exists" in text and GENERIC not in text for text in shown), shown
@@ -128,7 +129,7 @@ async def test_subscription_modal_with_a_hostile_connection_choice_gets_an_inlin
     await connect_key(app_url, slack, token=MASTER_TOKEN, secret=MASTER_SECRET, text="connect agency")
     view = await home_view(slack, fake_slack)
     await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_ADD, user_id="U1"))
-    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    modal = await settled(fake_slack)
     filled = fill(modal, {ids.BLOCK_SUB_CHANNEL: "C1", ids.BLOCK_SUB_TYPES: ["web_form"]})
 
     answers = []

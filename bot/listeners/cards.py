@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import card_actions, ids, modals
-from bot.errors import UserFacingError
+from bot import card_actions, ids, modal_states, modals
+from bot.boundary import Modal
 from bot.payloads import Action
 from bot.permissions import Actor, require_member
 from bot.services import Services
-
-# Slack closes a view submission after 3 s; the write-back must fit or be reported inline.
-VALUE_DEADLINE = 2.5
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -68,21 +64,22 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
 
-        async def work() -> None:
-            action, _, card = await pressed(body, client, context)
+        async def fill(modal: Modal) -> None:
+            _, _, card = await pressed(body, client, context)
             lead = card_actions.current_lead(card)
-            await client.views_open(
-                trigger_id=action.trigger_id,
-                view=modals.value_modal(
-                    lead_id=lead.lead_id,
-                    channel_id=card.delivery.channel_id,
-                    message_ts=card.delivery.message_ts or "",
-                    quote_value=lead.quote_value,
-                    sales_value=lead.sales_value,
-                ),
+            form = modals.value_modal(
+                lead_id=lead.lead_id,
+                channel_id=card.delivery.channel_id,
+                message_ts=card.delivery.message_ts or "",
+                quote_value=lead.quote_value,
+                sales_value=lead.sales_value,
             )
+            await modal.show(client, form)
 
-        services.after_ack(work(), body=body, client=client, respond=respond)
+        # The trigger_id dies 3 s after the press (S6): open now, fill in once the card is looked up.
+        services.after_ack.open_modal(
+            modal_states.loading_view(modals.VALUE_TITLE), fill=fill, body=body, client=client, respond=respond
+        )
 
     @app.view(ids.VIEW_LEAD_VALUE)
     async def on_value_submitted(
@@ -93,28 +90,27 @@ def register(app: AsyncApp, services: Services) -> None:
         except modals.ModalErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
-        user_id = (body.get("user") or {}).get("id", "")
-        team_id = (body.get("team") or {}).get("id") or context.team_id or ""
-        actor = await services.actor(client, user_id=user_id, installer_user_id=context.get("installer_user_id"))
-        try:
-            async with asyncio.timeout(VALUE_DEADLINE):
-                card = await card_actions.card_context(
-                    services, team_id=team_id, channel_id=values.channel_id, message_ts=values.message_ts
-                )
-                await card_actions.apply(
-                    services,
-                    client,
-                    actor=actor,
-                    context=card,
-                    change=card_actions.value_change(
-                        values.quote_value, values.sales_value, currency=card.connection.currency
-                    ),
-                )
-        except TimeoutError:
-            await ack(response_action="errors", errors={ids.BLOCK_VALUE_QUOTE: "WhatConverts is slow; try again."})
-            return
-        except UserFacingError as exc:
-            # Inline on the form: the modal is still open, so that's where the user is looking.
-            await ack(response_action="errors", errors={ids.BLOCK_VALUE_QUOTE: exc.message[:150]})
-            return
-        await ack()
+        # Answered at once (S6): WhatConverts may take longer than Slack waits for the ack, and the
+        # value must be written once, whatever it takes; the outcome replaces "Saving…".
+        modal = Modal.saving(str(body["view"]["id"]))
+        await ack(
+            response_action="update", view=modal_states.saving_view(modals.VALUE_TITLE, external_id=modal.external_id)
+        )
+
+        async def work() -> None:
+            user_id = (body.get("user") or {}).get("id", "")
+            team_id = (body.get("team") or {}).get("id") or context.team_id or ""
+            installer = context.get("installer_user_id")
+            actor = await services.actor(client, user_id=user_id, installer_user_id=installer)
+            card = await card_actions.card_context(
+                services, team_id=team_id, channel_id=values.channel_id, message_ts=values.message_ts
+            )
+            change = card_actions.value_change(
+                values.quote_value, values.sales_value, currency=card.connection.currency
+            )
+            lead = await card_actions.apply(services, client, actor=actor, context=card, change=change)
+            saved = modal_states.notice(f"Saved in WhatConverts: {change.shown(lead)}. The card shows it.")
+            await modal.show(client, modal_states.notice_view(modals.VALUE_TITLE, saved))
+
+        # A failure goes to the "Saving…" modal, or (closed meanwhile) to the presser in the card's channel.
+        services.after_ack(work(), body=body, client=client, modal=modal, channel_id=values.channel_id)

@@ -8,12 +8,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import home_actions, ids, overview
+from bot import home_actions, ids, modal_states, modals, overview
+from bot.boundary import Modal
 from bot.payloads import Action
 from bot.permissions import Actor
 from bot.services import Services
 
 HomeHandler = Callable[[Action, Actor, AsyncWebClient], Awaitable[None]]
+# A modal button's handler also gets the open modal it fills.
+ModalHandler = Callable[[Action, Actor, AsyncWebClient, Modal], Awaitable[None]]
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -46,15 +49,33 @@ def register(app: AsyncApp, services: Services) -> None:
 
             services.after_ack(work(), body=body, client=client)
 
-    button(
+    def modal_button(action_id: str, title: str, handler: ModalHandler) -> None:
+        """A Home button that opens a modal: it opens at once (the trigger_id lives 3 s, S6) and
+        `handler` fills it in after the ack."""
+
+        @app.action(action_id)
+        async def on_press(
+            ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+        ) -> None:
+            await ack()
+
+            async def fill(modal: Modal) -> None:
+                action = Action.from_payload(body)
+                installer = context.get("installer_user_id")
+                actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
+                await handler(action, actor, client, modal)
+
+            services.after_ack.open_modal(modal_states.loading_view(title), fill=fill, body=body, client=client)
+
+    modal_button(
         ids.ACTION_HOME_CONNECT,
-        lambda a, actor, c: home_actions.open_connect(services, c, a, actor, reconnect=False),
-        republish=False,
+        home_actions.CONNECT_TITLE,
+        lambda a, actor, c, modal: home_actions.open_connect(services, c, a, actor, reconnect=False, modal=modal),
     )
-    button(
+    modal_button(
         ids.ACTION_HOME_RECONNECT,
-        lambda a, actor, c: home_actions.open_connect(services, c, a, actor, reconnect=True),
-        republish=False,
+        home_actions.CONNECT_TITLE,
+        lambda a, actor, c, modal: home_actions.open_connect(services, c, a, actor, reconnect=True, modal=modal),
     )
     button(
         ids.ACTION_HOME_CONNECTION_PAUSE,
@@ -66,15 +87,15 @@ def register(app: AsyncApp, services: Services) -> None:
     )
     button(ids.ACTION_HOME_DISCONNECT, lambda a, actor, c: home_actions.disconnect(services, a, actor))
     button(ids.ACTION_HOME_WEBHOOK_ROTATE, lambda a, actor, c: home_actions.rotate_webhook(services, a, actor))
-    button(
+    modal_button(
         ids.ACTION_HOME_SUB_ADD,
-        lambda a, actor, c: home_actions.open_subscription_modal(services, c, a, actor, edit=False),
-        republish=False,
+        modals.subscription_title(editing=False),
+        lambda a, actor, c, modal: home_actions.open_subscription_modal(services, c, a, actor, edit=False, modal=modal),
     )
-    button(
+    modal_button(
         ids.ACTION_HOME_SUB_EDIT,
-        lambda a, actor, c: home_actions.open_subscription_modal(services, c, a, actor, edit=True),
-        republish=False,
+        modals.subscription_title(editing=True),
+        lambda a, actor, c, modal: home_actions.open_subscription_modal(services, c, a, actor, edit=True, modal=modal),
     )
     button(
         ids.ACTION_HOME_SUB_PAUSE,
@@ -95,19 +116,29 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_subscription_submitted(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        user_id = (body.get("user") or {}).get("id", "")
-        team_id = (body.get("team") or {}).get("id") or context.team_id or ""
-        installer = context.get("installer_user_id")
-        actor = await services.actor(client, user_id=user_id, installer_user_id=installer)
-        errors = await home_actions.submit_subscription(
-            services, client, team_id=team_id, actor=actor, view=body.get("view") or {}
-        )
-        if errors:
-            await ack(response_action="errors", errors=errors)
+        view = body.get("view") or {}
+        try:
+            choice = modals.read_subscription_modal(view)
+        except modals.ModalErrors as exc:
+            await ack(response_action="errors", errors=exc.errors)
             return
-        await ack()
-        services.after_ack(
-            overview.publish_home(services, client, team_id=team_id, user_id=user_id, installer_user_id=installer),
-            body=body,
-            client=client,
-        )
+        # Answered at once (S6): checking the channel and saving take Slack and database calls.
+        title = modals.subscription_title(editing=choice.subscription_id is not None)
+        modal = Modal.saving(str(view["id"]))
+        await ack(response_action="update", view=modal_states.saving_view(title, external_id=modal.external_id))
+
+        async def work() -> None:
+            user_id = (body.get("user") or {}).get("id", "")
+            team_id = (body.get("team") or {}).get("id") or context.team_id or ""
+            installer = context.get("installer_user_id")
+            actor = await services.actor(client, user_id=user_id, installer_user_id=installer)
+            shown, saved = await home_actions.submit_subscription(
+                services, client, team_id=team_id, actor=actor, choice=choice
+            )
+            await modal.show(client, shown)
+            if saved:
+                await overview.publish_home(
+                    services, client, team_id=team_id, user_id=user_id, installer_user_id=installer
+                )
+
+        services.after_ack(work(), body=body, client=client, modal=modal)

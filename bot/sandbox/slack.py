@@ -9,7 +9,9 @@ make a refresh fail the way Slack's sometimes do), token expiry (``token_expired
 without uninstalling (``revoke_bot_tokens`` and its ``tokens_revoked`` event), reinstalls by
 another user (``authorize_as``),
 channel posting with per-channel state (archived, bot not a member, read-only or thread-only),
-scopes (a token without a method's scope gets ``missing_scope``; see ``withdraw_scope``), views,
+scopes (a token without a method's scope gets ``missing_scope``; see ``withdraw_scope``), views
+(modals open only with a ``trigger_id`` under 3 s old, once: ``new_trigger_id``; ``views.update``
+edits an open modal by id; ``answer_submission`` applies an ack's ``response_action``),
 users and channels, plus fault injection (error
 bodies, 429s, 5xx, slow and malformed responses, dropped connections) and an optional per-channel
 pacing model for ``chat.postMessage``.
@@ -53,6 +55,11 @@ _STORED_MESSAGE_FIELDS = (
     "unfurl_media",
     "mrkdwn",
 )
+# A trigger_id is good for one views.open/views.push within 3 s of the interaction (platform truth S6).
+TRIGGER_TTL = 3.0
+# Shaped like Slack's ("13345224609.738474920.8088930838d88f008e0"); the fake's first part is the
+# issue time in epoch milliseconds, so anyone (tests, the sandbox page) can mint one without the fake.
+_TRIGGER_RE = re.compile(r"(?P<issued_ms>[0-9]{13})\.[0-9]+\.[0-9a-f]{16,}")
 # Channel-like IDs that are users or DMs: Slack resolves these itself, so the channel registry
 # does not apply to them.
 _DIRECT_PREFIXES = ("U", "W", "D")
@@ -66,6 +73,15 @@ def bot_user_id_for(team_id: str) -> str:
 def bot_id_for(team_id: str) -> str:
     """Return the bot ID (``B…``) the fake assigns to the app in ``team_id``."""
     return f"B0BOT{team_id}"
+
+
+def mint_trigger_id(issued_at: float | None = None) -> str:
+    """A ``trigger_id`` as Slack puts in an interaction payload sent at ``issued_at`` (default now).
+
+    ``views.open``/``views.push`` accept it once, within ``TRIGGER_TTL`` seconds of ``issued_at``.
+    """
+    issued = time.time() if issued_at is None else issued_at
+    return f"{int(issued * 1000)}.{secrets.randbelow(10**9)}.{secrets.token_hex(10)}"
 
 
 @dataclass
@@ -249,6 +265,9 @@ class FakeSlack(LoopbackService):
         self._refreshes: list[str] = []
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[tuple[str, str], dict[str, Any]] = {}
+        # Modals the user has open, by view id (views.open/push add, views.update edits, a close drops).
+        self._modals: dict[str, dict[str, Any]] = {}
+        self._spent_triggers: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, list[Delay]] = {}
         self._channel_rate: float | None = None
@@ -497,12 +516,57 @@ class FakeSlack(LoopbackService):
             view = self._views.get((team_id, user_id))
             return copy.deepcopy(view)
 
+    # ------------------------------------------------------------------ modals
+
+    def new_trigger_id(self) -> str:
+        """A ``trigger_id`` for an interaction happening now (on this fake's clock)."""
+        return mint_trigger_id(self._clock())
+
+    def modal(self, view_id: str) -> dict[str, Any] | None:
+        """The open modal ``view_id`` as the user sees it now (after updates), or None once closed."""
+        with self._lock:
+            return copy.deepcopy(self._modals.get(view_id))
+
+    def open_modals(self) -> list[dict[str, Any]]:
+        """Every open modal, in the order they were opened, as the user sees each now."""
+        with self._lock:
+            return copy.deepcopy(list(self._modals.values()))
+
+    def close_view(self, view_id: str) -> None:
+        """The user closes the modal (its stack with it): later ``views.update`` calls get ``not_found``."""
+        with self._lock:
+            root = self._modals.get(view_id, {}).get("root_view_id", view_id)
+            for open_id in [i for i, v in self._modals.items() if v["root_view_id"] == root]:
+                del self._modals[open_id]
+
+    def answer_submission(self, view_id: str, ack: dict[str, Any] | None) -> None:
+        """Apply the app's answer to a ``view_submission`` of ``view_id`` as Slack does.
+
+        An empty ack closes the view; ``response_action`` ``update`` replaces it (same id, new hash),
+        ``push`` stacks a view on it, ``clear`` closes the whole stack, ``errors`` leaves it open.
+        """
+        action = (ack or {}).get("response_action")
+        with self._lock:
+            current = self._modals.get(view_id)
+            if current is None or action == "errors":
+                return
+            if action == "update":
+                self._modals[view_id] = self._modal_body(ack["view"], current["team_id"], previous=current)
+            elif action == "push":
+                pushed = self._modal_body(ack["view"], current["team_id"], root=current)
+                self._modals[pushed["id"]] = pushed
+            elif action == "clear":
+                self.close_view(view_id)
+            else:
+                del self._modals[view_id]
+
     def clear(self) -> None:
         """Forget recorded calls, messages, views, pending faults and counters (keeps installs)."""
         with self._lock:
             self.calls.clear()
             self._messages.clear()
             self._views.clear()
+            self._modals.clear()
             self._faults.clear()
             self._delays.clear()
             self._refreshes.clear()
@@ -862,7 +926,72 @@ class FakeSlack(LoopbackService):
         view = params.get("view")
         if not params.get("trigger_id") or not isinstance(view, dict) or "type" not in view:
             return "invalid_arguments"
-        return {"view": self._view_body(view, team)}
+        problem = self._spend_trigger(params["trigger_id"])
+        if problem:
+            return problem
+        out = self._modal_body(view, team.id)
+        self._modals[out["id"]] = out
+        return {"view": copy.deepcopy(out)}
+
+    def _views_push(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        # Slack stacks the view on the modal the trigger's interaction came from; the fake keeps no
+        # link from triggers to views, so it stacks on the team's most recently opened modal.
+        view = params.get("view")
+        if not params.get("trigger_id") or not isinstance(view, dict) or "type" not in view:
+            return "invalid_arguments"
+        problem = self._spend_trigger(params["trigger_id"])
+        if problem:
+            return problem
+        below = next((v for v in reversed(self._modals.values()) if v["team_id"] == team.id), None)
+        if below is None:
+            return "not_found"
+        out = self._modal_body(view, team.id, root=below)
+        self._modals[out["id"]] = out
+        return {"view": copy.deepcopy(out)}
+
+    def _views_update(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        # No 3-second limit here: a view id stays good while the modal is open (hours).
+        view, view_id, external_id = params.get("view"), params.get("view_id"), params.get("external_id")
+        if not isinstance(view, dict) or "type" not in view or bool(view_id) == bool(external_id):
+            return "invalid_arguments"
+        current = self._modals.get(view_id) if view_id else None
+        if external_id:
+            current = next((v for v in self._modals.values() if v.get("external_id") == external_id), None)
+        if current is None or current["team_id"] != team.id:
+            return "not_found"
+        if params.get("hash") and params["hash"] != current["hash"]:
+            return "hash_conflict"
+        out = self._modal_body(view, team.id, previous=current)
+        self._modals[out["id"]] = out
+        return {"view": copy.deepcopy(out)}
+
+    def _spend_trigger(self, trigger: Any) -> str | None:
+        found = _TRIGGER_RE.fullmatch(trigger) if isinstance(trigger, str) else None
+        if found is None:
+            return "invalid_trigger_id"
+        if self._clock() - int(found["issued_ms"]) / 1000 > TRIGGER_TTL:
+            return "expired_trigger_id"
+        if trigger in self._spent_triggers:
+            return "exchanged_trigger_id"
+        self._spent_triggers.add(trigger)
+        return None
+
+    def _modal_body(
+        self,
+        view: dict[str, Any],
+        team_id: str,
+        *,
+        previous: dict[str, Any] | None = None,
+        root: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A modal as Slack returns it: `previous` is the view it replaces (same id, new hash),
+        `root` the view it is pushed onto."""
+        out = self._view_body(view, self._teams[team_id])
+        if previous is not None:
+            out.update({k: previous[k] for k in ("id", "root_view_id", "previous_view_id")})
+        elif root is not None:
+            out.update(root_view_id=root["root_view_id"], previous_view_id=root["id"])
+        return out
 
     def _channel_body(self, team: _Team, channel: _Channel) -> dict[str, Any]:
         return {
@@ -962,6 +1091,8 @@ class FakeSlack(LoopbackService):
         "chat.postEphemeral": _post_ephemeral,
         "views.publish": _views_publish,
         "views.open": _views_open,
+        "views.push": _views_push,
+        "views.update": _views_update,
         "conversations.info": _conversations_info,
         "conversations.join": _conversations_join,
         "users.info": _users_info,

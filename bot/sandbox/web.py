@@ -111,7 +111,7 @@ def routes(slack: FakeSlack, client: SlackClient) -> list[Route]:
             "team": {"id": "T1", "domain": "sandbox"},
             "api_app_id": "A1",
             "container": container,
-            "trigger_id": "sandbox.trigger",
+            "trigger_id": slack.new_trigger_id(),
             "actions": [
                 {
                     "action_id": str(data.get("action_id") or ""),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes.slack import mint_trigger_id
+
 
 def message_press(
     reply: dict, action_id: str, *, user_id: str, channel_id: str = "C1", message_ts: str | None = None,
@@ -24,7 +26,7 @@ def message_press(
                     "channel": {"id": channel_id, "name": "leads"},
                     "message": {"ts": message_ts, "blocks": reply["blocks"]} if message_ts else None,
                     "response_url": response_url,
-                    "trigger_id": "1.2.trigger",
+                    "trigger_id": mint_trigger_id(),  # pressed now: good for 3 s, once (S6)
                     "actions": [{**element, "block_id": block.get("block_id", "b"), "action_ts": "1.2"}],
                 }
     raise AssertionError(f"no button {action_id}")
@@ -43,7 +45,7 @@ def home_press(view: dict, action_id: str, *, user_id: str, value: str | None = 
                     "api_app_id": "A1",
                     "container": {"type": "view", "view_id": "V1"},
                     "view": {"id": "V1", "type": "home"},
-                    "trigger_id": "1.2.trigger",
+                    "trigger_id": mint_trigger_id(),  # pressed now: good for 3 s, once (S6)
                     "actions": [{**element, "block_id": block.get("block_id", "b"), "action_ts": "1.2"}],
                 }
     raise AssertionError(f"no button {action_id} (value {value}) on the view")
@@ -56,8 +58,8 @@ def view_submission(view: dict, values: dict[str, dict[str, dict]], *, user_id: 
         "user": {"id": user_id, "team_id": "T1"},
         "team": {"id": "T1", "domain": "acme"},
         "api_app_id": "A1",
-        "trigger_id": "1.2.trigger",
-        "view": {**view, "id": "V2", "state": {"values": values}},
+        "trigger_id": mint_trigger_id(),
+        "view": {**view, "id": view.get("id", "V2"), "state": {"values": values}},
     }
 
 
@@ -89,7 +91,8 @@ def fill(view: dict, answers: dict[str, Any] | None = None) -> dict:
         else:
             raise AssertionError(f"no filler for {kind}")
         values[block["block_id"]] = {element["action_id"]: {"type": kind, **state}}
-    return {**view, "id": "V0123ABC", "team_id": "T0001", "hash": "1.abc", "state": {"values": values}}
+    shown = {"id": "V0123ABC", "team_id": "T0001", "hash": "1.abc"}  # what Slack adds, unless it did already
+    return {**shown, **view, "state": {"values": values}}
 
 
 def _with_emoji(opt: dict) -> dict:
