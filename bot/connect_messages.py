@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import ids, wc_paths
+from bot.blocks import MESSAGE_BLOCKS, context, cut, fallback, section, sections
 from bot.escape import escape_mrkdwn
 from bot.poll_plan import SweepPlan
 
@@ -16,10 +17,9 @@ HEALTH = {
     "error": (":large_orange_circle:", "failing"),
     "paused": (":white_circle:", "paused"),
 }
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+# An account or profile name in a list, escaped: `status` shows 5 accounts of 5 profiles in one section.
+NAME_CHARS = 80
+SHOWN_CONNECTIONS = 40
 
 
 def connect_link_message(url: str, *, label: str | None, oauth: bool) -> dict:
@@ -33,7 +33,7 @@ def connect_link_message(url: str, *, label: str | None, oauth: bool) -> dict:
     return {
         "text": text,
         "blocks": [
-            _section(text),
+            section(text),
             {
                 "type": "actions",
                 "elements": [
@@ -60,7 +60,7 @@ def disconnect_confirm_message(*, label: str, connection_id: int, kind: str) -> 
     return {
         "text": text,
         "blocks": [
-            _section(text),
+            section(text),
             {
                 "type": "actions",
                 "elements": [
@@ -91,11 +91,11 @@ def disconnected_message(*, label: str, kind: str) -> dict:
         f"({wc_paths.PROFILE_API_KEYS}, or {wc_paths.MASTER_API_KEYS} for an agency key)."
     )
     text = f"Disconnected `{escape_mrkdwn(label)}`; its credentials are deleted.{extra}"
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text, "blocks": [section(text)]}
 
 
 def cancelled_message() -> dict:
-    return {"text": "Nothing was disconnected.", "blocks": [_section("Nothing was disconnected.")]}
+    return {"text": "Nothing was disconnected.", "blocks": [section("Nothing was disconnected.")]}
 
 
 @dataclass(frozen=True)
@@ -139,14 +139,21 @@ class ProblemLine:
     fix: str
 
 
+def name_text(name: object) -> str:
+    """An account, profile or connection name for mrkdwn: escaped, and cut when it is very long."""
+    return cut(escape_mrkdwn(str(name)), NAME_CHARS)
+
+
 def _scope_text(scope: Sequence[dict]) -> str:
     parts = []
     for account in scope[:5]:
-        profiles = ", ".join(str(p.get("profile") or p.get("profile_id")) for p in (account.get("profiles") or [])[:5])
-        name = account.get("account") or account.get("account_id") or "account"
-        parts.append(f"{name} ({profiles})" if profiles else str(name))
+        profiles = ", ".join(
+            name_text(p.get("profile") or p.get("profile_id")) for p in (account.get("profiles") or [])[:5]
+        )
+        name = name_text(account.get("account") or account.get("account_id") or "account")
+        parts.append(f"{name} ({profiles})" if profiles else name)
     more = f" and {len(scope) - 5} more" if len(scope) > 5 else ""
-    return escape_mrkdwn("; ".join(parts) + more) if parts else "no leads seen yet"
+    return "; ".join(parts) + more if parts else "no leads seen yet"
 
 
 def _every(seconds: int) -> str:
@@ -174,7 +181,7 @@ def mode_text(row: ConnectionStatus) -> str:
 
 
 def _names(names: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(escape_mrkdwn(name[:60]) for name in names[:limit])
+    shown = ", ".join(name_text(name) for name in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -200,33 +207,34 @@ def slack_date(value: datetime | None) -> str:
     return f"<!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
 
 
-def _problems(problems: Sequence[ProblemLine]) -> str:
+def _problems(problems: Sequence[ProblemLine], *, max_blocks: int) -> list[dict]:
     lines = [
         f"• {slack_date(p.at)} — {escape_mrkdwn(p.subject)}: {escape_mrkdwn(p.message)} _{escape_mrkdwn(p.fix)}_"
         for p in problems
     ]
-    return "*Recent problems*\n" + "\n".join(lines)
+    return sections(["*Recent problems*", *lines], max_blocks=max_blocks)
 
 
 def status_message(
     rows: Sequence[ConnectionStatus], problems: Sequence[ProblemLine] = (), *, notice: str | None = None
 ) -> dict:
     """`notice` is what admins must do for the workspace itself (a reinstall), shown first."""
-    top = [_section(f":warning: *{escape_mrkdwn(notice)}*"[:3000])] if notice else []
+    warning = f":warning: *{escape_mrkdwn(notice)}*" if notice else ""
+    top = [section(warning)] if notice else []
     if not rows:
         text = "No WhatConverts account is connected yet. Run `/whatconverts connect` to connect one."
-        return {"text": (f"{notice}\n" if notice else "") + text, "blocks": [*top, _section(text)]}
-    blocks: list[dict] = [*top, _section(f"*WhatConverts connections ({len(rows)})*")]
+        return {"text": fallback(f"{warning}\n{text}" if notice else text), "blocks": [*top, section(text)]}
+    blocks: list[dict] = [*top, section(f"*WhatConverts connections ({len(rows)})*")]
     lines = []
-    for row in rows[:40]:
+    for row in rows[:SHOWN_CONNECTIONS]:
         emoji, health = HEALTH.get(row.status, (":grey_question:", row.status))
         health = health.format(label=escape_mrkdwn(row.label))
         if row.status == "error" and row.last_error:
-            health += f": {escape_mrkdwn(row.last_error[:200])}"
+            health += f": {cut(escape_mrkdwn(row.last_error), 200)}"
         kind = f"{'OAuth' if row.kind == 'oauth' else 'API key'}, {'master' if row.key_type == 'master' else 'profile'}"
         poll = f"Last poll: {slack_date(row.last_poll_at)}"
         if row.last_poll_error:
-            poll += f" (failed: {escape_mrkdwn(row.last_poll_error[:150])})"
+            poll += f" (failed: {cut(escape_mrkdwn(row.last_poll_error), 150)})"
         if row.next_poll_at and row.status in ("ok", "error"):
             poll += f" · next: {slack_date(row.next_poll_at)}"
         line = (
@@ -237,10 +245,12 @@ def status_message(
         if row.sweep is not None:
             line += f"\n{sweep_text(row.sweep)}"
         lines.append(line)
-        blocks.append(_section(line))
+        blocks.append(section(line))
+    if len(rows) > SHOWN_CONNECTIONS:
+        blocks.append(context(f"…and {len(rows) - SHOWN_CONNECTIONS} more connections."))
     if problems:
-        blocks.append(_section(_problems(problems)[:3000]))
-    return {"text": "\n".join([*([notice] if notice else []), *lines])[:3000], "blocks": blocks[:50]}
+        blocks += _problems(problems, max_blocks=max(1, MESSAGE_BLOCKS - len(blocks)))
+    return {"text": fallback("\n".join([*([warning] if notice else []), *lines])), "blocks": blocks}
 
 
 def quota_message(row: ConnectionStatus, *, changed: bool) -> dict:
@@ -259,7 +269,7 @@ def quota_message(row: ConnectionStatus, *, changed: bool) -> dict:
         + ("Polling follows the new share from each connection's next poll." if changed else "")
         + f"\nChange it with `/whatconverts quota {label} <percent>`."
     )
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text, "blocks": [section(text)]}
 
 
 WEBHOOK_STEPS = (
@@ -283,4 +293,4 @@ def webhook_message(
         f"{intro} for `{escape_mrkdwn(label)}` — keep it secret, anyone with it can send leads:\n"
         f"```{url}```\n{WEBHOOK_STEPS}\n{webhook_profiles_text(profiles, fresh_minutes=fresh_minutes)}"
     )
-    return {"text": text[:3000], "blocks": [_section(text[:3000])]}
+    return {"text": fallback(text), "blocks": [section(text)]}

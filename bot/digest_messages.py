@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.blocks import MESSAGE_BLOCKS, capped, context, section
 from bot.cards import TYPE_LABELS, lead_card, money
 from bot.escape import escape_mrkdwn
 from bot.formats import DEFAULT, Locale
@@ -11,10 +12,6 @@ from bot.lead_messages import summarize
 from bot.leads import Lead
 
 SHOWN = 10
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
 def _stats(leads: Sequence[Lead], locale: Locale) -> list[str]:
@@ -34,17 +31,18 @@ def _stats(leads: Sequence[Lead], locale: Locale) -> list[str]:
 def digest_message(leads: Sequence[Lead], *, channel_id: str, locale: Locale = DEFAULT) -> dict:
     if not leads:
         text = f":spiral_calendar_pad: Daily digest for <#{channel_id}>: no new leads since the last one."
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [section(text)]}
     head = f":spiral_calendar_pad: *Daily digest for <#{channel_id}>: {len(leads)} new lead{'s' * (len(leads) != 1)}*"
     text = "\n".join([head, *_stats(leads, locale)])
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text, "blocks": [section(text)]}
 
 
 def quiet_summary_message(leads: Sequence[Lead], *, locale: Locale = DEFAULT) -> dict:
     head = f":crescent_moon: *{len(leads)} lead{'s' * (len(leads) != 1)} arrived during quiet hours*"
-    blocks = [_section("\n".join([head, *_stats(leads, locale)])), {"type": "divider"}]
+    blocks = [section("\n".join([head, *_stats(leads, locale)])), {"type": "divider"}]
     for lead in list(leads)[:SHOWN]:
         blocks.extend(lead_card(lead, compact=True, locale=locale)["blocks"])
-    if len(leads) > SHOWN:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {len(leads) - SHOWN} more."}]})
-    return {"text": head, "blocks": blocks[:50]}
+    more = len(leads) - SHOWN
+    if more > 0:
+        blocks.append(context(f"…and {more} more."))
+    return {"text": head, "blocks": capped(blocks, max_blocks=MESSAGE_BLOCKS, note=f"…and more: {len(leads)} in all.")}

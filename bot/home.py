@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot import blocks as kit
 from bot import ids
 from bot.connect_messages import (
     HEALTH,
@@ -23,9 +24,9 @@ from bot.connect_messages import (
 )
 from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
-from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine
+from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text
 
-MAX_BLOCKS = 100
+MAX_BLOCKS = kit.VIEW_BLOCKS
 MAX_CONNECTIONS = 10
 MAX_SUBSCRIPTIONS = 25
 
@@ -42,17 +43,10 @@ class HomeData:
     notice: str | None = None  # what admins must do for the workspace itself (a reinstall)
 
 
-def _section(text: str, accessory: dict | None = None) -> dict:
-    block: dict = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-    if accessory:
-        block["accessory"] = accessory
-    return block
-
-
 def _button(
     text: str, action_id: str, value: str = "", *, style: str | None = None, confirm: dict | None = None
 ) -> dict:
-    button: dict = {"type": "button", "text": {"type": "plain_text", "text": text[:75]}, "action_id": action_id}
+    button: dict = {"type": "button", "text": kit.plain(text, kit.BUTTON_TEXT), "action_id": action_id}
     if value:
         button["value"] = value
     if style:
@@ -64,20 +58,16 @@ def _button(
 
 def _confirm(title: str, text: str, yes: str) -> dict:
     return {
-        "title": {"type": "plain_text", "text": title[:100]},
-        "text": {"type": "mrkdwn", "text": text[:300]},
-        "confirm": {"type": "plain_text", "text": yes[:30]},
+        "title": kit.plain(title, 100),
+        "text": {"type": "mrkdwn", "text": kit.cut(text, 300)},
+        "confirm": kit.plain(yes, 30),
         "deny": {"type": "plain_text", "text": "Cancel"},
         "style": "danger",
     }
 
 
-def _header(text: str) -> dict:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150]}}
-
-
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2000]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": kit.cut(text, 2000)}]}
 
 
 def _connection_blocks(row: ConnectionStatus) -> list[dict]:
@@ -90,7 +80,7 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
         + (f" · Next: {slack_date(row.next_poll_at)}" if row.next_poll_at and row.status in ("ok", "error") else "")
     )
     if row.last_poll_error:
-        text += f"\nLast error: {escape_mrkdwn(row.last_poll_error[:200])}"
+        text += f"\nLast error: {kit.cut(escape_mrkdwn(row.last_poll_error), 200)}"
     text += f"\nMode: {mode_text(row)}"
     if row.sweep is not None:
         text += f"\n{sweep_text(row.sweep)}"
@@ -126,7 +116,7 @@ def _connection_blocks(row: ConnectionStatus) -> list[dict]:
             ),
         )
     )
-    return [_section(text), {"type": "actions", "elements": buttons}]
+    return [kit.section(text), {"type": "actions", "elements": buttons}]
 
 
 def _subscription_text(row: SubscriptionLine, *, several_connections: bool) -> str:
@@ -134,9 +124,9 @@ def _subscription_text(row: SubscriptionLine, *, several_connections: bool) -> s
     if row.status == "broken":
         reason = row.broken_reason or "unknown"
         state += f" broken: {escape_mrkdwn(reason)} — {BROKEN_FIX.get(reason, 'subscribe again')}"
-    connection = f" connection:{escape_mrkdwn(row.connection_label)}" if several_connections else ""
+    connection = row.connection_label if several_connections else None
     return (
-        f"<#{row.channel_id}> `{escape_mrkdwn(row.grammar)}{connection}`\n"
+        f"<#{row.channel_id}> {grammar_text(row.grammar, connection=connection)}\n"
         f"{state} · {row.sent_24h} card{'s' if row.sent_24h != 1 else ''} in 24 h"
         + (f" · {row.failed} failed" if row.failed else "")
     )
@@ -150,7 +140,7 @@ def _subscription_blocks(row: SubscriptionLine, *, several_connections: bool) ->
         else _button("Pause", ids.ACTION_HOME_SUB_PAUSE, value)
     )
     return [
-        _section(_subscription_text(row, several_connections=several_connections)),
+        kit.section(_subscription_text(row, several_connections=several_connections)),
         {
             "type": "actions",
             "elements": [
@@ -177,15 +167,15 @@ def _problem_blocks(problems: Sequence[ProblemLine]) -> list[dict]:
         f"{escape_mrkdwn(p.fix)}"
         for p in problems[:10]
     ]
-    return [_section("\n".join(lines))]
+    return [kit.section("\n".join(lines))]
 
 
 def _guest_view() -> dict:
     return {
         "type": "home",
         "blocks": [
-            _header("WhatConverts for Slack"),
-            _section(
+            kit.header("WhatConverts for Slack"),
+            kit.section(
                 "Lead data contains personal information, so guests can't see it here. Ask a member of this "
                 "workspace if you need a lead."
             ),
@@ -197,32 +187,32 @@ def home_view(data: HomeData) -> dict:
     if data.role == "guest":
         return _guest_view()
     several = len({s.connection_label for s in data.subscriptions}) > 1 or len(data.connections) > 1
-    blocks: list[dict] = [_header("WhatConverts for Slack")]
+    blocks: list[dict] = [kit.header("WhatConverts for Slack")]
     if data.role != "admin":
         ask = ", ".join(f"<@{u}>" for u in data.contacts[:5]) or "a workspace admin"
         blocks.append(
-            _section(
+            kit.section(
                 f"New leads from WhatConverts arrive in the channels below. To change what goes where, ask {ask}. "
                 f"`{COMMAND} leads` shows you today's leads."
             )
         )
     else:
         blocks.append(
-            _section(
+            kit.section(
                 "Connect WhatConverts accounts, choose which channels get which leads, and see what needs attention.",
                 accessory=_button("Connect an account", ids.ACTION_HOME_CONNECT, style="primary"),
             )
         )
         if data.notice:
-            blocks.append(_section(f":warning: *{escape_mrkdwn(data.notice)}*"))
-        blocks.append(_header("Connections"))
+            blocks.append(kit.section(f":warning: *{escape_mrkdwn(data.notice)}*"))
+        blocks.append(kit.header("Connections"))
         if not data.connections:
             blocks.append(_context(f"None yet. Press *Connect an account* or run `{COMMAND} connect`."))
         for row in list(data.connections)[:MAX_CONNECTIONS]:
             blocks.extend(_connection_blocks(row))
         if len(data.connections) > MAX_CONNECTIONS:
             blocks.append(_context(f"…and {len(data.connections) - MAX_CONNECTIONS} more: `{COMMAND} status`."))
-    blocks.append(_header("Subscriptions"))
+    blocks.append(kit.header("Subscriptions"))
     if data.role == "admin":
         blocks.append({"type": "actions", "elements": [_button("Add subscription", ids.ACTION_HOME_SUB_ADD)]})
     if not data.subscriptions:
@@ -233,12 +223,11 @@ def home_view(data: HomeData) -> dict:
         if data.role == "admin":
             blocks.extend(_subscription_blocks(row, several_connections=several))
         else:
-            blocks.append(_section(_subscription_text(row, several_connections=several)))
+            blocks.append(kit.section(_subscription_text(row, several_connections=several)))
     if len(data.subscriptions) > MAX_SUBSCRIPTIONS:
         blocks.append(_context(f"…and {len(data.subscriptions) - MAX_SUBSCRIPTIONS} more: `{COMMAND} list all`."))
     if data.role == "admin":
-        blocks.append(_header("Recent problems"))
+        blocks.append(kit.header("Recent problems"))
         blocks.extend(_problem_blocks(data.problems))
-    if len(blocks) > MAX_BLOCKS:
-        blocks = [*blocks[: MAX_BLOCKS - 1], _context(f"More in `{COMMAND} status` and `{COMMAND} list all`.")]
-    return {"type": "home", "blocks": blocks}
+    note = f"More in `{COMMAND} status` and `{COMMAND} list all`."
+    return {"type": "home", "blocks": kit.capped(blocks, max_blocks=MAX_BLOCKS, note=note)}

@@ -7,32 +7,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bot.blocks import MESSAGE_BLOCKS, capped, code, fallback, section
 from bot.cards import TYPE_LABELS, lead_card, money
 from bot.escape import escape_mrkdwn
 from bot.formats import DEFAULT, Locale
 from bot.leads import Lead
 
+# The filter in a heading: the person just typed it, so a reminder is enough, and the heading stays
+# within a header's 150 characters ("*Leads the last 30 days matching `…`* (latest 10 of 12345)").
+GRAMMAR_IN_HEADING = 80
 
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+def _matching(grammar: str) -> str:
+    return "" if grammar == "all" else f" matching {code(grammar, GRAMMAR_IN_HEADING)}"
 
 
 def leads_message(
     latest: Sequence[Lead], *, total: int, range_label: str, grammar: str, locale: Locale = DEFAULT
 ) -> dict:
-    scope = "" if grammar == "all" else f" matching `{escape_mrkdwn(grammar)}`"
+    scope = _matching(grammar)
     if not latest:
         text = f"No leads {range_label}{scope}."
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [section(text)]}
     shown = f"latest {len(latest)} of {total}" if total > len(latest) else f"{total}"
     header = f"*Leads {range_label}{scope}* ({shown})"
-    blocks: list[dict] = [_section(header), {"type": "divider"}]
+    blocks: list[dict] = [section(header), {"type": "divider"}]
     lines = []
     for lead in latest:
         card = lead_card(lead, compact=True, locale=locale)
         blocks.extend(card["blocks"])
         lines.append(card["text"])
-    return {"text": "\n".join([header, *lines])[:3000], "blocks": blocks[:50]}
+    blocks = capped(blocks, max_blocks=MESSAGE_BLOCKS, note="More leads than fit here: narrow the range or the filter.")
+    return {"text": fallback("\n".join([header, *lines])), "blocks": blocks}
 
 
 @dataclass
@@ -60,10 +66,10 @@ def summarize(leads: Sequence[Lead]) -> Summary:
 
 
 def stats_message(summary: Summary, *, range_label: str, grammar: str, locale: Locale = DEFAULT) -> dict:
-    scope = "" if grammar == "all" else f" matching `{escape_mrkdwn(grammar)}`"
+    scope = _matching(grammar)
     if not summary.total:
         text = f"No leads {range_label}{scope}."
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [section(text)]}
     types = ", ".join(
         f"{TYPE_LABELS.get(t, ('', t))[0]} {TYPE_LABELS.get(t, ('', t))[1]}: {n}"
         for t, n in summary.by_type.most_common()
@@ -79,4 +85,4 @@ def stats_message(summary: Summary, *, range_label: str, grammar: str, locale: L
         f"*Sales value:* {money(summary.sales_total, locale)}",
     ]
     text = "\n".join(line for line in lines if line)
-    return {"text": text[:3000], "blocks": [_section(text[:3000])]}
+    return {"text": fallback(text), "blocks": [section(text)]}

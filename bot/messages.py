@@ -7,35 +7,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.blocks import fallback, section
 from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def help_message(usages: Sequence[tuple[str, str]]) -> dict:
     """Every subcommand with its usage; `usages` is (usage, what it does)."""
     lines = [f"• `{COMMAND} {usage}` — {summary}" for usage, summary in usages]
     text = "*WhatConverts for Slack*\n" + "\n".join(lines)
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": fallback(text), "blocks": [section(text)]}
 
 
 def usage_message(problem: str, usages: Sequence[tuple[str, str]]) -> dict:
     """A short answer to something we didn't understand, naming what it was."""
     names = ", ".join(sorted({u.split()[0] for u, _ in usages}))
     text = f"{escape_mrkdwn(problem)}\nUsage: `{COMMAND} <{names}>` — try `{COMMAND} help`."
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": fallback(text), "blocks": [section(text)]}
 
 
 def error_message(text: str) -> dict:
-    return {"text": escape_mrkdwn(text), "blocks": [_section(f":warning: {escape_mrkdwn(text)}")]}
+    return {"text": fallback(escape_mrkdwn(text)), "blocks": [section(f":warning: {escape_mrkdwn(text)}")]}
 
 
 def generic_error_message(correlation_id: str) -> dict:
     text = f"Something went wrong on our side. It has been logged (reference `{correlation_id}`); please try again."
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text, "blocks": [section(text)]}
 
 
 NOT_INSTALLED = (

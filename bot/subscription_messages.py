@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import filters
+from bot.blocks import MESSAGE_BLOCKS, code, fallback, section, sections
 from bot.escape import escape_mrkdwn
 from storage.models import Subscription
 
@@ -20,26 +21,29 @@ BROKEN_FIX = {
     "restricted_action_read_only_channel": "only admins may post there; let the app post or subscribe another",
     "restricted_action_thread_only_channel": "the channel takes thread replies only; subscribe another channel",
 }
+# A filter in a line of `list` or of the Home tab: the whole of any filter a command can hold (2,000
+# characters), and room for the rest of the line within a section's 3,000.
+GRAMMAR_CHARS = 2600
 
 
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def grammar_text(grammar: str, *, connection: str | None = None, limit: int = GRAMMAR_CHARS) -> str:
+    """A filter as mrkdwn inline code, escaped and cut when longer than `limit`; `connection` is never cut."""
+    return code(grammar, limit, after=f" connection:{connection}" if connection else "")
 
 
 def subscribed_message(sub: Subscription, *, connection_label: str, rules: filters.Filters) -> dict:
-    grammar = escape_mrkdwn(filters.render(rules))
     text = (
         f":white_check_mark: <#{sub.channel_id}> now gets new leads from `{escape_mrkdwn(connection_label)}`: "
-        f"`{grammar}` (subscription {sub.id}). Leads from now on; spam and duplicates "
+        f"{grammar_text(filters.render(rules))} (subscription {sub.id}). Leads from now on; spam and duplicates "
         f"{'included' if rules.show_spam or rules.show_duplicates else 'hidden'}."
     )
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": fallback(text), "blocks": [section(text)]}
 
 
 def unsubscribed_message(removed: Sequence[Subscription]) -> dict:
     ids = ", ".join(str(s.id) for s in removed)
     text = f"Removed subscription{'s' if len(removed) != 1 else ''} {ids}." if removed else "Nothing to remove."
-    return {"text": text, "blocks": [_section(text)]}
+    return {"text": text, "blocks": [section(text)]}
 
 
 @dataclass(frozen=True)
@@ -60,31 +64,22 @@ def _line(row: SubscriptionLine, *, with_connection: bool) -> str:
     if row.status == "broken":
         reason = row.broken_reason or "unknown"
         state += f" broken ({escape_mrkdwn(reason)}: {BROKEN_FIX.get(reason, 'subscribe again')})"
-    connection = f" connection:{escape_mrkdwn(row.connection_label)}" if with_connection else ""
+    connection = row.connection_label if with_connection else None
     extra = [f"{row.sent_24h} card{'s' if row.sent_24h != 1 else ''} in 24 h"]
     if row.pending:
         extra.append(f"{row.pending} waiting")
     if row.failed:
         extra.append(f"{row.failed} failed")
-    return f"`{row.id}` <#{row.channel_id}> `{escape_mrkdwn(row.grammar)}{connection}` — {state} · {', '.join(extra)}"
+    grammar = grammar_text(row.grammar, connection=connection)
+    return f"`{row.id}` <#{row.channel_id}> {grammar} — {state} · {', '.join(extra)}"
 
 
 def list_message(rows: Sequence[SubscriptionLine], *, everywhere: bool, several_connections: bool) -> dict:
     where = "in this workspace" if everywhere else "in this channel"
     if not rows:
         text = f"No subscriptions {where}. Add one with `/whatconverts subscribe [#channel] [filters]`."
-        return {"text": text, "blocks": [_section(text)]}
+        return {"text": text, "blocks": [section(text)]}
     lines = [_line(r, with_connection=several_connections) for r in rows]
     header = f"*Subscriptions {where} ({len(rows)})* — shown as you'd type them after `/whatconverts subscribe`"
-    blocks = [_section(header)]
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(_section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append(_section("\n".join(chunk)))
-    if len(blocks) > 50:
-        blocks = [*blocks[:49], _section(f"…and more; {len(rows)} in all.")]
-    return {"text": "\n".join([header, *lines])[:3000], "blocks": blocks}
+    listed = sections(lines, max_blocks=MESSAGE_BLOCKS - 1, more=lambda n: f"…and {n} more; {len(rows)} in all.")
+    return {"text": fallback("\n".join([header, *lines])), "blocks": [section(header), *listed]}

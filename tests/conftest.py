@@ -39,6 +39,8 @@ def fake_slack() -> Iterator[FakeSlack]:
         fake.add_user("T1", "U3", is_restricted=True, name="guest")
         fake.add_channel("T1", "C1", name="leads")
         yield fake
+        # Slack answers invalid_blocks and the app may carry on: fail the test on any payload Slack refuses.
+        fake.assert_no_refusals()
 
 
 @pytest.fixture

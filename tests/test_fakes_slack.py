@@ -273,7 +273,7 @@ async def test_users_views_and_response_url(fake: FakeSlack) -> None:
     with pytest.raises(SlackApiError):
         await web.users_info(user="U404")
 
-    await web.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+    await web.views_publish(user_id="U1", view={"type": "home", "blocks": [{"type": "divider"}]})
     published = fake.published_view("U1")
     assert published is not None and published["type"] == "home"
 

@@ -3,7 +3,9 @@
 ``SlackSigner`` produces the ``x-slack-signature`` / ``x-slack-request-timestamp`` headers Bolt
 verifies, and body builders shaped like Slack's real slash-command, Events API and interactivity
 payloads. ``SlackClient`` wraps an ``httpx.AsyncClient`` (a live server or an in-process ASGI
-transport) and posts those signed bodies.
+transport) and posts those signed bodies. Like Slack, it checks what the app answers in the HTTP ack
+(a command's reply, a view submission's ``response_action``) against Block Kit's rules: a body Slack
+would refuse raises :class:`~bot.sandbox.blockkit.InvalidPayload`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
+from .blockkit import ack_errors, require_valid
 from .slack import APP_ID, bot_user_id_for
 
 FORM = "application/x-www-form-urlencoded"
@@ -127,11 +130,23 @@ def interaction_body(payload: dict[str, Any]) -> tuple[str, str]:
     return urlencode({"payload": json.dumps(payload)}), FORM
 
 
+def _json_body(response: httpx.Response) -> Any:
+    if response.status_code != 200 or not response.content.strip():
+        return None
+    if not response.headers.get("content-type", "").startswith(JSON):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 class SlackClient:
     """Posts signed Slack requests to ``{base_url}/slack/events``.
 
     Pass ``transport=httpx.ASGITransport(app=...)`` to drive an ASGI app in-process, or leave it
     out to hit a live server. ``response_url`` becomes the default for :meth:`command`.
+    ``validate=False`` takes ack bodies Slack would refuse without raising.
     """
 
     def __init__(
@@ -143,12 +158,14 @@ class SlackClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
         replies: Any = None,
+        validate: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/slack/events"
         self.signer = SlackSigner(signing_secret)
         self.response_url = response_url
         self.replies = replies
+        self.validate = validate
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def _post_signed(
@@ -156,7 +173,10 @@ class SlackClient:
     ) -> httpx.Response:
         headers = self.signer.headers(body, content_type=content_type)
         headers.update(extra_headers or {})
-        return await self._http.post(self.url, content=body.encode(), headers=headers)
+        response = await self._http.post(self.url, content=body.encode(), headers=headers)
+        if self.validate:
+            require_valid(ack_errors(_json_body(response)), f"the ack body {response.text[:2000]}")
+        return response
 
     async def command(self, text: str, **kw: Any) -> httpx.Response:
         """Send a slash command; ``kw`` goes to :func:`command_body`."""
@@ -192,6 +212,8 @@ class SlackClient:
         if response.content.strip():
             return dict(response.json())
         calls = await self.replies.wait_for_calls("response_url", before + 1)
+        if self.validate:
+            require_valid(list(getattr(calls[before], "refused", [])), f"the reply to {text!r}")
         return dict(calls[before].params)
 
     async def interaction(self, payload: dict[str, Any]) -> httpx.Response:

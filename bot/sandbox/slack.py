@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.sandbox import blockkit
 from bot.sandbox.loopback import Delay, LoopbackService, Reply
 
 DEFAULT_SCOPES = "commands,chat:write,chat:write.public,channels:read,groups:read,users:read"
@@ -90,7 +91,8 @@ class Call:
 
     ``params`` merges query, form and JSON fields (with ``blocks``/``view``/``attachments``
     decoded); ``headers`` keys are lower-cased; ``path`` is the raw URL path, which tells
-    ``response_url`` posts apart.
+    ``response_url`` posts apart. ``refused`` lists why Slack would refuse its blocks or view
+    (Slack-style errors with JSON pointers), empty when it would take them.
     """
 
     method: str
@@ -99,6 +101,7 @@ class Call:
     token: str | None
     at: float
     path: str = ""
+    refused: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -250,6 +253,7 @@ class FakeSlack(LoopbackService):
         self.token_ttl_seconds = token_ttl_seconds
         self.app_id = APP_ID
         self.calls: list[Call] = []
+        self._refused: list[Call] = []
         self.rate_limited_count = 0
         # Wall clock rather than monotonic: time-travel in tests must expire tokens exactly as it
         # moves the app's own time.time()-based expiry maths.
@@ -504,6 +508,25 @@ class FakeSlack(LoopbackService):
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def refusals(self) -> list[Call]:
+        """Calls whose blocks or view Slack would refuse (answered ``invalid_blocks`` or the like).
+
+        Kept through :meth:`clear`, so a refusal during a test's set-up still fails the test.
+        """
+        with self._lock:
+            return list(self._refused)
+
+    def forget_refusals(self) -> None:
+        """For tests that send Slack an invalid payload on purpose."""
+        with self._lock:
+            self._refused.clear()
+
+    def assert_no_refusals(self) -> None:
+        """Raise :class:`~bot.sandbox.blockkit.InvalidPayload` listing every payload Slack would refuse."""
+        blockkit.require_valid(
+            [f"{c.method}: {error}" for c in self.refusals() for error in c.refused], "what the app sent"
+        )
+
     def messages(self, channel: str, team_id: str | None = None) -> list[dict[str, Any]]:
         """Messages posted to ``channel`` in posting order, with ``chat.update`` edits applied."""
         with self._lock:
@@ -672,11 +695,14 @@ class FakeSlack(LoopbackService):
             method = path[len("/api/") :]
 
             def produce() -> _Reply:
-                return self._api(method, params, token, basic)
+                return self._api(method, params, token, basic, call.refused)
         elif path.startswith("/hooks/"):
             method = "response_url"
 
             def produce() -> _Reply:
+                # Like an incoming webhook, a response URL answers a bad payload with a 4xx and the error.
+                if call.refused:
+                    return _Reply(400, b"invalid_blocks", "text/plain")
                 return _Reply(200, b"ok", "text/plain")
         elif path == "/oauth/v2/authorize" and verb == "GET":
             method = "oauth.v2.authorize"
@@ -689,8 +715,11 @@ class FakeSlack(LoopbackService):
             def produce() -> _Reply:
                 return _Reply(404, b"not found", "text/plain")
 
+        call = Call(method, params, headers, token, self._clock(), path, blockkit.request_errors(method, params))
         with self._lock:
-            self.calls.append(Call(method, params, headers, token, self._clock(), path))
+            self.calls.append(call)
+            if call.refused:
+                self._refused.append(call)
             delay = self._pop(self._delays.get(method))
         if delay is not None:
             # Interruptible so stop() never waits for a long simulated timeout.
@@ -719,7 +748,9 @@ class FakeSlack(LoopbackService):
         location = urlunsplit((parts.scheme, parts.netloc, parts.path, joined, parts.fragment))
         return _Reply(302, b"", "text/plain", {"Location": location})
 
-    def _api(self, method: str, params: dict[str, Any], token: str | None, basic: tuple[str, str] | None) -> _Reply:
+    def _api(
+        self, method: str, params: dict[str, Any], token: str | None, basic: tuple[str, str] | None, refused: list[str]
+    ) -> _Reply:
         if method == "oauth.v2.access":
             return self._oauth_v2_access(params, basic)
         handler = self._methods.get(method)
@@ -736,12 +767,24 @@ class FakeSlack(LoopbackService):
         needed = self._required_scopes.get(method)
         if needed and needed not in info.scopes.split(","):
             return _Reply.json({"ok": False, "error": "missing_scope", "needed": needed, "provided": info.scopes})
+        if refused:
+            return self._refusal(method, refused)
         result = handler(self, params, info, self._teams[info.team_id])
         if isinstance(result, _Reply):
             return result
         if isinstance(result, str):
             return _Reply.error(result)
         return _Reply.json({"ok": True, **result})
+
+    @staticmethod
+    def _refusal(method: str, refused: list[str]) -> _Reply:
+        messages = [f"[ERROR] {error}" for error in refused]
+        if method in blockkit.VIEW_METHODS:
+            # Slack reports a view it won't take as invalid_arguments, the details in response_metadata.
+            return _Reply.json({"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": messages}})
+        return _Reply.json(
+            {"ok": False, "error": "invalid_blocks", "errors": refused, "response_metadata": {"messages": messages}}
+        )
 
     def _oauth_v2_access(self, params: dict[str, Any], basic: tuple[str, str] | None) -> _Reply:
         client_id, client_secret = basic or (params.get("client_id"), params.get("client_secret"))
