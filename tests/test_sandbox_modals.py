@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -21,27 +20,11 @@ from bot.sandbox.view_render import view_to_html
 from bot.sandbox.view_state import REQUIRED, required_errors, state_values, view_key
 from bot.sandbox.workspace import SandboxSlack
 from bot.sandbox_render import Names
+from tests.support.html_tags import start_tags
 from tests.support.payloads import fill
 
 NAMES = Names(channels={"C0LEADS": "leads", "C0CALLS": "calls"}, users={"U1": "ada"})
 CHANNELS, USERS = NAMES.channels, NAMES.users
-
-
-class _Fields(HTMLParser):
-    """Every form control with its attributes, and which options/choices are selected or checked."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def tags(markup: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Fields()
-    parser.feed(markup)
-    return parser.tags
 
 
 def value_view(**kw: object) -> dict:
@@ -59,17 +42,17 @@ def subscription_view(**kw: object) -> dict:
 def test_value_modal_is_a_form_with_its_labels_hints_and_values() -> None:
     out = view_to_html(value_view(quote_value=Decimal("1200.5")), names=NAMES)
     assert '<h2 class="slack-modal-title">Lead value</h2>' in out
-    inputs = [a for t, a in tags(out) if t == "input"]
+    inputs = [a for t, a in start_tags(out) if t == "input"]
     assert [a["value"] for a in inputs] == ["1200.5", ""]
     assert {a["maxlength"] for a in inputs} == {str(modals.AMOUNT_CHARS)}
-    controls = [a for t, a in tags(out) if a.get("class") == "slack-control"]
+    controls = [a for t, a in start_tags(out) if a.get("class") == "slack-control"]
     assert [(c["data-block-id"], c["data-action-id"], c["data-type"]) for c in controls] == [
         (ids.BLOCK_VALUE_QUOTE, ids.ACTION_VALUE_QUOTE, "plain_text_input"),
         (ids.BLOCK_VALUE_SALES, ids.ACTION_VALUE_SALES, "plain_text_input"),
     ]
     assert 'Quote value <span class="slack-optional">(optional)</span>' in out
     assert "What you quoted, e.g. 1,200.50" in out
-    buttons = [a for t, a in tags(out) if t == "button"]
+    buttons = [a for t, a in start_tags(out) if t == "button"]
     assert [b.get("data-modal") for b in buttons] == ["close", "close", "submit"]
 
 
@@ -86,10 +69,12 @@ def test_errors_show_under_their_input_and_the_rest_of_the_form_stays() -> None:
 def test_subscription_modal_offers_the_workspace_channels_and_checks_what_it_had() -> None:
     view = subscription_view(channel_id="C0CALLS", initial=modals.parse_subscription(["calls", "+compact"])[1])
     out = view_to_html(view, names=NAMES)
-    options = [(a["value"], "selected" in a) for t, a in tags(out) if t == "option"]
+    options = [(a["value"], "selected" in a) for t, a in start_tags(out) if t == "option"]
     assert ("C0CALLS", True) in options and ("C0LEADS", False) in options
     assert "# calls" in out
-    checked = {a["value"] for t, a in tags(out) if t == "input" and a.get("type") == "checkbox" and "checked" in a}
+    checked = {
+        a["value"] for t, a in start_tags(out) if t == "input" and a.get("type") == "checkbox" and "checked" in a
+    }
     assert checked == {"phone_call", "compact"}
     assert ("any", True) in options  # the status select shows its initial option
 
@@ -103,9 +88,9 @@ def test_a_hostile_view_stays_inert() -> None:
                         "hint": {"type": "plain_text", "text": evil}, "element": element}]}  # fmt: skip
     out = view_to_html(view, errors={evil: evil})
     assert "<script" not in out
-    control = next(a for t, a in tags(out) if a.get("class") == "slack-control")
+    control = next(a for t, a in start_tags(out) if a.get("class") == "slack-control")
     assert control["data-block-id"] == evil and control["data-action-id"] == evil
-    assert next(a for t, a in tags(out) if t == "option" and a["value"])["value"] == evil
+    assert next(a for t, a in start_tags(out) if t == "option" and a["value"])["value"] == evil
 
 
 def test_elements_the_page_cannot_draw_are_named_not_guessed() -> None:

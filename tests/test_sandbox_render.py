@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from bot.connect_messages import disconnect_confirm_message
 from bot.escape import escape_mrkdwn
 from bot.sandbox.emoji import SHORTCODES
 from bot.sandbox_render import STYLE, Names, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
+from tests.support.html_tags import start_tags
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,24 +27,6 @@ HOSTILE = [
     "javascript:alert(1)",
     "&lt;script&gt;alert(1)&lt;/script&gt;",
 ]
-
-
-class _Collector(HTMLParser):
-    """Every start tag with its attributes, as a browser's tokenizer would see them."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def _tags(markup: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Collector()
-    parser.feed(markup)
-    parser.close()
-    return parser.tags
 
 
 ALLOWED_TAGS = {"a", "b", "i", "s", "code", "pre", "br", "blockquote", "div", "span", "h3", "hr", "button", "label"}
@@ -70,7 +52,7 @@ def assert_inert(markup: str) -> None:
     never be a link target, which the href check enforces.
     """
     assert "<script" not in markup.lower()
-    for tag, attrs in _tags(markup):
+    for tag, attrs in start_tags(markup):
         assert tag in ALLOWED_TAGS, (tag, markup)
         assert set(attrs) <= ALLOWED_ATTRS, (attrs, markup)
         if "href" in attrs:
@@ -202,7 +184,7 @@ def test_hostile_blocks_never_break_out(payload: str) -> None:
     out = message_to_html({"blocks": blocks}, message_id=payload)
     assert_inert(out)
     # Attribute values come back intact after the browser's unescaping: nothing broke out of its quotes.
-    buttons = [attrs for tag, attrs in _tags(out) if tag == "button"]
+    buttons = [attrs for tag, attrs in start_tags(out) if tag == "button"]
     assert len(buttons) == 2
     for attrs in buttons:
         assert attrs["data-block-id"] == payload
@@ -210,7 +192,7 @@ def test_hostile_blocks_never_break_out(payload: str) -> None:
         assert attrs["class"] == "slack-button"
     assert buttons[1]["data-action-id"] == payload
     assert buttons[1]["data-value"] == payload
-    (message,) = [attrs for tag, attrs in _tags(out) if tag == "div" and "id" in attrs]
+    (message,) = [attrs for tag, attrs in start_tags(out) if tag == "div" and "id" in attrs]
     assert message["id"] == payload
 
 
@@ -227,7 +209,7 @@ def test_url_button_links_only_to_web_urls() -> None:
     ok = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": "https://example.com/?a=1&b=2"}
     bad = {**ok, "url": "javascript:alert(1)"}
     out = blocks_to_html([{"type": "actions", "elements": [ok, bad]}])
-    tags = _tags(out)
+    tags = start_tags(out)
     (link,) = [attrs for tag, attrs in tags if tag == "a"]
     assert link["href"] == "https://example.com/?a=1&b=2"
     assert link["rel"] == "noopener"
@@ -247,7 +229,7 @@ def test_lead_card_renders() -> None:
     assert '<div class="slack-context">' in out
     assert "Lead #100000001 · 2025-05-28 19:19 UTC" in out
     assert "date_short_pretty" not in out
-    buttons = [attrs for tag, attrs in _tags(out) if tag == "button"]
+    buttons = [attrs for tag, attrs in start_tags(out) if tag == "button"]
     assert [b["data-action-id"] for b in buttons] == [
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
@@ -268,7 +250,7 @@ def test_danger_button_with_confirm_renders() -> None:
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
     out = message_to_html(message, message_id="m-2")
-    danger = next(attrs for tag, attrs in _tags(out) if tag == "button")
+    danger = next(attrs for tag, attrs in start_tags(out) if tag == "button")
     assert danger["class"] == "slack-button danger" and danger["data-value"] == "7"
     assert danger["data-confirm"].startswith("Disconnect acme?")
 

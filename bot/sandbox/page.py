@@ -35,7 +35,8 @@ body {{ margin: 0; font: 15px/1.46 Lato, -apple-system, "Segoe UI", Roboto, Helv
 .pane-head {{ display: flex; align-items: center; gap: 10px; padding: 0 20px; height: 50px;
   border-bottom: 1px solid #e1e1e1; flex: none; }}
 .pane-head h2 {{ font-size: 18px; font-weight: 900; margin: 0; }}
-.messages {{ flex: 1; overflow: auto; padding: 8px 0 4px; }}
+.messages {{ flex: 1; overflow: auto; padding: 8px 0 4px; display: flex; flex-direction: column; }}
+.messages-spacer {{ flex: 1 0 0; }}
 .slack-row {{ display: flex; gap: 8px; padding: 8px 20px; }}
 .slack-row:hover {{ background: #f8f8f8; }}
 .avatar {{ flex: none; width: 36px; height: 36px; border-radius: 6px;
@@ -220,7 +221,7 @@ wired to the real app. New leads arrive every few seconds.</span></header>
 <div class=section-title>Apps</div><span class=nav-link><span class=app-dot>W</span>{html.escape(app)}</span></nav>
 <main class=channel>
 <div class=pane-head><h2 id=channel-title></h2></div>
-<div class=messages id=messages>{streams}<div id=reply></div></div>
+<div class=messages id=messages><div class=messages-spacer></div>{streams}<div id=reply></div></div>
 <form id=command class=composer autocomplete=off><input id=command-text name=text value="/whatconverts list"
  aria-label="Message"><button type=submit id=run>Send</button></form>
 <p class=composer-hint>Try <code>/whatconverts help</code>, <code>/whatconverts subscribe #calls forms</code>
