@@ -335,3 +335,22 @@ async def test_modals_opened_at_once_are_all_kept(sandbox: Sandbox, slack: Sandb
     state = sandbox.modal_state()
     assert state is not None and state["behind"] == 4
     assert state["id"] in {v["id"] for v in views}
+
+
+async def test_the_command_box_runs_only_our_command(slack: SandboxSlack, app: StandIn) -> None:
+    async def answer(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"text": "ok"}
+
+    app.answer = answer
+    client = SlackClient("http://app.test", SECRET, transport=httpx.ASGITransport(app=app.app))
+    page = Starlette(routes=web.routes(slack, client))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=page), base_url="http://sandbox.test") as browser:
+        refused = await browser.post("/sandbox/command", json={"text": "/giphy <b>cats</b>", "channel": "C0CALLS"})
+        ran = await browser.post("/sandbox/command", json={"text": "/whatconverts  list", "channel": "C0CALLS"})
+        bare = await browser.post("/sandbox/command", json={"text": "help", "channel": "C9NOPE"})
+        state = (await browser.get("/sandbox/state")).json()
+    await client.aclose()
+
+    assert refused.json() == {"ok": False} and ran.json() == bare.json() == {"ok": True}
+    assert [(p["text"], p["channel_id"]) for p in app.received] == [("list", "C0CALLS"), ("help", "C0LEADS")]
+    assert "<code>/giphy</code> is not a valid command." in state["replies"]["C0CALLS"]

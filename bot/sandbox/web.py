@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bot.escape import escape_mrkdwn
+from bot.ids import COMMAND
 from bot.sandbox import interactions
 from bot.sandbox.command_text import escape_command
 from bot.sandbox.page import render_page
@@ -235,11 +237,13 @@ def routes(slack: SandboxSlack, client: SlackClient) -> list[Route]:
         text = str(data.get("text") or "").strip()
         channel = str(data.get("channel") or "")
         channel = channel if channel in CHANNELS else next(iter(CHANNELS))
-        if text.startswith("/") and not text.startswith("/whatconverts"):
-            word = text.split()[0]
-            sandbox.replies.acked(channel, sandbox.replies.new_command(), {"text": f"`{word}` is not a valid command."})
+        word, _, rest = text.partition(" ")
+        if word.startswith("/") and word != COMMAND:
+            # What Slack itself answers; the app never hears of it.
+            refusal = {"text": f"`{escape_mrkdwn(word[:40])}` is not a valid command."}
+            sandbox.replies.acked(channel, sandbox.replies.new_command(), refusal)
             return JSONResponse({"ok": False})
-        await sandbox.command(text.removeprefix("/whatconverts").strip(), channel)
+        await sandbox.command(rest.strip() if word == COMMAND else text, channel)
         return JSONResponse({"ok": True})
 
     async def action(request: Request) -> Response:
