@@ -14,11 +14,26 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.escape import safe_url
+from bot.sandbox.emoji import unicode_for
 
-__all__ = ["STYLE", "blocks_to_html", "message_to_html", "mrkdwn_to_html", "plain_to_html"]
+__all__ = [
+    "EMOJI_FONTS",
+    "NO_NAMES",
+    "STYLE",
+    "Names",
+    "attr",
+    "block_to_html",
+    "blocks_to_html",
+    "message_to_html",
+    "mrkdwn_to_html",
+    "plain_to_html",
+    "text_object_html",
+]
 
 # A Slack token is a real "<…>" pair; lead text can't form one because the app escaped its brackets.
 _TOKEN = re.compile(r"<([^<>]*)>")
@@ -30,6 +45,19 @@ _SLACK_CHARS = {"amp": "&", "lt": "<", "gt": ">"}
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 _CODE_BLOCK = re.compile(r"```\n?(.+?)```", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
+# A lookahead, so in "10:00:tada:" the unknown ":00:" doesn't swallow the colon that opens ":tada:".
+_SHORTCODE = re.compile(r"(?=:([a-z0-9_+-]+):)")
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the viewer's Slack knows: channel id → name and user id → display name, for mentions."""
+
+    channels: Mapping[str, str] = field(default_factory=dict)
+    users: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_NAMES = Names()
 
 
 def _emphasis(mark: str) -> re.Pattern[str]:
@@ -44,9 +72,10 @@ _QUOTE = "&gt;"  # what a Slack quote marker looks like after escaping
 _BUTTON_STYLES = frozenset({"primary", "danger"})
 
 
-def plain_to_html(text: str) -> str:
-    """Plain text (Slack `plain_text`, not parsed by Slack) as escaped HTML."""
-    return html.escape(text)
+def plain_to_html(text: str, *, emoji: bool = True) -> str:
+    """Plain text (Slack `plain_text`, not parsed by Slack but for emoji shortcodes) as escaped HTML."""
+    escaped = html.escape(text)
+    return _emoji(escaped) if emoji else escaped
 
 
 def _unescape_slack(text: str) -> str:
@@ -56,6 +85,22 @@ def _unescape_slack(text: str) -> str:
 def _text(text: str) -> str:
     """Slack-escaped text → HTML-escaped text: unescape Slack's entities once, then escape for HTML."""
     return html.escape(_unescape_slack(text))
+
+
+def _emoji(escaped: str, keep: Callable[[str], str] | None = None) -> str:
+    """Known `:shortcode:`s in escaped text → emoji; `keep` shields the markup from later passes."""
+    out: list[str] = []
+    last = 0
+    for match in _SHORTCODE.finditer(escaped):
+        name, start = match.group(1), match.start()
+        emoji = unicode_for(name)
+        if start < last or emoji is None:
+            continue
+        span = f'<span class="slack-emoji">{emoji}</span>'
+        out += [escaped[last:start], keep(span) if keep else span]
+        last = start + len(name) + 2
+    out.append(escaped[last:])
+    return "".join(out)
 
 
 def _date_token(body: str, label: str | None) -> str:
@@ -69,7 +114,18 @@ def _date_token(body: str, label: str | None) -> str:
     return html.escape(f"{moment:%Y-%m-%d %H:%M} UTC")
 
 
-def _token_to_html(token: str) -> str:
+def _mention(shown: str, kind: str = "slack-mention") -> str:
+    return f'<span class="{kind}">{shown}</span>'
+
+
+def _named(sigil: str, known: str | None, label: str | None, raw_id: str) -> str:
+    """`#leads` / `@ada`: the name Slack knows, else the token's label, else the id as sent."""
+    if known:
+        return _mention(html.escape(sigil + known))
+    return _mention(html.escape(sigil) + (_text(label) if label else _text(raw_id)))
+
+
+def _token_to_html(token: str, names: Names) -> str:
     """One `<…>` token (without the brackets) as HTML."""
     body, sep, label = token.partition("|")
     name = label if sep else None
@@ -79,14 +135,14 @@ def _token_to_html(token: str) -> str:
         # <!channel>, <!here>, <!everyone>, <!subteam^S1|@team>: shown as text, never as a live ping.
         special = body[1:]
         if special in ("channel", "here", "everyone"):
-            return f"@{special}"
-        return _text(name) if name else html.escape("@" + _unescape_slack(special.split("^")[-1]))
+            return _mention(f"@{special}", "slack-mention slack-broadcast")
+        return _mention(_text(name) if name else html.escape("@" + _unescape_slack(special.split("^")[-1])))
     if body.startswith("#"):
-        return "#" + _text(name or body[1:])
+        return _named("#", names.channels.get(body[1:]), name, body[1:])
     if body.startswith("@"):
-        return "@" + _text(name or body[1:])
+        return _named("@", names.users.get(body[1:]), name, body[1:])
     url = safe_url(_unescape_slack(body))
-    shown = _text(name) if name else _text(body)
+    shown = _emoji(_text(name)) if name else _text(body)
     if url is None:
         # mailto:, javascript: and anything else non-web: the words survive, the link does not.
         return shown
@@ -122,7 +178,7 @@ def _lines_to_html(text: str) -> str:
     return out
 
 
-def mrkdwn_to_html(text: str) -> str:
+def mrkdwn_to_html(text: str, *, names: Names = NO_NAMES) -> str:
     """Slack mrkdwn (as the app sends it, already Slack-escaped) as safe HTML."""
     fragments: list[str] = []
 
@@ -136,13 +192,15 @@ def mrkdwn_to_html(text: str) -> str:
     last = 0
     for match in _TOKEN.finditer(text):
         pieces.append(_text(text[last : match.start()]))
-        pieces.append(keep(_token_to_html(match.group(1))))
+        pieces.append(keep(_token_to_html(match.group(1), names)))
         last = match.end()
     pieces.append(_text(text[last:]))
     escaped = "".join(pieces)
-    # 2. Code next, so nothing inside it is read as bold/italic/quote markers.
+    # 2. Code next, so nothing inside it is read as bold/italic/quote markers or as emoji.
     escaped = _CODE_BLOCK.sub(lambda m: keep(f"<pre>{m.group(1)}</pre>"), escaped)
     escaped = _INLINE_CODE.sub(lambda m: keep(f"<code>{m.group(1)}</code>"), escaped)
+    # 3. Emoji, kept aside too: their underscores must not read as italics.
+    escaped = _emoji(escaped, keep)
     out = _lines_to_html(escaped)
     # Code fragments can hold token placeholders, so restore until none are left (depth is at most 2).
     while _PLACEHOLDER.search(out):
@@ -154,15 +212,18 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _text_object(obj: object) -> str:
+def text_object_html(obj: object, names: Names = NO_NAMES) -> str:
     """A Block Kit text object as HTML; anything malformed renders as nothing."""
     if not isinstance(obj, dict):
         return ""
     text = _str(obj.get("text"))
-    return mrkdwn_to_html(text) if obj.get("type") == "mrkdwn" else plain_to_html(text)
+    if obj.get("type") == "mrkdwn":
+        return mrkdwn_to_html(text, names=names)
+    return plain_to_html(text, emoji=obj.get("emoji") is not False)
 
 
-def _attr(value: object) -> str:
+def attr(value: object) -> str:
+    """A value for an HTML attribute (quoted with double quotes); non-strings other than numbers → ""."""
     return html.escape(_str(value) if not isinstance(value, int | float) else str(value), quote=True)
 
 
@@ -174,16 +235,16 @@ def _confirm_text(confirm: object) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _button(element: dict, *, block_id: str, message_id: str) -> str:
+def _button(element: dict, *, block_id: str, message_id: str, names: Names) -> str:
     style = _str(element.get("style"))
     classes = "slack-button" + (f" {style}" if style in _BUTTON_STYLES else "")
     data = (
-        f'data-action-id="{_attr(element.get("action_id"))}" data-value="{_attr(element.get("value"))}" '
-        f'data-block-id="{_attr(block_id)}" data-message="{_attr(message_id)}"'
+        f'data-action-id="{attr(element.get("action_id"))}" data-value="{attr(element.get("value"))}" '
+        f'data-block-id="{attr(block_id)}" data-message="{attr(message_id)}"'
     )
     if confirm := _confirm_text(element.get("confirm")):
-        data += f' data-confirm="{_attr(confirm)}"'
-    label = _text_object(element.get("text"))
+        data += f' data-confirm="{attr(confirm)}"'
+    label = text_object_html(element.get("text"), names)
     if "url" in element and (url := safe_url(element.get("url"))):
         href = html.escape(url, quote=True)
         return f'<a class="{classes}" href="{href}" target="_blank" rel="noopener" {data}>{label}</a>'
@@ -191,108 +252,119 @@ def _button(element: dict, *, block_id: str, message_id: str) -> str:
     return f'<button type="button" class="{classes}" {data}>{label}</button>'
 
 
-def _section(block: dict, *, block_id: str, message_id: str) -> str:
+def _section(block: dict, *, block_id: str, message_id: str, names: Names) -> str:
     body = ""
-    if text := _text_object(block.get("text")):
+    if text := text_object_html(block.get("text"), names):
         body += f'<div class="slack-text">{text}</div>'
     fields = block.get("fields")
     if isinstance(fields, list) and fields:
-        cells = "".join(f'<div class="slack-field">{_text_object(f)}</div>' for f in fields)
+        cells = "".join(f'<div class="slack-field">{text_object_html(f, names)}</div>' for f in fields)
         body += f'<div class="slack-fields">{cells}</div>'
     accessory = block.get("accessory")
     side = ""
     if isinstance(accessory, dict) and accessory.get("type") == "button":
-        side = f'<div class="slack-accessory">{_button(accessory, block_id=block_id, message_id=message_id)}</div>'
+        button = _button(accessory, block_id=block_id, message_id=message_id, names=names)
+        side = f'<div class="slack-accessory">{button}</div>'
     return f'<div class="slack-section"><div class="slack-section-body">{body}</div>{side}</div>'
 
 
-def _context(block: dict) -> str:
+def _context(block: dict, names: Names) -> str:
     elements = block.get("elements")
     if not isinstance(elements, list):
         return ""
     # Images are skipped: the page is offline-friendly and must not fetch URLs from lead data.
     spans = [
-        f"<span>{_text_object(e)}</span>"
+        f"<span>{text_object_html(e, names)}</span>"
         for e in elements
         if isinstance(e, dict) and e.get("type") in ("mrkdwn", "plain_text")
     ]
     return f'<div class="slack-context">{"".join(spans)}</div>' if spans else ""
 
 
-def _actions(block: dict, *, block_id: str, message_id: str) -> str:
+def _actions(block: dict, *, block_id: str, message_id: str, names: Names) -> str:
     elements = block.get("elements")
     if not isinstance(elements, list):
         return ""
     buttons = [
-        _button(e, block_id=block_id, message_id=message_id)
+        _button(e, block_id=block_id, message_id=message_id, names=names)
         for e in elements
         if isinstance(e, dict) and e.get("type") == "button"
     ]
     return f'<div class="slack-actions">{"".join(buttons)}</div>' if buttons else ""
 
 
-def blocks_to_html(blocks: list[dict], *, message_id: str = "") -> str:
+def block_to_html(block: object, *, message_id: str = "", names: Names = NO_NAMES) -> str:
+    """One Block Kit block as HTML; unknown or malformed blocks render as nothing rather than a guess."""
+    if not isinstance(block, dict):
+        return ""
+    kind = block.get("type")
+    block_id = _str(block.get("block_id"))
+    if kind == "header":
+        return f'<h3 class="slack-header">{text_object_html(block.get("text"), names)}</h3>'
+    if kind == "section":
+        return _section(block, block_id=block_id, message_id=message_id, names=names)
+    if kind == "context":
+        return _context(block, names)
+    if kind == "divider":
+        return '<hr class="slack-divider">'
+    if kind == "actions":
+        return _actions(block, block_id=block_id, message_id=message_id, names=names)
+    if kind == "input":
+        # Outside a modal an input is only named; bot.sandbox.view_render draws the live form fields.
+        return f'<div class="slack-input"><label>{text_object_html(block.get("label"), names)}</label></div>'
+    return ""
+
+
+def blocks_to_html(blocks: list[dict], *, message_id: str = "", names: Names = NO_NAMES) -> str:
     """Block Kit blocks as HTML; unknown or malformed blocks are skipped rather than guessed at."""
-    out: list[str] = []
-    for block in blocks if isinstance(blocks, list) else []:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        block_id = _str(block.get("block_id"))
-        if kind == "header":
-            out.append(f'<h3 class="slack-header">{_text_object(block.get("text"))}</h3>')
-        elif kind == "section":
-            out.append(_section(block, block_id=block_id, message_id=message_id))
-        elif kind == "context":
-            out.append(_context(block))
-        elif kind == "divider":
-            out.append('<hr class="slack-divider">')
-        elif kind == "actions":
-            out.append(_actions(block, block_id=block_id, message_id=message_id))
-        elif kind == "input":
-            # Inputs only work inside modals; the page shows which one was asked for, not a live form.
-            out.append(f'<div class="slack-input"><label>{_text_object(block.get("label"))}</label></div>')
-    return "".join(out)
+    items = blocks if isinstance(blocks, list) else []
+    return "".join(block_to_html(block, message_id=message_id, names=names) for block in items)
 
 
-def message_to_html(message: dict, *, message_id: str) -> str:
+def message_to_html(message: dict, *, message_id: str, names: Names = NO_NAMES) -> str:
     """One posted message as a card: its blocks, or its `text` when it has none, plus "(edited)"."""
     blocks = message.get("blocks")
     if isinstance(blocks, list) and blocks:
-        body = blocks_to_html(blocks, message_id=message_id)
+        body = blocks_to_html(blocks, message_id=message_id, names=names)
     else:
         # Slack renders top-level text as mrkdwn too, and it is Slack-escaped the same way.
-        body = f'<div class="slack-text">{mrkdwn_to_html(_str(message.get("text")))}</div>'
+        body = f'<div class="slack-text">{mrkdwn_to_html(_str(message.get("text")), names=names)}</div>'
     edited = message.get("edited") or message.get("edits")
     marker = '<span class="slack-edited">(edited)</span>' if edited else ""
-    return f'<div class="slack-message" id="{_attr(message_id)}">{body}{marker}</div>'
+    return f'<div class="slack-message" id="{attr(message_id)}">{body}{marker}</div>'
 
 
-STYLE = """\
-.slack-message { font: 15px/1.46 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d1c1d;
-  background: #fff; border: 1px solid #e1e1e1; border-left: 4px solid #4a154b; border-radius: 6px;
-  padding: 10px 14px; margin: 12px 0; max-width: 720px; }
-.slack-header { font-size: 18px; font-weight: 700; margin: 4px 0 8px; }
-.slack-section { display: flex; gap: 12px; align-items: flex-start; margin: 6px 0; }
-.slack-section-body { flex: 1; min-width: 0; overflow-wrap: anywhere; }
-.slack-text, .slack-field { overflow-wrap: anywhere; }
-.slack-fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin-top: 4px; }
-.slack-context { color: #616061; font-size: 12px; margin: 6px 0; }
-.slack-context span + span::before { content: " · "; }
-.slack-divider { border: 0; border-top: 1px solid #e1e1e1; margin: 10px 0; }
-.slack-actions { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0 4px; }
-.slack-button { display: inline-block; font: inherit; font-size: 13px; font-weight: 700; color: #1d1c1d;
-  background: #fff; border: 1px solid #bbb; border-radius: 4px; padding: 3px 12px; cursor: pointer;
-  text-decoration: none; }
-.slack-button:hover { background: #f8f8f8; }
-.slack-button.primary { color: #fff; background: #007a5a; border-color: #007a5a; }
-.slack-button.danger { color: #e01e5a; border-color: #e01e5a; }
-.slack-input label { font-weight: 700; color: #616061; }
-.slack-edited { color: #8d8d8d; font-size: 12px; }
-.slack-message blockquote { border-left: 4px solid #ddd; margin: 4px 0; padding-left: 10px; }
-.slack-message pre { background: #f8f8f8; border: 1px solid #e1e1e1; border-radius: 4px; padding: 8px;
-  white-space: pre-wrap; }
-.slack-message code { background: #f3f3f3; border: 1px solid #e1e1e1; border-radius: 3px; padding: 0 3px;
-  color: #e01e5a; }
-.slack-message a { color: #1264a3; }
+# Colour emoji fonts by platform; Debian's is fonts-noto-color-emoji. Without one, Chromium draws boxes.
+EMOJI_FONTS = '"Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"'
+FONT = f'Lato, -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Helvetica, Arial, {EMOJI_FONTS}, sans-serif'
+
+STYLE = f"""\
+.slack-message {{ font: 15px/1.46 {FONT}; color: #1d1c1d; overflow-wrap: anywhere; }}
+.slack-header {{ font-size: 18px; font-weight: 900; margin: 2px 0 6px; }}
+.slack-header:not(:first-child) {{ margin-top: 18px; }}
+.slack-section {{ display: flex; gap: 12px; align-items: flex-start; margin: 4px 0; }}
+.slack-section-body {{ flex: 1; min-width: 0; overflow-wrap: anywhere; }}
+.slack-text, .slack-field {{ overflow-wrap: anywhere; }}
+.slack-fields {{ display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin-top: 4px; }}
+.slack-context {{ color: #616061; font-size: 12px; margin: 6px 0; }}
+.slack-context > span + span::before {{ content: " · "; }}
+.slack-divider {{ border: 0; border-top: 1px solid #e1e1e1; margin: 10px 0; }}
+.slack-actions {{ display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0 4px; }}
+.slack-button {{ display: inline-block; font: inherit; font-size: 13px; font-weight: 700; color: #1d1c1d;
+  background: #fff; border: 1px solid rgba(29,28,29,.3); border-radius: 4px; padding: 3px 12px;
+  cursor: pointer; text-decoration: none; line-height: 20px; }}
+.slack-button:hover {{ background: #f8f8f8; box-shadow: 0 1px 3px rgba(0,0,0,.08); }}
+.slack-button.primary {{ color: #fff; background: #007a5a; border-color: #007a5a; }}
+.slack-button.danger {{ color: #e01e5a; border-color: #e01e5a; }}
+.slack-input label {{ font-weight: 700; color: #1d1c1d; }}
+.slack-edited {{ color: #8d8d8d; font-size: 12px; }}
+.slack-mention {{ color: #1264a3; background: rgba(29,155,209,.1); border-radius: 3px; padding: 0 2px; }}
+.slack-broadcast {{ color: #1d1c1d; background: rgba(242,199,68,.4); }}
+.slack-emoji {{ font-family: {EMOJI_FONTS}; font-style: normal; font-weight: normal; }}
+.slack-message blockquote {{ border-left: 4px solid #ddd; margin: 4px 0; padding-left: 10px; }}
+.slack-message pre {{ background: #f8f8f8; border: 1px solid #e1e1e1; border-radius: 4px; padding: 8px;
+  white-space: pre-wrap; font-size: 12px; }}
+.slack-message code {{ background: #f3f3f3; border: 1px solid #e1e1e1; border-radius: 3px; padding: 0 3px;
+  color: #e01e5a; font-size: 12px; }}
+.slack-message a {{ color: #1264a3; }}
 """

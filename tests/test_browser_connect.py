@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
 from playwright.async_api import async_playwright
 
 from tests.fakes.signing import SlackClient
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
+from tests.support.browser import CHROMIUM, FLAGS, needs_browser
 from tests.support.connect import connect_link, local
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# CI installs chromium (.ci/run) and sets REQUIRE_BROWSER=1 so a missing browser fails instead of skipping.
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and os.environ.get("REQUIRE_BROWSER") != "1",
-    reason="chromium not installed (apt-get install chromium)",
-)
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = needs_browser
 
 
 async def test_fill_the_form_and_see_success(

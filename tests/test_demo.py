@@ -1,74 +1,29 @@
-"""`whatconverts-slack demo`: starts, shows lead cards at /sandbox, stops cleanly; and in a real browser."""
+"""`whatconverts-slack demo`: starts, shows lead cards at /sandbox, stops cleanly; and the README's picture of it."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
+import re
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-SCRIPT = str(Path(sys.executable).parent / "whatconverts-slack")
+from tests.support.browser import CHROMIUM, FLAGS, needs_browser
+from tests.support.demo import running_demo, wait_for_card
+from tests.support.processes import SCRIPT, clean_env, free_port
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-CHROMIUM = "/usr/bin/chromium"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOKEN_", "WHATCONVERTS_"))}
-
-
-@pytest.fixture
-def demo() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [SCRIPT, "demo", "--port", str(port)],
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    banner = proc.stdout.readline()  # blocks until the demo has set itself up
-    assert banner.startswith("WhatConverts for Slack demo: open http://127.0.0.1:"), banner + proc.stderr.read()
-    yield f"http://127.0.0.1:{port}", proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
-
-
-def wait_for_card(base: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = httpx.get(f"{base}/sandbox/state", timeout=5).json()
-        if "Lead #" in "".join(state["channels"].values()):
-            return state
-        time.sleep(0.5)
-    raise AssertionError("no lead card within 30 s")
-
-
-def test_demo_shows_cards_and_stops_on_ctrl_c(demo: tuple[str, subprocess.Popen[str]]) -> None:
-    base, proc = demo
-
-    page = httpx.get(f"{base}/sandbox", timeout=10)
-    state = wait_for_card(base)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+def test_demo_shows_cards_and_stops_on_ctrl_c() -> None:
+    with running_demo() as demo:
+        page = httpx.get(f"{demo.url}/sandbox", timeout=10)
+        state = wait_for_card(demo.url)
+        code, err = demo.stop()
 
     assert page.status_code == 200 and "sandbox" in page.text
     assert "slack-message" in "".join(state["channels"].values())
-    assert proc.returncode == 0, err
+    assert code == 0, err
 
 
 def test_demo_refuses_production_settings() -> None:
@@ -79,35 +34,39 @@ def test_demo_refuses_production_settings() -> None:
     assert "SLACK_SIGNING_SECRET" in result.stderr and "real-looking-secret" not in result.stderr
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and os.environ.get("REQUIRE_BROWSER") != "1", reason="chromium not installed"
-)
-async def test_sandbox_in_a_real_browser(demo: tuple[str, subprocess.Popen[str]]) -> None:
+@needs_browser
+async def test_sandbox_in_a_real_browser_is_the_readme_picture() -> None:
+    """Drive the page as a visitor would, then photograph it for the README (docs/sandbox.png)."""
     from playwright.async_api import async_playwright
 
-    base, _ = demo
-    wait_for_card(base)
-    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=flags)
-        try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
-            await page.goto(f"{base}/sandbox")
-            await page.wait_for_selector("#channel-C0LEADS .slack-message")
-            await page.fill("#command-text", "/whatconverts list")
-            await page.click("#run")
-            await page.wait_for_selector("#reply :text('Subscriptions in this channel')")
-            card = page.locator("#channel-C0LEADS .slack-message").first
-            card_id = await card.get_attribute("id")
-            await card.locator("button[data-action-id='lead_quotable']").click()
-            await page.wait_for_function(
-                "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('marked quotable')",
-                arg=card_id,
-                timeout=15000,
-            )
-            DOCS.mkdir(exist_ok=True)
-            await page.screenshot(path=str(DOCS / "sandbox.png"))
-        finally:
-            await browser.close()
+    with running_demo() as demo:
+        wait_for_card(demo.url, cards=2)  # a channel with some history, as in a real workspace
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1400, "height": 900})
+                await page.goto(f"{demo.url}/sandbox")
+                await page.wait_for_selector("#channel-C0LEADS .slack-message")
+                card = page.locator("#channel-C0LEADS .slack-message").last
+                card_id = await card.get_attribute("id")
+                await card.locator("button[data-action-id='lead_quotable']").click()
+                await page.wait_for_function(
+                    "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('by @ada')",
+                    arg=card_id,
+                    timeout=15000,
+                )
+                await page.fill("#command-text", "/whatconverts list")
+                await page.click("#run")
+                await page.wait_for_selector("#reply :text('Subscriptions in this channel')")
+                await page.wait_for_selector("#home :text('Subscriptions')")
+                shown = await page.inner_text("body")
+                DOCS.mkdir(exist_ok=True)
+                await page.screenshot(path=str(DOCS / "sandbox.png"))
+            finally:
+                await browser.close()
+
+    # What the picture shows reads like Slack: names and emoji, not ids and shortcodes.
+    assert "#leads" in shown and "@ada" in shown and "🟢" in shown
+    assert not re.search(r":[a-z][a-z0-9_+-]*:", shown), shown
+    assert not re.search(r"[#@](C0|U)[A-Z0-9]+\b", shown), shown
     assert (DOCS / "sandbox.png").stat().st_size > 10_000

@@ -1,10 +1,11 @@
-"""Block Kit → HTML for the sandbox page: formatting, a real lead card, and hostile input that must stay inert."""
+"""Block Kit → HTML for the sandbox page: formatting, names, emoji, a real lead card, and hostile input kept inert."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,11 @@ from bot import ids
 from bot.cards import lead_card, sample_lead
 from bot.connect_messages import disconnect_confirm_message
 from bot.escape import escape_mrkdwn
-from bot.sandbox_render import STYLE, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
+from bot.sandbox.emoji import SHORTCODES
+from bot.sandbox_render import STYLE, Names, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
+from tests.support.html_tags import start_tags
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -22,24 +27,6 @@ HOSTILE = [
     "javascript:alert(1)",
     "&lt;script&gt;alert(1)&lt;/script&gt;",
 ]
-
-
-class _Collector(HTMLParser):
-    """Every start tag with its attributes, as a browser's tokenizer would see them."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def _tags(markup: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Collector()
-    parser.feed(markup)
-    parser.close()
-    return parser.tags
 
 
 ALLOWED_TAGS = {"a", "b", "i", "s", "code", "pre", "br", "blockquote", "div", "span", "h3", "hr", "button", "label"}
@@ -65,7 +52,7 @@ def assert_inert(markup: str) -> None:
     never be a link target, which the href check enforces.
     """
     assert "<script" not in markup.lower()
-    for tag, attrs in _tags(markup):
+    for tag, attrs in start_tags(markup):
         assert tag in ALLOWED_TAGS, (tag, markup)
         assert set(attrs) <= ALLOWED_ATTRS, (attrs, markup)
         if "href" in attrs:
@@ -106,11 +93,11 @@ def assert_inert(markup: str) -> None:
         ("<javascript:alert(1)|click>", "click"),
         ("<!date^1748459991^{date_short_pretty} at {time}|2025-05-28 19:19 UTC>", "2025-05-28 19:19 UTC"),
         ("<!date^1748459991^{date}>", "2025-05-28 19:19 UTC"),
-        ("<#C123>", "#C123"),
-        ("<#C123|general>", "#general"),
-        ("<@U123>", "@U123"),
-        ("<!channel>", "@channel"),
-        ("<!here>", "@here"),
+        ("<#C123>", '<span class="slack-mention">#C123</span>'),
+        ("<#C123|general>", '<span class="slack-mention">#general</span>'),
+        ("<@U123>", '<span class="slack-mention">@U123</span>'),
+        ("<!channel>", '<span class="slack-mention slack-broadcast">@channel</span>'),
+        ("<!here>", '<span class="slack-mention slack-broadcast">@here</span>'),
         ("&lt;!channel&gt;", "&lt;!channel&gt;"),
         (
             "*<https://x.example|bold link>*",
@@ -197,7 +184,7 @@ def test_hostile_blocks_never_break_out(payload: str) -> None:
     out = message_to_html({"blocks": blocks}, message_id=payload)
     assert_inert(out)
     # Attribute values come back intact after the browser's unescaping: nothing broke out of its quotes.
-    buttons = [attrs for tag, attrs in _tags(out) if tag == "button"]
+    buttons = [attrs for tag, attrs in start_tags(out) if tag == "button"]
     assert len(buttons) == 2
     for attrs in buttons:
         assert attrs["data-block-id"] == payload
@@ -205,7 +192,7 @@ def test_hostile_blocks_never_break_out(payload: str) -> None:
         assert attrs["class"] == "slack-button"
     assert buttons[1]["data-action-id"] == payload
     assert buttons[1]["data-value"] == payload
-    (message,) = [attrs for tag, attrs in _tags(out) if tag == "div" and "id" in attrs]
+    (message,) = [attrs for tag, attrs in start_tags(out) if tag == "div" and "id" in attrs]
     assert message["id"] == payload
 
 
@@ -222,7 +209,7 @@ def test_url_button_links_only_to_web_urls() -> None:
     ok = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": "https://example.com/?a=1&b=2"}
     bad = {**ok, "url": "javascript:alert(1)"}
     out = blocks_to_html([{"type": "actions", "elements": [ok, bad]}])
-    tags = _tags(out)
+    tags = start_tags(out)
     (link,) = [attrs for tag, attrs in tags if tag == "a"]
     assert link["href"] == "https://example.com/?a=1&b=2"
     assert link["rel"] == "noopener"
@@ -242,7 +229,7 @@ def test_lead_card_renders() -> None:
     assert '<div class="slack-context">' in out
     assert "Lead #100000001 · 2025-05-28 19:19 UTC" in out
     assert "date_short_pretty" not in out
-    buttons = [attrs for tag, attrs in _tags(out) if tag == "button"]
+    buttons = [attrs for tag, attrs in start_tags(out) if tag == "button"]
     assert [b["data-action-id"] for b in buttons] == [
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
@@ -263,7 +250,7 @@ def test_danger_button_with_confirm_renders() -> None:
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
     out = message_to_html(message, message_id="m-2")
-    danger = next(attrs for tag, attrs in _tags(out) if tag == "button")
+    danger = next(attrs for tag, attrs in start_tags(out) if tag == "button")
     assert danger["class"] == "slack-button danger" and danger["data-value"] == "7"
     assert danger["data-confirm"].startswith("Disconnect acme?")
 
@@ -320,5 +307,110 @@ def test_style_covers_the_classes() -> None:
         r'class="([\w-]+)', blocks_to_html([{"type": "divider"}]) + message_to_html({}, message_id="")
     ):
         assert f".{cls}" in STYLE
-    for cls in ("slack-button", "primary", "danger", "slack-context", "slack-fields", "slack-edited"):
+    for cls in ("slack-button", "primary", "danger", "slack-context", "slack-fields", "slack-edited", "slack-mention",
+                "slack-broadcast", "slack-emoji"):  # fmt: skip
         assert f".{cls}" in STYLE
+
+
+# --- names and emoji, as the viewer's Slack shows them ------------------------------------------
+
+NAMES = Names(channels={"C0LEADS": "leads", "C0EVIL": "<b>x</b>"}, users={"U1": "ada", "U6": 'a"b'})
+
+
+@pytest.mark.parametrize(
+    ("mrkdwn", "expected"),
+    [
+        ("<#C0LEADS>", '<span class="slack-mention">#leads</span>'),
+        # The workspace's current name wins over the label the app wrote (channels get renamed).
+        ("<#C0LEADS|old-name>", '<span class="slack-mention">#leads</span>'),
+        ("<#C9GONE|gone>", '<span class="slack-mention">#gone</span>'),
+        ("<#C9GONE>", '<span class="slack-mention">#C9GONE</span>'),
+        ("<@U1>", '<span class="slack-mention">@ada</span>'),
+        ("<@U9|bob>", '<span class="slack-mention">@bob</span>'),
+        ("<#C0EVIL>", '<span class="slack-mention">#&lt;b&gt;x&lt;/b&gt;</span>'),
+        ("<@U6>", '<span class="slack-mention">@a&quot;b</span>'),
+        ("<!everyone>", '<span class="slack-mention slack-broadcast">@everyone</span>'),
+        ("<!subteam^S1|@sales>", '<span class="slack-mention">@sales</span>'),
+        ("<!subteam^S1>", '<span class="slack-mention">@S1</span>'),
+    ],
+)
+def test_mentions_show_names(mrkdwn: str, expected: str) -> None:
+    assert mrkdwn_to_html(mrkdwn, names=NAMES) == expected
+
+
+GREEN = '<span class="slack-emoji">🟢</span>'
+
+
+@pytest.mark.parametrize(
+    ("mrkdwn", "expected"),
+    [
+        (":large_green_circle: active", f"{GREEN} active"),
+        (":large_green_circle::large_green_circle:", GREEN * 2),
+        ("*:large_green_circle: bold*", f"<b>{GREEN} bold</b>"),
+        # Underscores inside a shortcode are not italics, and italics around one still work.
+        ("_:large_green_circle:_", f"<i>{GREEN}</i>"),
+        (":not_an_emoji_we_know: stays", ":not_an_emoji_we_know: stays"),
+        ("at 10:00:large_green_circle:", f"at 10:00{GREEN}"),
+        ("`:large_green_circle:` is code", "<code>:large_green_circle:</code> is code"),
+        (
+            "<https://x.example|:link: page>",
+            '<a href="https://x.example" target="_blank" rel="noopener"><span class="slack-emoji">🔗</span> page</a>',
+        ),
+        (":Large_Green_Circle:", ":Large_Green_Circle:"),
+    ],
+)
+def test_emoji_shortcodes(mrkdwn: str, expected: str) -> None:
+    assert mrkdwn_to_html(mrkdwn) == expected
+
+
+def test_plain_text_gets_emoji_unless_it_says_not_to() -> None:
+    assert plain_to_html(":tada: done") == '<span class="slack-emoji">🎉</span> done'
+    block = {"type": "header", "text": {"type": "plain_text", "text": ":tada: <b>", "emoji": False}}
+    assert blocks_to_html([block]) == '<h3 class="slack-header">:tada: &lt;b&gt;</h3>'
+
+
+def test_names_reach_every_block_kind() -> None:
+    mention = {"type": "mrkdwn", "text": "<@U1> in <#C0LEADS>"}
+    blocks = [
+        {"type": "section", "text": mention, "fields": [mention]},
+        {"type": "context", "elements": [mention]},
+    ]
+    out = message_to_html({"blocks": blocks}, message_id="m", names=NAMES)
+    assert out.count("@ada") == 3 and out.count("#leads") == 3
+    assert "U1" not in out and "C0LEADS" not in out
+    assert message_to_html({"text": "hi <@U1>"}, message_id="m", names=NAMES).count("@ada") == 1
+
+
+def _app_shortcodes() -> dict[str, set[str]]:
+    """Every `:shortcode:` in the strings of the app's own code (docstrings aside), and where."""
+    shortcode = re.compile(r"(?<![\w:]):([a-z][a-z0-9_+-]*):(?!\w)")
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        if "sandbox" in path.parts:
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                for match in shortcode.finditer(node.value):
+                    found.setdefault(match[1], set()).add(path.name)
+    return found
+
+
+def test_every_shortcode_the_app_sends_has_its_emoji() -> None:
+    used = _app_shortcodes()
+    assert {"warning", "large_green_circle", "tada"} <= used.keys()  # the scan does find them
+    missing = {name: where for name, where in used.items() if name not in SHORTCODES}
+    assert not missing, f"add these to bot/sandbox/emoji.py: {missing}"
+
+
+def test_the_emoji_table_holds_emoji_only() -> None:
+    for name, emoji in SHORTCODES.items():
+        assert re.fullmatch(r"[a-z0-9_+-]+", name), name
+        assert emoji and not any(c.isascii() for c in emoji), name

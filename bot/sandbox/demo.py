@@ -28,6 +28,7 @@ from bot.sandbox.driver import connect_key, install
 from bot.sandbox.signing import SlackClient
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.whatconverts import FakeWhatConverts
+from bot.sandbox.workspace import SandboxSlack
 
 PRODUCTION = ("SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 TOKEN, SECRET = "demo-profile-token", "demo-profile-secret-" + "x" * 12
@@ -85,13 +86,14 @@ async def run(port: int) -> int:
         return 2
     with (
         tempfile.TemporaryDirectory(prefix="whatconverts-demo-") as tmp,
-        FakeSlack() as slack,
+        SandboxSlack() as slack,
         FakeWhatConverts() as wc,
     ):
-        slack.add_team("T1", "Sandbox Co")
-        slack.add_user("T1", "U1", is_admin=True, name="you")
+        slack.add_team(web.TEAM, web.TEAM_NAME)
+        for user_id, name in web.PEOPLE.items():
+            slack.add_user(web.TEAM, user_id, is_admin=user_id == web.USER, name=name)
         for channel, name in web.CHANNELS.items():
-            slack.add_channel("T1", channel, name=name)
+            slack.add_channel(web.TEAM, channel, name=name)
         wc.add_profile_key(TOKEN, SECRET, account="Sandbox Co", profile="Main Site")
         wc.set_daily_limit(TOKEN, None)
         wc.add_lead(date_created="2020-01-01T00:00:00Z")

@@ -1,136 +1,271 @@
-"""The demo's `/sandbox` page: every channel as Slack would show it, a command box, the Home tab, live.
+"""The demo's `/sandbox` routes: every channel as Slack would show it, a command box, App Home, modals.
 
-Everything a visitor does here goes to the app as Slack would send it: commands and button
-presses are signed requests to `/slack/events`; replies come back through the response URL the
-fake Slack records.
+Everything a visitor does here reaches the app as Slack would send it: commands (escaped as Slack
+escapes them), button presses, modal submissions and closes are signed requests to
+`/slack/events`. What the app answers comes back through the fake Slack: posted messages, the
+published Home tab, open modals, and replies to the response URLs handed out here.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bot.escape import escape_mrkdwn
+from bot.ids import COMMAND
+from bot.sandbox import interactions
+from bot.sandbox.command_text import escape_command
+from bot.sandbox.page import render_page
+from bot.sandbox.replies import Replies, Reply
 from bot.sandbox.signing import SlackClient
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox_render import STYLE, blocks_to_html, message_to_html, mrkdwn_to_html
+from bot.sandbox.view_render import view_to_html
+from bot.sandbox.view_state import required_errors, state_values, view_key
+from bot.sandbox.workspace import SandboxSlack
+from bot.sandbox_render import Names, blocks_to_html, message_to_html
 
+TEAM, TEAM_NAME = "T1", "Sandbox Co"
 CHANNELS = {"C0LEADS": "leads", "C0CALLS": "calls"}
-USER = "U1"
-
-PAGE = """<!doctype html><html lang=en><head><meta charset=utf-8>
-<meta name=viewport content="width=device-width,initial-scale=1">
-<title>WhatConverts for Slack — sandbox</title>
-<style>
-body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;margin:0;background:#f8f8f8;color:#1d1c1d}
-header{background:#3f0e40;color:#fff;padding:.8rem 1.2rem}header b{font-size:1.1rem}
-main{display:grid;grid-template-columns:1fr 1fr 1fr;gap:1rem;padding:1rem}
-section.pane{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12);padding:.8rem;
-max-height:80vh;overflow:auto}
-h2{font-size:1rem;margin:.2rem 0 .6rem}#reply{margin-top:.6rem}
-form#command{display:flex;gap:.4rem}form#command input{flex:1;padding:.5rem;font-size:.95rem}
-%(style)s
-</style></head><body>
-<header><b>WhatConverts for Slack — sandbox</b> · a fake Slack workspace and a fake WhatConverts
-account, wired to the real app. New leads arrive every few seconds.</header>
-<main>
-<section class=pane><h2># leads</h2><div id="channel-C0LEADS"></div></section>
-<section class=pane><h2># calls</h2><div id="channel-C0CALLS"></div></section>
-<section class=pane><h2>Try a command (as an admin, in #leads)</h2>
-<form id=command><input id=command-text name=text value="/whatconverts list" autocomplete=off>
-<button type=submit id=run>Send</button></form><div id=reply class=slack-message></div>
-<h2 style="margin-top:1.2rem">App Home</h2><div id=home></div></section>
-</main>
-<script>
-async function refresh(){
-  const r = await fetch('/sandbox/state'); const s = await r.json();
-  for (const [id, html] of Object.entries(s.channels)) {
-    const el = document.getElementById('channel-' + id); if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
-  }
-  const home = document.getElementById('home'); if (home.dataset.html !== s.home) { home.innerHTML = s.home; home.dataset.html = s.home; }
-}
-document.getElementById('command').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const text = document.getElementById('command-text').value;
-  const r = await fetch('/sandbox/command', {method:'POST', headers:{'content-type':'application/json'}, body: JSON.stringify({text})});
-  document.getElementById('reply').innerHTML = (await r.json()).html;
-});
-document.addEventListener('click', async (e) => {
-  const b = e.target.closest('button.slack-button'); if (!b) return;
-  e.preventDefault();
-  await fetch('/sandbox/action', {method:'POST', headers:{'content-type':'application/json'},
-    body: JSON.stringify({message: b.dataset.message, action_id: b.dataset.actionId, value: b.dataset.value,
-                          block_id: b.dataset.blockId})});
-  setTimeout(refresh, 300); setTimeout(refresh, 1200);
-});
-refresh(); setInterval(refresh, 1500);
-</script></body></html>"""
+USER, USER_NAME = "U1", "ada"
+PEOPLE = {USER: USER_NAME, "U2": "grace"}
+APP_NAME = "WhatConverts"
+# Slack gives up on an interaction the app hasn't acked within 3 s and says so in the modal.
+ACK_DEADLINE = 3.0
+NO_ANSWER = "We had some trouble connecting. Try again?"
+COMMAND_CHARS = 4000
+SHOWN_MESSAGES = 30
+SHOWN_REPLIES = 5
 
 
-def routes(slack: FakeSlack, client: SlackClient) -> list[Route]:
-    def channel_html(channel: str) -> str:
-        messages = [m for m in slack.messages(channel) if not m.get("thread_ts")]
+def _row(body: str, *, extra: str = "", note: str = "", classes: str = "slack-row") -> str:
+    """A message row as Slack draws it: the app's avatar, its name and APP badge, then the message."""
+    head = f'<div><span class="author">{APP_NAME}</span><span class="app-badge">APP</span>{note}</div>'
+    return f'<div class="{classes}"><div class="avatar">W</div><div class="row-body">{head}{body}{extra}</div></div>'
+
+
+class Sandbox:
+    """The state behind the page: the fake Slack, the signed client to the app, replies, modal errors."""
+
+    def __init__(self, slack: SandboxSlack, client: SlackClient) -> None:
+        self.slack = slack
+        self.client = client
+        self.replies = Replies(slack, prefix=f"{TEAM}/sandbox")
+        self.person = interactions.Person(TEAM, "sandbox", USER, USER_NAME)
+        # Errors under a modal's inputs, per (view id, hash): a views.update (new hash) clears them.
+        self.errors: dict[tuple[str, str], dict[str, str]] = {}
+
+    @property
+    def names(self) -> Names:
+        return self.slack.names(TEAM)
+
+    # --- what the page shows --------------------------------------------------------------------
+
+    def channel_html(self, channel: str) -> str:
+        posted = self.slack.messages(channel, TEAM)
+        threads: dict[str, int] = {}
+        for message in posted:
+            if message.get("thread_ts"):
+                threads[message["thread_ts"]] = threads.get(message["thread_ts"], 0) + 1
+        messages = [m for m in posted if not m.get("thread_ts")][-SHOWN_MESSAGES:]
         if not messages:
-            return '<p class="slack-context">No leads yet: the first arrives within a few seconds.</p>'
-        return "".join(message_to_html(m, message_id=f"{channel}:{m['ts']}") for m in reversed(messages[-30:]))
+            return '<p class="empty">No leads yet: the first arrives within a few seconds.</p>'
+        rows = []
+        for m in messages:
+            count = threads.get(m["ts"], 0)
+            extra = f'<div class="thread-replies">{count} repl{"ies" if count > 1 else "y"}</div>' if count else ""
+            rows.append(_row(message_to_html(m, message_id=f"{channel}:{m['ts']}", names=self.names), extra=extra))
+        return "".join(rows)
 
-    def home_html() -> str:
-        view = slack.published_view(USER)
-        return blocks_to_html((view or {}).get("blocks", []), message_id="home") if view else ""
+    def replies_html(self, channel: str) -> str:
+        def row(reply: Reply) -> str:
+            note = "" if reply.shared else '<span class="eph-note">Only visible to you</span>'
+            body = message_to_html(reply.message, message_id=f"reply:{channel}:{reply.id}", names=self.names)
+            return _row(body, note=note, classes="slack-row" + ("" if reply.shared else " slack-ephemeral"))
+
+        return "".join(row(r) for r in self.replies.in_channel(channel)[-SHOWN_REPLIES:])
+
+    def home_html(self) -> str:
+        view = self.slack.published_view(USER, TEAM)
+        return blocks_to_html(view.get("blocks", []), message_id="home", names=self.names) if view else ""
+
+    def modal_state(self) -> dict[str, Any] | None:
+        """The modal on top (the newest one's top view), drawn with its errors, or None."""
+        views = self.slack.open_modals()
+        shown = {(v["id"], v.get("hash", "")) for v in views}
+        self.errors = {key: value for key, value in self.errors.items() if key in shown}
+        if not views:
+            return None
+        view = views[-1]
+        errors = self.errors.get((view["id"], view.get("hash", "")), {})
+        behind = len({v.get("root_view_id") for v in views}) - 1
+        html = view_to_html(view, errors=errors, names=self.names)
+        return {"id": view["id"], "key": view_key(view, errors), "html": html, "behind": behind}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "channels": {c: self.channel_html(c) for c in CHANNELS},
+            "replies": {c: self.replies_html(c) for c in CHANNELS},
+            "home": self.home_html(),
+            "modal": self.modal_state(),
+        }
+
+    # --- what the person does -------------------------------------------------------------------
+
+    async def command(self, text: str, channel: str) -> None:
+        """Run `/whatconverts text` in `channel`; returns once the answer is in (or after 5 s)."""
+        origin = self.replies.new_command()
+        response = await self.client.command(
+            escape_command(text[:COMMAND_CHARS], self.names),
+            team_id=TEAM,
+            user_id=USER,
+            user_name=USER_NAME,
+            channel_id=channel,
+            channel_name=CHANNELS[channel],
+            response_url=self.replies.url(channel, origin),
+            trigger_id=self.slack.new_trigger_id(),
+        )
+        if response.content.strip():
+            self.replies.acked(channel, origin, dict(response.json()))
+            return
+        deadline = time.monotonic() + 5
+        while not self.replies.posted(channel, origin) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    def _open_view(self, view_id: str) -> dict[str, Any] | None:
+        return next((v for v in self.slack.open_modals() if v["id"] == view_id), None)
+
+    async def press(self, data: dict[str, Any]) -> httpx.Response:
+        """A button press, wherever the button is: a posted message, a reply, App Home or a modal."""
+        where = str(data.get("message") or "")
+        trigger_id = self.slack.new_trigger_id()
+        action = {
+            "action_id": str(data.get("action_id") or ""),
+            "block_id": str(data.get("block_id") or ""),
+            "value": str(data.get("value") or ""),
+            "type": "button",
+            "text": {"type": "plain_text", "text": str(data.get("text") or "").strip(), "emoji": True},
+        }
+        kw: dict[str, Any] = {}
+        if where == "home":
+            view = self.slack.published_view(USER, TEAM) or {"id": "", "type": "home"}
+            kw = {"container": {"type": "view", "view_id": view["id"]}, "view": view}
+        elif where.startswith("view:"):
+            view = self._open_view(where[len("view:") :]) or {"id": where[len("view:") :], "type": "modal"}
+            typed = data.get("values") if isinstance(data.get("values"), dict) else {}
+            names = self.names
+            values = state_values(view, typed, channels=names.channels, users=names.users)
+            kw = {"container": {"type": "view", "view_id": view["id"]}, "view": {**view, "state": {"values": values}}}
+        else:
+            if where.startswith("reply:"):
+                channel, _, reply_id = where[len("reply:") :].partition(":")
+                container = {"type": "message", "message_ts": f"{time.time():.6f}", "is_ephemeral": True}
+                message, origin = None, reply_id
+            else:
+                channel, _, ts = where.partition(":")
+                container = {"type": "message", "message_ts": ts}
+                message = next((m for m in self.slack.messages(channel, TEAM) if m["ts"] == ts), None)
+                origin = f"m{ts}"
+            if channel not in CHANNELS:
+                return httpx.Response(404)
+            kw = {
+                "container": {**container, "channel_id": channel},
+                "channel": {"id": channel, "name": CHANNELS[channel]},
+                "message": message,
+                "response_url": self.replies.url(channel, origin),
+            }
+        payload = interactions.block_actions(self.person, action=action, trigger_id=trigger_id, **kw)
+        return await self.client.interaction(payload)
+
+    async def submit(self, view_id: str, typed: dict[str, Any]) -> None:
+        """The Submit button: Slack's own required-field check, then the signed view_submission."""
+        view = self._open_view(view_id)
+        if view is None:
+            return
+        key = (view_id, view.get("hash", ""))
+        names = self.names
+        values = state_values(view, typed, channels=names.channels, users=names.users)
+        if missing := required_errors(view, values):
+            self.errors[key] = missing
+            return
+        payload = interactions.view_submission(
+            self.person, view=view, values=values, trigger_id=self.slack.new_trigger_id()
+        )
+        # Shielded: Slack stops waiting after 3 s, but the app goes on with the request.
+        sent = asyncio.ensure_future(self.client.interaction(payload))
+        try:
+            response = await asyncio.wait_for(asyncio.shield(sent), ACK_DEADLINE)
+        except TimeoutError:
+            self.errors[key] = {"": NO_ANSWER}
+            return
+        if response.status_code != 200:
+            self.errors[key] = {"": NO_ANSWER}
+            return
+        ack = dict(response.json()) if response.content.strip() else None
+        if ack and ack.get("response_action") == "errors" and isinstance(ack.get("errors"), dict):
+            self.errors[key] = {str(k): str(v) for k, v in ack["errors"].items()}
+        self.slack.answer_submission(view_id, ack)
+
+    async def close(self, view_id: str) -> None:
+        """The close button (or the title bar's close, or Esc): the modal goes; `view_closed` if the view asked for it."""
+        view = self._open_view(view_id)
+        if view is None:
+            return
+        self.slack.close_view(view_id)
+        if view.get("notify_on_close"):
+            payload = interactions.view_closed(self.person, view=view, is_cleared=bool(view.get("clear_on_close")))
+            await self.client.interaction(payload)
+
+
+def routes(slack: SandboxSlack, client: SlackClient) -> list[Route]:
+    sandbox = Sandbox(slack, client)
 
     async def page(_: Request) -> Response:
         await client.event({"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"})
-        return HTMLResponse(PAGE % {"style": STYLE}, headers={"cache-control": "no-store"})
+        html = render_page(CHANNELS, team=TEAM_NAME, app=APP_NAME)
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     async def state(_: Request) -> Response:
-        return JSONResponse({"channels": {c: channel_html(c) for c in CHANNELS}, "home": home_html()})
+        return JSONResponse(sandbox.state())
 
     async def command(request: Request) -> Response:
         data = await request.json()
         text = str(data.get("text") or "").strip()
-        if text.startswith("/whatconverts"):
-            text = text[len("/whatconverts") :].strip()
-        reply = await client.ask(text[:500], user_id=USER, channel_id="C0LEADS")
-        body = blocks_to_html(reply.get("blocks") or [], message_id="reply") or mrkdwn_to_html(reply.get("text", ""))
-        return JSONResponse({"html": body})
+        channel = str(data.get("channel") or "")
+        channel = channel if channel in CHANNELS else next(iter(CHANNELS))
+        word, _, rest = text.partition(" ")
+        if word.startswith("/") and word != COMMAND:
+            # What Slack itself answers; the app never hears of it.
+            refusal = {"text": f"`{escape_mrkdwn(word[:40])}` is not a valid command."}
+            sandbox.replies.acked(channel, sandbox.replies.new_command(), refusal)
+            return JSONResponse({"ok": False})
+        await sandbox.command(rest.strip() if word == COMMAND else text, channel)
+        return JSONResponse({"ok": True})
 
     async def action(request: Request) -> Response:
-        data: dict[str, Any] = await request.json()
-        where = str(data.get("message") or "")
-        if where == "home":
-            container: dict[str, Any] = {"type": "view", "view_id": "V0HOME"}
-            channel = None
-        else:
-            channel, _, ts = where.partition(":")
-            container = {"type": "message", "channel_id": channel, "message_ts": ts}
-        payload = {
-            "type": "block_actions",
-            "user": {"id": USER, "team_id": "T1"},
-            "team": {"id": "T1", "domain": "sandbox"},
-            "api_app_id": "A1",
-            "container": container,
-            "trigger_id": slack.new_trigger_id(),
-            "actions": [
-                {
-                    "action_id": str(data.get("action_id") or ""),
-                    "block_id": str(data.get("block_id") or ""),
-                    "value": str(data.get("value") or ""),
-                    "type": "button",
-                    "action_ts": "1",
-                }
-            ],
-        }
-        if channel:
-            payload["channel"] = {"id": channel, "name": CHANNELS.get(channel, channel)}
-            payload["response_url"] = slack.response_url(f"T1/sandbox/{channel}")
-        await client.interaction(payload)
-        return JSONResponse({"ok": True})
+        response = await sandbox.press(await request.json())
+        return JSONResponse({"ok": response.status_code == 200, "status": response.status_code})
+
+    async def submit(request: Request) -> Response:
+        data = await request.json()
+        typed = data.get("values") if isinstance(data.get("values"), dict) else {}
+        await sandbox.submit(str(data.get("view_id") or ""), typed)
+        return JSONResponse({"modal": sandbox.modal_state()})
+
+    async def close(request: Request) -> Response:
+        data = await request.json()
+        await sandbox.close(str(data.get("view_id") or ""))
+        return JSONResponse({"modal": sandbox.modal_state()})
 
     return [
         Route("/sandbox", page, methods=["GET"]),
         Route("/sandbox/state", state, methods=["GET"]),
         Route("/sandbox/command", command, methods=["POST"]),
         Route("/sandbox/action", action, methods=["POST"]),
+        Route("/sandbox/view/submit", submit, methods=["POST"]),
+        Route("/sandbox/view/close", close, methods=["POST"]),
     ]
