@@ -7,8 +7,10 @@ page and first closes any modal an earlier test left open, since modals live in 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
@@ -183,3 +185,58 @@ def test_presses_made_at_once_each_open_their_modal(page: Page) -> None:
         expect(page.locator("#modal-layer .slack-modal-title")).to_have_text("Lead value")
         close_top(page, ".slack-modal-foot [data-modal=close]")
     expect(page.locator("#modal-layer")).to_be_hidden(timeout=APP)
+
+
+BURST = 30  # presses at once, each its own request and trigger_id (which the fake expires after 3 s)
+
+
+def test_thirty_add_value_presses_at_once_all_open_their_modal(page: Page) -> None:
+    """S6: a modal opens in the listener, before any queue, so no trigger_id of a burst expires."""
+    answers = page.evaluate(
+        """async (n) => {
+          const cards = [...document.querySelectorAll("#channel-C0LEADS button[data-action-id='lead_value']")];
+          const button = cards[cards.length - 1];
+          return Promise.all(Array.from({length: n}, () => window.sandbox.press(button)));
+        }""",
+        BURST,
+    )
+    assert [a["ok"] for a in answers] == [True] * BURST
+    modal(page, "Lead value")
+    expect(page.locator("#modal-layer .modal-count")).to_have_text(f"{BURST - 1} more behind this one", timeout=APP)
+    expect(page.locator("#modal-layer .slack-error, #modal-layer .slack-modal-problem")).to_have_count(0)
+    closed = page.evaluate(
+        """async () => {
+          let closed = 0;
+          for (let s = await (await fetch("/sandbox/state")).json(); s.modal; closed++) {
+            const r = await fetch("/sandbox/view/close", {method: "POST", headers: {"content-type": "application/json"},
+                                                          body: JSON.stringify({view_id: s.modal.id})});
+            s = await r.json();
+          }
+          return closed;
+        }"""
+    )
+    assert closed == BURST
+
+
+def test_a_value_saved_while_whatconverts_takes_five_seconds_is_kept_without_a_false_error(
+    page: Page, demo: Demo
+) -> None:
+    card = settled_card(page)
+    card_id = card.get_attribute("id") or ""
+    lead_id = re.search(r"Lead #(\d+)", card.inner_text()).group(1)  # type: ignore[union-attr]
+    slowed = httpx.post(f"{demo.url}/sandbox/whatconverts/slow", json={"lead_id": lead_id, "seconds": 5, "times": 4})
+    assert slowed.json()["ok"], slowed.text
+
+    card.locator("button[data-action-id='lead_value']").click()
+    form = modal(page, "Lead value")
+    form.get_by_label("Quote value").fill("4,321.00")
+    submitted = time.monotonic()
+    form.locator("[data-modal=submit]").click()
+    # Acked at once: the form says it is saving (no "trouble connecting" after 3 s, no error) …
+    expect(page.locator("#modal-layer .slack-modal")).to_contain_text("Saving", timeout=APP)
+    # … and the value lands once WhatConverts answers.
+    expect(by_id(page, card_id)).to_contain_text("$4,321.00", timeout=30_000)
+    assert time.monotonic() - submitted > 4.5, "WhatConverts was not slowed: the test shows nothing"
+    expect(page.locator("#modal-layer .slack-error, #modal-layer .slack-modal-problem")).to_have_count(0)
+    expect(page.locator("#modal-layer")).not_to_contain_text("trouble connecting")
+    finished(page)

@@ -118,7 +118,7 @@ async def run(port: int) -> int:
         )
         app = create_app(settings)
         client = SlackClient(base, signing_secret, response_url=slack.response_url("T1/sandbox"), replies=slack)
-        app.router.routes.extend(web.routes(slack, client))
+        app.router.routes.extend(web.routes(slack, client, wc))
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
         )

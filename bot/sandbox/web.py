@@ -26,6 +26,7 @@ from bot.sandbox.replies import Replies, Reply
 from bot.sandbox.signing import SlackClient
 from bot.sandbox.view_render import view_to_html
 from bot.sandbox.view_state import required_errors, state_values, view_key
+from bot.sandbox.whatconverts import FakeWhatConverts
 from bot.sandbox.workspace import SandboxSlack
 from bot.sandbox_render import Names, blocks_to_html, message_to_html
 
@@ -221,7 +222,7 @@ class Sandbox:
             await self.client.interaction(payload)
 
 
-def routes(slack: SandboxSlack, client: SlackClient) -> list[Route]:
+def routes(slack: SandboxSlack, client: SlackClient, wc: FakeWhatConverts | None = None) -> list[Route]:
     sandbox = Sandbox(slack, client)
 
     async def page(_: Request) -> Response:
@@ -261,8 +262,20 @@ def routes(slack: SandboxSlack, client: SlackClient) -> list[Route]:
         await sandbox.close(str(data.get("view_id") or ""))
         return JSONResponse({"modal": sandbox.modal_state()})
 
+    async def slow_whatconverts(request: Request) -> Response:
+        # To try (and test) the app against a slow WhatConverts: the next reads and writes of one lead wait.
+        data = await request.json()
+        seconds = min(max(float(data.get("seconds") or 0), 0.0), 30.0)
+        times = min(max(int(data.get("times") or 1), 1), 100)
+        lead_id = str(data.get("lead_id") or "")
+        if wc is None or not seconds or not lead_id.isdigit():
+            return JSONResponse({"ok": False}, status_code=400)
+        wc.delay_next(f"/api/v1/leads/{lead_id}", seconds, times)
+        return JSONResponse({"ok": True, "seconds": seconds, "times": times})
+
     return [
         Route("/sandbox", page, methods=["GET"]),
+        Route("/sandbox/whatconverts/slow", slow_whatconverts, methods=["POST"]),
         Route("/sandbox/state", state, methods=["GET"]),
         Route("/sandbox/command", command, methods=["POST"]),
         Route("/sandbox/action", action, methods=["POST"]),
