@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot import ids
+from bot.blocks import cut
 from bot.escape import escape_mrkdwn, safe_url
 from bot.formats import DEFAULT, Locale, phone
 from bot.formats import money as _money
@@ -46,22 +47,14 @@ EXCERPT_CHARS = 600  # enough to judge a lead at a glance; the rest is one click
 NAME_CHARS = 100  # a "name" longer than this is junk or an attack, not a name
 LINK_URL_CHARS = 1000  # longer URLs are dropped rather than cut, a cut URL is a broken link
 
-_ENTITIES = ("&amp;", "&lt;", "&gt;")
 # Control characters, lone surrogates and bidi overrides/isolates: invisible in Slack, or (U+202E)
 # able to make "evil" display as "live". Newlines and tabs survive in multi-line text only.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def truncate(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, ending in "…" when cut, never inside `&amp;`/`&lt;`/`&gt;`."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&", max(0, len(cut) - 4))
-    # A half entity ("&am") would show as garbage, so drop it whole.
-    if amp != -1 and any(e.startswith(cut[amp:]) for e in _ENTITIES):
-        cut = cut[:amp]
-    return cut + "…"
+    """`text` cut to at most `limit` characters, ending in "…" when cut, never inside an entity or a link."""
+    return text if len(text) <= limit else cut(text, limit)
 
 
 def _clean(value: object, *, multiline: bool = False) -> str:

@@ -430,7 +430,7 @@ def test_hostile_full_card_details() -> None:
     assert texts[0].startswith("*Contact*\n&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &lt;#C1&gt; &lt;https://")
     assert texts[0].endswith("…") and len(texts[0]) <= len("*Contact*\n") + 100  # a "name" that long is junk
     company = texts[3]
-    assert company.startswith("*Company*\n") and company.endswith("…") and len(company) == 2000
+    assert company.startswith("*Company*\n") and company.endswith("…") and 1990 <= len(company) <= 2000
     assert "evil &amp; done" in company  # the override is gone, the text stays
     assert "*Email*\n&lt;mailto:x@evil.example|boss@company.example&gt;" in texts
     assert "*Value*\nQuotable: " in " ".join(texts)
