@@ -22,6 +22,7 @@ from bot.commands import tokenize
 from bot.errors import UsageError
 from bot.escape import escape_mrkdwn
 from bot.filters import TYPE_WORD, Filters, parse_subscription, render, visible
+from bot.formats import DEFAULT_CURRENCY, SYMBOLS
 from bot.payloads import parse_id
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/), in characters or items.
@@ -385,7 +386,13 @@ def _token(sign: str, field: str, values: Sequence[str]) -> str:
 
 
 def value_modal(
-    *, lead_id: int, channel_id: str, message_ts: str, quote_value: Decimal | None, sales_value: Decimal | None
+    *,
+    lead_id: int,
+    channel_id: str,
+    message_ts: str,
+    quote_value: Decimal | None,
+    sales_value: Decimal | None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> dict:
     """The form for a lead's quote and sales values, opened from the card at `channel_id`/`message_ts`."""
     metadata = json.dumps(
@@ -394,6 +401,10 @@ def value_modal(
     fields = (
         (ids.BLOCK_VALUE_QUOTE, ids.ACTION_VALUE_QUOTE, "Quote value", quote_value, "What you quoted, e.g. 1,200.50"),
         (ids.BLOCK_VALUE_SALES, ids.ACTION_VALUE_SALES, "Sales value", sales_value, "What the sale was worth."),
+    )
+    fields = tuple(
+        (block_id, action_id, f"{label} ({currency})", value, hint)
+        for block_id, action_id, label, value, hint in fields
     )
     return {
         "type": "modal",
@@ -453,12 +464,18 @@ def read_value_modal(view: Mapping[str, Any]) -> LeadValues:
     )
 
 
+# A symbol or code typed before or after the amount ("€1,200", "1200 EUR"): the connection's currency
+# is what the value means whatever is typed, so the mark is only dropped.
+_MARKS = "|".join(re.escape(s) for s in sorted(set(SYMBOLS.values()), key=len, reverse=True))
+_CURRENCY_MARK = re.compile(rf"^\s*(?:{_MARKS}|[A-Za-z]{{3}}(?=[\s\d.,-]))\s*|\s*(?:{_MARKS}|[A-Za-z]{{3}})\s*$")
+
+
 def parse_amount(typed: str) -> Decimal | None:
-    """'1,200.50', '$1,200', ' 99.5 ' → Decimal; '' → None; ValueError with a short message otherwise."""
+    """'1,200.50', '$1,200', '€99.5', '1200 EUR' → Decimal; '' → None; ValueError with a short message otherwise."""
     text = typed.strip()
     if not text:
         return None
-    body = text.removeprefix("-").removeprefix("$").strip()
+    body = _CURRENCY_MARK.sub("", text.removeprefix("-")).strip()
     negative = text.startswith("-") or body.startswith("-")
     body = body.removeprefix("-").strip()
     match = _AMOUNT_RE.fullmatch(body)

@@ -310,6 +310,7 @@ def test_value_modal() -> None:
         message_ts="1748459991.000100",
         quote_value=Decimal("1200.5"),
         sales_value=None,
+        currency="EUR",
     )
     assert view == {
         "type": "modal",
@@ -322,7 +323,7 @@ def test_value_modal() -> None:
             {
                 "type": "input",
                 "block_id": "value_quote",
-                "label": plain("Quote value"),
+                "label": plain("Quote value (EUR)"),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value_quote_input",
@@ -336,7 +337,7 @@ def test_value_modal() -> None:
             {
                 "type": "input",
                 "block_id": "value_sales",
-                "label": plain("Sales value"),
+                "label": plain("Sales value (EUR)"),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value_sales_input",
@@ -653,6 +654,11 @@ def test_options_we_never_offered_are_a_bug_not_a_user_error() -> None:
         ("999,999,999,999.99", Decimal("999999999999.99")),
         ("", None),
         ("   ", None),
+        ("€1,200", Decimal("1200")),
+        ("1200 EUR", Decimal("1200")),
+        ("eur 99.50", Decimal("99.50")),
+        ("CA$ 5", Decimal("5")),
+        ("£0.99", Decimal("0.99")),
     ],
 )
 def test_amounts_people_type(typed: str, amount: Decimal | None) -> None:
@@ -672,6 +678,8 @@ def test_amounts_people_type(typed: str, amount: Decimal | None) -> None:
         ("1.2.3", "Enter an amount like 1200 or 1,200.50."),
         ("5.", "Enter an amount like 1200 or 1,200.50."),
         ("$", "Enter an amount like 1200 or 1,200.50."),
+        ("EUR", "Enter an amount like 1200 or 1,200.50."),
+        ("12 dollars", "Enter an amount like 1200 or 1,200.50."),
         ("+5", "Enter an amount like 1200 or 1,200.50."),
         ("١٢٣", "Enter an amount like 1200 or 1,200.50."),
         ("-5", "The amount can't be negative."),

@@ -73,6 +73,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 message_ts=card.delivery.message_ts or "",
                 quote_value=lead.quote_value,
                 sales_value=lead.sales_value,
+                currency=card.connection.currency,
             )
             await modal.show(client, form)
 
