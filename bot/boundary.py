@@ -48,6 +48,14 @@ def _ephemeral(reply: dict) -> BoltResponse:
     return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
 
 
+async def respond_checked(respond: AsyncRespond, **reply: Any) -> None:
+    """Reply through the response URL. Slack answers a refused reply (invalid_blocks, expired_url)
+    with an HTTP error that slack_sdk returns instead of raising: log it, so it is never silent."""
+    answered = await respond(**reply)
+    if answered.status_code != 200:
+        log.warning("Slack refused a reply: HTTP %s %s", answered.status_code, str(answered.body or "")[:200])
+
+
 def _reply(error: Exception, body: dict[str, Any]) -> dict:
     if isinstance(error, UserFacingError):
         return messages.error_message(error.message)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import cast
 
 import pytest
@@ -15,6 +17,7 @@ from bot.listeners.commands import build_table
 from bot.payloads import Command
 from bot.services import Services
 from tests.fakes.signing import SlackClient
+from tests.fakes.slack import FakeSlack
 from tests.support import rawdb
 from tests.support.connect import connect_key
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
@@ -79,3 +82,17 @@ async def test_subscribe_refuses_a_text_direction_override_and_does_not_echo_it(
     assert "invisible formatting character" in reply["text"]
     assert "\u202e" not in json.dumps(reply, ensure_ascii=False)
     assert (await rawdb.dump(sqlite_url))["subscriptions"] == []
+
+
+async def test_a_reply_slack_refuses_is_logged_not_lost_silently(
+    installed: None, slack: SlackClient, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """slack_sdk returns a refused response_url post instead of raising: the app must say so in its log."""
+    fake_slack.http_error_next("response_url", status=404)  # an expired response URL
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        await slack.ask("status")
+        for _ in range(100):
+            if any("Slack refused a reply: HTTP 404" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
+    assert any("Slack refused a reply: HTTP 404" in r.getMessage() for r in caplog.records)

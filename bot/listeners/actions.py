@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import connect_commands, connect_messages, ids
+from bot.boundary import respond_checked
 from bot.payloads import Action
 from bot.services import Services
 
@@ -21,7 +22,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(ids.ACTION_DISCONNECT_CANCEL)
     async def on_disconnect_cancel(ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
-        await respond(replace_original=True, **connect_messages.cancelled_message())
+        await respond_checked(respond, replace_original=True, **connect_messages.cancelled_message())
 
     @app.action(ids.ACTION_DISCONNECT_CONFIRM)
     async def on_disconnect_confirm(
@@ -34,6 +35,6 @@ def register(app: AsyncApp, services: Services) -> None:
             installer = context.get("installer_user_id")
             actor = await services.actor(client, user_id=action.user_id, installer_user_id=installer)
             reply = await connect_commands.confirm_disconnect(services, action, actor)
-            await respond(replace_original=True, **reply)
+            await respond_checked(respond, replace_original=True, **reply)
 
         services.after_ack(work(), body=body, client=client, respond=respond)

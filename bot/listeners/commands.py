@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import connect_commands, lead_commands, messages, subscribe_commands
+from bot.boundary import respond_checked
 from bot.commands import CommandTable, Invocation, Subcommand
 from bot.errors import UsageError
 from bot.ids import COMMAND
@@ -72,7 +73,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
 
             async def answer() -> None:
-                await respond(response_type="ephemeral", **await sub.handler(invocation))
+                await respond_checked(respond, response_type="ephemeral", **await sub.handler(invocation))
 
             services.after_ack(answer(), body=body, client=client, respond=respond)
             return
