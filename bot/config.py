@@ -8,6 +8,7 @@ to start the app four times to learn four variables.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import EllipsisType
@@ -27,7 +28,7 @@ HOW_TO_FIX: dict[str, str] = {
     "SLACK_CLIENT_SECRET": "copy it from your Slack app's Basic Information page",
     "TOKEN_ENCRYPTION_KEYS": "generate one with `whatconverts-slack gen-key` (comma-separated, newest first)",
     "DATABASE_URL": "use an async SQLAlchemy URL, e.g. sqlite+aiosqlite:///./whatconverts-slack.db "
-    "or postgresql+asyncpg://user@host/db",
+    "or postgresql+asyncpg://user@host/db (postgres:// works too)",
     "APP_BASE_URL": "set it to the public https:// URL of this app, e.g. https://leads.example.com",
     "PORT": "set it to a TCP port number, e.g. 3000",
     "POLL_MIN_INTERVAL_SECONDS": "set it to a whole number of seconds (60 or more recommended)",
@@ -182,6 +183,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
+        # Procfile platforms (Heroku, Render, Dokku …) hand out postgres:// URLs, often with
+        # sslmode=, and won't let you rename them: take them as meant, through asyncpg (which
+        # spells sslmode `ssl`).
+        scheme, sep, rest = value.partition("://")
+        if sep and scheme in ("postgres", "postgresql"):
+            value = "postgresql+asyncpg://" + re.sub(r"([?&])sslmode=", r"\1ssl=", rest)
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql+psycopg://")):
             raise ValueError("DATABASE_URL needs an async driver")
         return value

@@ -138,3 +138,21 @@ def test_env_example_lists_every_variable_once() -> None:
     assert sorted(named) == sorted(variables())
     for variable in variables():
         assert variable in PURPOSE
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u:p@db.example.com:5432/leads", "postgresql+asyncpg://u:p@db.example.com:5432/leads"),
+        ("postgresql://u:p@db/leads?sslmode=require", "postgresql+asyncpg://u:p@db/leads?ssl=require"),
+        ("postgresql+asyncpg://u@db/leads?ssl=require", "postgresql+asyncpg://u@db/leads?ssl=require"),
+    ],
+)
+def test_a_platforms_postgres_url_is_used_through_asyncpg(given: str, used: str) -> None:
+    assert load_settings(database_url=given).database_url == used
+
+
+def test_a_sync_sqlite_url_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(database_url="sqlite:///leads.db")
+    assert info.value.variables == ["DATABASE_URL"]
