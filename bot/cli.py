@@ -262,11 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Ctrl-C is how a server is stopped; these, cut short, did not finish what they were asked to.
+ONE_SHOT = ("migrate", "rotate-keys")
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    command = None
     try:
         from bot.config import ConfigError
 
         args = build_parser().parse_args(argv)
+        command = args.command
         try:
             return int(args.func(args))
         except ConfigError as exc:
@@ -274,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"configuration error: {line}", file=sys.stderr)
             return EXIT_CONFIG
     except KeyboardInterrupt:
+        if command in ONE_SHOT:
+            print(f"{command}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         return 0
 
 
