@@ -193,9 +193,11 @@ def test_ctrl_c_once_the_demo_is_ready_exits_0_quietly_and_port_comes_from_the_e
 
 
 @pytest.mark.parametrize("after", [0.2, 1.0], ids=["at-0.2s", "at-1s"])
-def test_ctrl_c_while_serve_starts_exits_0_quietly(after: float, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_ctrl_c_while_serve_or_worker_starts_exits_0_quietly(command: str, after: float, tmp_path: Path) -> None:
+    args = ["--host", "127.0.0.1", "--port", str(free_port())] if command == "serve" else []
     proc = subprocess.Popen(
-        [SCRIPT, "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+        [SCRIPT, command, *args],
         env=clean_env(**SLACK_ENV, DATABASE_URL=_sqlite(tmp_path)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
