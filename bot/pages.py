@@ -92,7 +92,7 @@ def installed_page(*, team_name: str | None, team_id: str | None, app_id: str | 
 <p>WhatConverts for Slack is in your workspace. Next, in Slack:</p>
 <ol>
 <li>Run <code>/whatconverts connect</code> to connect your WhatConverts account (workspace admins and
-whoever installed the app can). It answers with a private link to a page that takes the API key.</li>
+whoever installed the app can). It answers with a private, one-time link to connect it.</li>
 <li>In a channel that should get leads, run <code>/whatconverts subscribe</code>, for example
 <code>/whatconverts subscribe calls forms</code>.</li>
 <li>Open the app's <b>Home</b> tab: connections, subscriptions and anything that needs attention.</li>
