@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make run` (or `make demo`) and `make test`.
 # Each creates .venv and installs what it needs the first time.
+# Another port: `make demo PORT=3100` (or PORT in the environment; `make run` reads it too).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,10 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/whatconverts-slack serve
+	$(BIN)/whatconverts-slack serve $(if $(PORT),--port $(PORT))
 
 demo: $(STAMP)
-	$(BIN)/whatconverts-slack demo
+	$(BIN)/whatconverts-slack demo $(if $(PORT),--port $(PORT))
 
 migrate: $(STAMP)
 	$(BIN)/whatconverts-slack migrate

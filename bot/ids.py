@@ -8,6 +8,7 @@ from __future__ import annotations
 COMMAND = "/whatconverts"
 
 # Routes (DESIGN.md, "HTTP routes"; fixed).
+ROUTE_LANDING = "/"
 ROUTE_SLACK_EVENTS = "/slack/events"
 ROUTE_SLACK_INSTALL = "/slack/install"
 ROUTE_SLACK_OAUTH_REDIRECT = "/slack/oauth_redirect"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
-from bot import boundary, listeners, messages, middleware, workspaces
+from bot import boundary, install_web, listeners, messages, middleware, workspaces
 from bot.ids import BOT_SCOPES, ROUTE_SLACK_INSTALL, ROUTE_SLACK_OAUTH_REDIRECT
 from bot.services import Services
 from bot.slack_stores import SQLInstallationStore, SQLOAuthStateStore
@@ -32,6 +32,7 @@ def build_slack_app(services: Services) -> AsyncApp:
         install_page_rendering_enabled=False,
         installation_store=store,
         state_store=SQLOAuthStateStore(sessions=services.sessions),
+        callback_options=install_web.callback_options(settings),
     )
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret.get_secret_value(),

@@ -1,4 +1,4 @@
-"""HTTP routes: Slack's endpoints through Bolt's adapter, plus health, readiness and metrics."""
+"""HTTP routes: Slack's endpoints through Bolt's adapter, the landing page, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import ids, limits, slack_signature
+from bot import ids, install_web, limits, slack_signature
 from bot.services import Services
 from storage.health import Probe
 
@@ -65,6 +65,7 @@ def routes(services: Services, slack_app: AsyncApp) -> list[Route]:
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [
+        *install_web.routes(services.settings),
         Route(ids.ROUTE_SLACK_EVENTS, slack_events, methods=["POST"]),
         Route(ids.ROUTE_SLACK_INSTALL, bolt, methods=["GET"]),
         Route(ids.ROUTE_SLACK_OAUTH_REDIRECT, bolt, methods=["GET"]),

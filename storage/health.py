@@ -69,8 +69,11 @@ class Probe:
         return state
 
 
-async def require_ready(url: str, *, migrated: bool = True) -> None:
-    """Raise `DatabaseNotReady` unless the database at `url` answers and (with `migrated`) is migrated."""
+async def require_ready(url: str, *, migrated: bool = True) -> str | None:
+    """Raise `DatabaseNotReady` unless the database at `url` answers and (with `migrated`) is migrated.
+
+    Returns the migration the database is at (None: none applied).
+    """
     engine = make_engine(url, cipher=None)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT), make_sessionmaker(engine)() as session:
@@ -88,3 +91,4 @@ async def require_ready(url: str, *, migrated: bool = True) -> None:
         raise DatabaseNotReady(
             f"database is not migrated ({at}, need {migrate.head()}): run `whatconverts-slack migrate`"
         )
+    return current

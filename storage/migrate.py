@@ -39,6 +39,12 @@ def head() -> str:
     return revision
 
 
+def pending(current: str | None) -> list[tuple[str, str]]:
+    """What `upgrade` to head applies to a database at `current`: (revision, what it does), oldest first."""
+    scripts = list(_scripts().iterate_revisions(head(), current or "base"))
+    return [(script.revision, script.doc) for script in reversed(scripts)]
+
+
 def is_behind(current: str | None) -> bool:
     """Does a database at `current` (None: nothing applied) need `migrate` before this code can use it?
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from tests.support.databases import fresh_database
 from tests.support.install import install
 from tests.support.server import serve
 from tests.support.settings import make_settings
+
+# A developer's .env (read from the current directory) must not leak into the suite: every test,
+# and every process a test starts, sees only the settings it gives. tests/test_env_file.py turns it on.
+os.environ["ENV_FILE"] = ""
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("extra", "variable"),
     [
-        ({}, "SLACK_SIGNING_SECRET"),
+        ({**SLACK_ENV, "SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
         ({**SLACK_ENV, "TOKEN_ENCRYPTION_KEYS": ""}, "TOKEN_ENCRYPTION_KEYS"),
         ({**SLACK_ENV, "TOKEN_ENCRYPTION_KEYS": "not-a-key"}, "TOKEN_ENCRYPTION_KEYS"),
         ({**SLACK_ENV, "PORT": "eighty"}, "PORT"),
@@ -147,7 +147,9 @@ def test_manifest_prints_yaml_for_the_base_url() -> None:
     assert "https://leads.example.com/slack/events" in urls
 
 
-@pytest.mark.parametrize("base_url", ["leads.example.com", "ftp://leads.example.com"])
+@pytest.mark.parametrize(
+    "base_url", ["leads.example.com", "ftp://leads.example.com", "http://leads.example.com", "https://"]
+)
 def test_manifest_refuses_a_base_url_slack_cant_reach(base_url: str) -> None:
     result = run("manifest", "--base-url", base_url, env=clean_env())
 

@@ -15,6 +15,7 @@ import random
 import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -79,6 +80,14 @@ async def leads(slack: FakeSlack, wc: FakeWhatConverts, webhook: str, stop: asyn
                 await asyncio.wait_for(stop.wait(), timeout=rng.uniform(3, 6))
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: Ctrl-C cancels `run`, which stops the server in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def run(port: int) -> int:
     refusal = refuse_production()
     if refusal:
@@ -100,6 +109,7 @@ async def run(port: int) -> int:
         signing_secret = secrets.token_hex(16)
         base = f"http://127.0.0.1:{port}"
         settings = load_settings(
+            env_file=None,
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}",
             app_base_url=base,
             port=port,
@@ -119,25 +129,34 @@ async def run(port: int) -> int:
         app = create_app(settings)
         client = SlackClient(base, signing_secret, response_url=slack.response_url("T1/sandbox"), replies=slack)
         app.router.routes.extend(web.routes(slack, client, wc))
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
         )
         serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                return 1
-            await asyncio.sleep(0.05)
-        assert (await install(base, slack)).status_code == 200
-        await connect_key(base, client, token=TOKEN, secret=SECRET)
-        await client.ask("subscribe +thread", channel_id="C0LEADS")
-        await client.ask("subscribe calls +compact", channel_id="C0CALLS")
-        webhook = (await client.ask("webhook"))["text"].split("```")[1]
         stop = asyncio.Event()
-        trickle = asyncio.create_task(leads(slack, wc, webhook.replace(settings.app_base_url, base), stop))
-        print(f"WhatConverts for Slack demo: open {base}/sandbox", flush=True)
-        print("A fake Slack workspace and a fake WhatConverts account, wired to the real app. Ctrl-C stops it.")
-        await serving
-        stop.set()
-        await trickle
-        await client.aclose()
+        trickle: asyncio.Task[None] | None = None
+        try:
+            while not server.started:
+                if serving.done():
+                    return 1
+                await asyncio.sleep(0.05)
+            assert (await install(base, slack)).status_code == 200
+            await connect_key(base, client, token=TOKEN, secret=SECRET)
+            await client.ask("subscribe +thread", channel_id="C0LEADS")
+            await client.ask("subscribe calls +compact", channel_id="C0CALLS")
+            webhook = (await client.ask("webhook"))["text"].split("```")[1]
+            trickle = asyncio.create_task(leads(slack, wc, webhook.replace(settings.app_base_url, base), stop))
+            print(f"WhatConverts for Slack demo: open {base}/sandbox", flush=True)
+            print("A fake Slack workspace and a fake WhatConverts account, wired to the real app. Ctrl-C stops it.")
+            await asyncio.shield(serving)  # Ctrl-C cancels this wait, never the server itself
+        finally:
+            # Ctrl-C lands here at any moment, set-up included: the server shuts down through its
+            # lifespan (closing the app's clients and database) before the stand-ins and the
+            # temporary folder go, so nothing is left running against them.
+            server.should_exit = True
+            stop.set()
+            await serving
+            if trickle is not None:
+                await trickle
+            await client.aclose()
     return 0
