@@ -8,11 +8,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import cards, connections, filters, modals, overview, webhooks
 from bot import connect_messages as connect_build
 from bot.errors import NotFound, UserFacingError
+from bot.escape import escape_mrkdwn
 from bot.payloads import Action, Command, parse_id
 from bot.permissions import Actor, require_configure
 from bot.services import Services
 from bot.slack_errors import error_code
-from bot.subscribe_commands import choose_connection, save_subscription
+from bot.subscribe_commands import choose_connection, overlapping, save_subscription
+from bot.subscription_messages import overlap_note
 from storage import connections as connection_store
 from storage import subscriptions as subscription_store
 from storage.db import transaction
@@ -136,7 +138,7 @@ async def submit_subscription(
         return {modals.ids.BLOCK_SUB_CONNECTION: "Choose a connection."}
     assert choice.channel_id is not None
     try:
-        await save_subscription(
+        saved = await save_subscription(
             services,
             client,
             actor=actor,
@@ -151,7 +153,15 @@ async def submit_subscription(
     except UserFacingError as exc:
         # Channel problems (private without the app, archived) belong next to the channel picker.
         return {modals.ids.BLOCK_SUB_CHANNEL: exc.message[:150]}
+    services.after_ack(_tell_overlaps(services, saved, actor.user_id), body={}, client=client)
     return None
+
+
+async def _tell_overlaps(services: Services, sub: Subscription, user_id: str) -> None:
+    """The modal just closes, so the note that overlapping subscriptions post one card comes as a DM."""
+    note = overlap_note(sub.channel_id, await overlapping(services, sub))
+    if note:
+        await connections.notify(services, team_id=sub.team_id, user_ids=[user_id], text=note)
 
 
 async def set_subscription_paused(services: Services, action: Action, actor: Actor, *, paused: bool) -> None:

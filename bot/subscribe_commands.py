@@ -8,7 +8,7 @@ from datetime import date
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import filters, overview, quiet
+from bot import filters, overlap, overview, quiet
 from bot import subscription_messages as build
 from bot.commands import Invocation, echo
 from bot.connect_commands import actor_of
@@ -113,6 +113,23 @@ async def save_subscription(
         )
 
 
+async def overlapping(services: Services, sub: Subscription) -> list[tuple[int, filters.Filters]]:
+    """The channel's other active subscriptions of the same connection that a lead could match with `sub`.
+
+    Their leads post one card between them (bot.overlap); subscriptions of other connections merge
+    only when both see the same lead, so they aren't named.
+    """
+    rules = filters.from_json(sub.filters_json)
+    async with services.sessions() as session:
+        others = await store.list_subscriptions(session, team_id=sub.team_id, channel_id=sub.channel_id)
+    return [
+        (other.id or 0, other_rules)
+        for other in others
+        if other.id != sub.id and other.connection_id == sub.connection_id and other.status == "active"
+        if overlap.may_overlap(rules, other_rules := filters.from_json(other.filters_json))
+    ]
+
+
 def _digest_done_today(rules: filters.Filters, tz: str | None) -> date | None:
     """A subscription made after today's digest time gets its first digest tomorrow, not an empty one now."""
     here = quiet.local(utcnow(), tz)
@@ -140,7 +157,8 @@ async def subscribe(services: Services, inv: Invocation) -> dict:
         channel_id=channel.id if channel and channel.id else inv.command.channel_id,
         rules=rules,
     )
-    return build.subscribed_message(sub, connection_label=connection.label, rules=rules)
+    overlaps = await overlapping(services, sub)
+    return build.subscribed_message(sub, connection_label=connection.label, rules=rules, overlaps=overlaps)
 
 
 def _may_manage(actor: Actor, sub: Subscription, owners: dict[int, str]) -> bool:
