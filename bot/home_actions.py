@@ -197,8 +197,9 @@ async def send_test_card(services: Services, client: AsyncWebClient, action: Act
         )
     except SlackApiError as exc:
         raise UserFacingError(
-            f"I couldn't post in <#{sub.channel_id}> ({error_code(exc)}). "
-            "Invite me there (`/invite @WhatConverts`) or pick another channel."
+            f"I couldn't post in <#{sub.channel_id}> ({escape_mrkdwn(error_code(exc))}). "
+            "Invite me there (`/invite @WhatConverts`) or pick another channel.",
+            mrkdwn=True,
         ) from None
 
 

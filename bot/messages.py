@@ -29,8 +29,10 @@ def usage_message(problem: str, usages: Sequence[tuple[str, str]]) -> dict:
     return {"text": text, "blocks": [_section(text)]}
 
 
-def error_message(text: str) -> dict:
-    return {"text": escape_mrkdwn(text), "blocks": [_section(f":warning: {escape_mrkdwn(text)}")]}
+def error_message(text: str, *, mrkdwn: bool = False) -> dict:
+    """A problem, in a warning; plain `text` is escaped, `mrkdwn` text is shown as is (its raiser escaped it)."""
+    shown = text if mrkdwn else escape_mrkdwn(text)
+    return {"text": shown, "blocks": [_section(f":warning: {shown}")]}
 
 
 def generic_error_message(correlation_id: str) -> dict:

@@ -84,7 +84,8 @@ async def save_subscription(
         for sub in await store.list_subscriptions(session, team_id=team_id, channel_id=channel_id):
             same = sub.connection_id == connection.id and filters.from_json(sub.filters_json) == rules
             if same and sub.id != subscription_id:
-                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).")
+                # A real mention (a channel id from Slack), so Slack shows the channel's name.
+                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).", mrkdwn=True)
         if subscription_id is not None:
             updated = await store.update_subscription(
                 session,
