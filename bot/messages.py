@@ -1,4 +1,4 @@
-"""Pure builders for the short replies the app sends (help, usage, errors).
+"""Pure builders for the short replies the app sends (usage, errors; help is in bot.help_messages).
 
 Each returns a `{"text": …, "blocks": […]}` dict; lead cards live in `bot/cards.py`.
 """
@@ -13,13 +13,6 @@ from bot.ids import COMMAND
 
 def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def help_message(usages: Sequence[tuple[str, str]]) -> dict:
-    """Every subcommand with its usage; `usages` is (usage, what it does)."""
-    lines = [f"• `{COMMAND} {usage}` — {summary}" for usage, summary in usages]
-    text = "*WhatConverts for Slack*\n" + "\n".join(lines)
-    return {"text": text, "blocks": [_section(text)]}
 
 
 def usage_message(problem: str, usages: Sequence[tuple[str, str]]) -> dict:
