@@ -168,7 +168,7 @@ async def hand_over(
             subscription_id=bindparam("h_sub"),
             status=bindparam("h_status"),
             hold=bindparam("h_hold"),
-            # A row made due by the move goes out now; one still held keeps its time.
+            # A held row made due by the move goes out now (the time of a held row means nothing).
             next_attempt_at=case((table.c.status == "held", bindparam("h_at")), else_=table.c.next_attempt_at),
         ),
         moves,

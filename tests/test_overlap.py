@@ -6,12 +6,13 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import time_machine
 from sqlalchemy import update
 from starlette.applications import Starlette
 
-from bot import filters, overlap
+from bot import filters, ids, overlap
 from bot.commands import tokenize
 from bot.config import Settings
 from bot.digests import Summaries
@@ -22,9 +23,10 @@ from storage.models import PollState, Subscription
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
-from tests.support.connect import connect_key
+from tests.support.connect import connect_key, local
 from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 from tests.support.outbox import cards_in, rows, unpaced
+from tests.support.payloads import fill, home_press, view_submission
 from tests.support.settings import make_settings
 
 NEW_YORK = ZoneInfo("America/New_York")  # the fake's users live there, and subscriptions take their zone
@@ -60,6 +62,13 @@ async def poll_and_send(app: Starlette) -> int:
     enqueued = await poll(app)
     await unpaced(app).run()
     return enqueued
+
+
+async def home_of(slack: SlackClient, fake: FakeSlack, user_id: str) -> dict:
+    """The Home tab as `user_id` opens it."""
+    before = len(fake.calls_to("views.publish"))
+    await slack.event({"type": "app_home_opened", "user": user_id, "channel": "D1", "tab": "home"})
+    return (await fake.wait_for_calls("views.publish", before + 1))[-1].params["view"]
 
 
 def tomorrow_at(hour: int, minute: int = 0) -> datetime:
@@ -207,6 +216,62 @@ async def test_subscriptions_that_cannot_overlap_say_nothing(connected: None, sl
     reply = await subscribe(slack, "+source:bing -calls")  # a form from bing matches `forms` too
     assert "Leads matching both this and subscription 2 (`forms`) will post once in <#C1>" in reply
     assert "subscription 1" not in reply and "subscription 3" not in reply
+
+
+async def test_webhook_and_polled_copies_of_a_lead_make_one_card_in_a_channel_of_overlapping_subscriptions(
+    connected: None, app: Starlette, app_url: str, slack: SlackClient, fake_slack: FakeSlack,
+    fake_wc: FakeWhatConverts,
+) -> None:  # fmt: skip
+    await subscribe(slack, "")
+    await subscribe(slack, "calls")
+    await subscribe(slack, "+source:google")
+    hook = local((await slack.ask("webhook"))["text"].split("```")[1], app_url)
+    lead = fake_wc.add_lead(lead_type="phone_call", lead_source="google", contact_name="Carla Caller")
+
+    async with httpx.AsyncClient() as http:
+        for _ in range(2):
+            assert (await http.post(hook, json=fake_wc.webhook_payload(lead))).status_code == 200
+    await unpaced(app).run()
+    await poll_and_send(app)
+
+    assert len(showing(cards_in(fake_slack, "C1"), "Carla Caller")) == 1
+
+
+async def test_pausing_the_subscription_that_owns_a_waiting_lead_hands_it_over(
+    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:  # fmt: skip
+    await subscribe(slack, "")
+    await subscribe(slack, "calls")
+    waiting = fake_wc.add_lead(lead_type="phone_call", contact_name="Will Wait")
+    assert await poll(app) == 1
+    assert await statuses(database_url) == {(1, waiting["lead_id"]): "pending", (2, waiting["lead_id"]): "merged"}
+
+    view = await home_of(slack, fake_slack, "U1")
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_PAUSE, user_id="U1", value="1"))
+    await fake_slack.wait_for_calls("views.publish", 2)
+    await unpaced(app).run()
+
+    assert await statuses(database_url) == {(2, waiting["lead_id"]): "sent"}
+    assert len(showing(cards_in(fake_slack, "C1"), "Will Wait")) == 1
+
+
+async def test_the_add_subscription_modal_tells_of_an_overlap_by_dm(
+    connected: None, slack: SlackClient, fake_slack: FakeSlack
+) -> None:
+    await subscribe(slack, "+source:google")
+    view = await home_of(slack, fake_slack, "U1")
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_ADD, user_id="U1"))
+    modal = (await fake_slack.wait_for_calls("views.open"))[-1].params["view"]
+    filled = fill(modal, {ids.BLOCK_SUB_CHANNEL: "C1", ids.BLOCK_SUB_TYPES: ["phone_call"]})
+
+    saved = await slack.interaction(view_submission(filled, filled["state"]["values"], user_id="U1"))
+
+    assert saved.status_code == 200 and "errors" not in saved.text
+    dms = await fake_slack.wait_for_calls("chat.postMessage", 2)  # the connect confirmation, then this
+    note = dms[-1].params
+    assert note["channel"] == "U1"
+    assert "Leads matching both this and subscription 1 (`+source:google`) will post once in <#C1>" in note["text"]
 
 
 # Plain function tests of the merge rules.
