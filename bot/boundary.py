@@ -58,7 +58,7 @@ async def respond_checked(respond: AsyncRespond, **reply: Any) -> None:
 
 def _reply(error: Exception, body: dict[str, Any]) -> dict:
     if isinstance(error, UserFacingError):
-        return messages.error_message(error.message)
+        return messages.error_message(error.message, mrkdwn=error.mrkdwn)
     correlation_id = secrets.token_hex(6)
     log.error(
         "unhandled error in %s (correlation id %s)",

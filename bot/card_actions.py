@@ -18,7 +18,7 @@ from decimal import Decimal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters, formats, wc_paths
+from bot import cards, connections, filters, formats, overlap, routing, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.leads import Lead
 from bot.permissions import Actor, require_member
@@ -52,10 +52,13 @@ class CardContext:
 async def card_context(services: Services, *, team_id: str, channel_id: str, message_ts: str) -> CardContext:
     async with services.sessions() as session:
         found = await outbox.card_owner(session, channel_id=channel_id, message_ts=message_ts)
+        # The card stands for every subscription of the channel that matched its lead: drawn as the sender drew it.
+        others = await routing.merged_into(session, [found[0]]) if found else {}
     if found is None or found[0].team_id != team_id:
         raise NotFound("This card's subscription or connection was removed, so it can't be changed from here.")
     delivery, sub, conn = found
-    return CardContext(delivery=delivery, connection=conn, compact=filters.from_json(sub.filters_json).compact)
+    rules = [filters.from_json(s.filters_json) for s in (sub, *others.get(delivery.id or 0, []))]
+    return CardContext(delivery=delivery, connection=conn, compact=overlap.card_options(rules).compact)
 
 
 def _money(value: Decimal, currency: str) -> str:

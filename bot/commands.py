@@ -93,6 +93,14 @@ class CommandTable:
     def usages(self) -> Sequence[tuple[str, str]]:
         return [(s.usage, s.summary) for s in self._ordered]
 
+    @property
+    def names(self) -> Sequence[str]:
+        return [s.name for s in self._ordered]
+
+    def find(self, name: str) -> Subcommand | None:
+        """The subcommand called `name` or one of its aliases (any case)."""
+        return self._by_name.get(name.lower())
+
     def parse(
         self, command: Command, *, client: AsyncWebClient | None = None, installer_user_id: str | None = None
     ) -> tuple[Subcommand, Invocation]:

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import cards, changes, connections, filters, formats, quiet, workspaces
+from bot import cards, changes, connections, filters, formats, overlap, routing, workspaces
 from bot.card_actions import grants_write
 from bot.escape import escape_mrkdwn
 from bot.leads import Lead
@@ -183,6 +183,8 @@ class Sender:
                 session, owner=self.owner, until={i: s + SEND_TIMEOUT + margin for i, s in slots.items()}
             )
             subs = await subscription_store.get_many(session, ids=sorted({d.subscription_id for d in claimed}))
+            # One card per lead per channel: the other subscriptions it stands for merge their options in.
+            merged = await routing.merged_into(session, claimed)
             access = await connection_store.card_settings(
                 session, connection_ids=sorted({s.connection_id for s in subs.values()})
             )
@@ -210,6 +212,7 @@ class Sender:
                     report,
                     actions=writable.get(d.subscription_id, False),
                     locale=locales.get(d.subscription_id, formats.DEFAULT),
+                    others=merged.get(d.id or 0, []),
                 )
                 for d in claimed
             ),
@@ -247,6 +250,7 @@ class Sender:
         *,
         actions: bool,
         locale: formats.Locale,
+        others: Sequence[Subscription] = (),
     ) -> None:
         assert delivery.id is not None
         if subscription is None:
@@ -257,16 +261,20 @@ class Sender:
             report.retried += 1
             return
         rules = filters.from_json(subscription.filters_json)
+        merged = [(sub, filters.from_json(sub.filters_json)) for sub in others]
+        options = overlap.card_options([rules, *(r for _, r in merged)])
         lead = Lead.from_api(json.loads(delivery.lead_json))
         if delivery.status == "updating":
-            await self._edit(delivery, subscription, rules, lead, slot, client, report, actions=actions, locale=locale)
+            await self._edit(
+                delivery, subscription, options, lead, slot, client, report, actions=actions, locale=locale
+            )
             return
-        if rules.quiet and self._quiet(rules, subscription, lead):
+        if overlap.held_quietly(subscription, rules, merged, lead, utcnow()):
             async with transaction(self.services.sessions) as session:
                 await outbox.hold(session, delivery_id=delivery.id, owner=self.owner, reason="quiet")
             report.held += 1
             return
-        message = cards.lead_card(lead, compact=rules.compact, actions=actions, locale=locale)
+        message = cards.lead_card(lead, compact=options.compact, actions=actions, locale=locale)
         await self._wait_for(slot, delivery)
         async with self._semaphore:
             await self._keep_gap(delivery)
@@ -342,18 +350,11 @@ class Sender:
         await self._pushes.aclose()
         await self._limited.aclose()
 
-    def _quiet(self, rules: filters.Filters, subscription: Subscription, lead: Lead) -> bool:
-        """Inside the subscription's quiet hours, and not urgent enough to post anyway?"""
-        assert rules.quiet is not None
-        if not quiet.in_window(rules.quiet, quiet.local(utcnow(), subscription.tz).time()):
-            return False
-        return not (rules.urgent is not None and filters.matches(rules.urgent, lead))
-
     async def _edit(
         self,
         delivery: Delivery,
         subscription: Subscription,
-        rules: filters.Filters,
+        options: overlap.CardOptions,
         lead: Lead,
         slot: float,
         client: AsyncWebClient,
@@ -365,7 +366,7 @@ class Sender:
         """The lead changed after its card was posted: edit the card, and say what changed in thread."""
         assert delivery.id is not None
         notes = json.loads(delivery.notes_json or "[]")
-        message = cards.lead_card(lead, compact=rules.compact, actions=actions, notes=notes, locale=locale)
+        message = cards.lead_card(lead, compact=options.compact, actions=actions, notes=notes, locale=locale)
         await self._wait_for(slot, delivery)
         await self._keep_gap(delivery)
         try:
@@ -374,7 +375,7 @@ class Sender:
                 delivery,
                 lambda: client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message),
             )
-            if rules.thread and delivery.shown_json:
+            if options.thread and delivery.shown_json:
                 lines = changes.describe(Lead.from_api(json.loads(delivery.shown_json)), lead, locale)
                 if lines:
                     await client.chat_postMessage(

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 
 class UserFacingError(Exception):
-    """Something the user can fix or should know; `message` is safe to show as is."""
+    """Something the user can fix or should know.
+
+    `message` is plain text, escaped where it is shown, unless `mrkdwn` is set: then it is Slack
+    mrkdwn already (a real `<#C…>` mention, say), with any user-typed part escaped by the raiser.
+    """
 
     status_code = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, mrkdwn: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.mrkdwn = mrkdwn
 
 
 class UsageError(UserFacingError):

@@ -157,8 +157,12 @@ class _Draft:
     urgent_token: str | None = None
 
 
-def parse_subscription(args: Sequence[str]) -> tuple[ChannelRef | None, Filters]:
-    """The channel (if named) and filters from the tokens after `subscribe`; UsageError names a bad token."""
+def parse_subscription(args: Sequence[str], *, command: str = "subscribe") -> tuple[ChannelRef | None, Filters]:
+    """The channel (if named) and filters from the tokens after `subscribe`; UsageError names a bad token.
+
+    `leads` and `stats` pick leads with the same words: with their `command`, errors name that
+    command and its example instead of a subscription.
+    """
     channel: ChannelRef | None = None
     draft = _Draft()
     for token in args:
@@ -170,14 +174,14 @@ def parse_subscription(args: Sequence[str]) -> tuple[ChannelRef | None, Filters]
             else:
                 _read(token, draft, nested=False)
         except _Invalid as bad:
-            raise _usage(token, bad) from None
+            raise _usage(token, bad, command) from None
     try:
         return channel, _build(draft)
     except _Invalid as bad:
-        raise _usage(bad.token, bad) from None
+        raise _usage(bad.token, bad, command) from None
 
 
-def _usage(token: str, bad: _Invalid) -> UsageError:
+def _usage(token: str, bad: _Invalid, command: str) -> UsageError:
     # Slack sent the token HTML-escaped: show what the user typed, on one line, then escape it
     # again so a token like `<!channel>` can't ping anyone. Invisible characters are shown as
     # U+FFFD: a text-direction override would otherwise reorder the rest of the reply.
@@ -185,8 +189,13 @@ def _usage(token: str, bad: _Invalid) -> UsageError:
     if len(shown) > 40:
         shown = shown[:39] + "…"
     shown = escape_mrkdwn(shown).replace("`", "'") or '""'  # a backtick would end the code span early
+    where, example = "a subscription", bad.example
+    if command != "subscribe":
+        # Lead queries answer where they are asked: an example there names no channel.
+        where, example = f"`{command}`", " ".join(w for w in example.split() if not w.startswith("#"))
     return UsageError(
-        f"I can't use `{shown}` in a subscription: {bad.reason}. Example: `/whatconverts subscribe {bad.example}`"
+        f"I can't use `{shown}` in {where}: {bad.reason}. Example: `/whatconverts {command} {example}`",
+        mrkdwn=True,  # the token is escaped above: escaping it again would show `&amp;lt;`
     )
 
 

@@ -10,11 +10,12 @@ from bot import connect_messages as connect_build
 from bot import subscription_messages as subscription_build
 from bot.boundary import Modal
 from bot.errors import NotFound, UserFacingError
+from bot.escape import escape_mrkdwn
 from bot.payloads import Action, Command, parse_id
 from bot.permissions import Actor, require_configure
 from bot.services import Services
 from bot.slack_errors import error_code
-from bot.subscribe_commands import choose_connection, save_subscription
+from bot.subscribe_commands import choose_connection, overlapping, save_subscription
 from storage import connections as connection_store
 from storage import subscriptions as subscription_store
 from storage.db import transaction
@@ -161,7 +162,9 @@ async def submit_subscription(
     except UserFacingError as exc:
         # Channel problems (private without the app, archived) and permissions: fix and resubmit.
         return again(exc.message)
-    reply = subscription_build.subscribed_message(sub, connection_label=connection.label, rules=choice.filters)
+    reply = subscription_build.subscribed_message(
+        sub, connection_label=connection.label, rules=choice.filters, overlaps=await overlapping(services, sub)
+    )
     title = modals.subscription_title(editing=choice.subscription_id is not None)
     return modal_states.notice_view(title, reply), True
 
@@ -199,8 +202,9 @@ async def send_test_card(services: Services, client: AsyncWebClient, action: Act
         )
     except SlackApiError as exc:
         raise UserFacingError(
-            f"I couldn't post in <#{sub.channel_id}> ({error_code(exc)}). "
-            "Invite me there (`/invite @WhatConverts`) or pick another channel."
+            f"I couldn't post in <#{sub.channel_id}> ({escape_mrkdwn(error_code(exc))}). "
+            "Invite me there (`/invite @WhatConverts`) or pick another channel.",
+            mrkdwn=True,
         ) from None
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
 
 from bot import cards, connections, filters, formats
 from bot import lead_messages as build
-from bot.commands import Invocation
+from bot.commands import Invocation, echo
 from bot.connect_commands import actor_of
 from bot.errors import UsageError, UserFacingError
 from bot.permissions import require_member
@@ -20,41 +23,102 @@ from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded, WhatC
 from storage import connections as connection_store
 from storage.types import utcnow
 
-RANGES = {"today": 0, "yesterday": 1, "7d": 7, "30d": 30}
+DAY_WORDS = ("today", "yesterday")
+MAX_DAYS = 30  # a wider walk costs a page of quota per 250 leads, and an agency has many
+RANGES_HELP = f"today, yesterday, 7d, 30d, or any number of days up to {MAX_DAYS}d (e.g. 14d)"
 LATEST = 10
+_DAYS_RE = re.compile(r"(\d{1,4})d")
+# Words meant as a range, not a filter: refused as a range, not as "not a lead type".
+_RANGE_LIKE_RE = re.compile(r"\d+[a-z]*|tomorrow|week|month|year|(last|this|past)[-_]?[a-z0-9]*", re.IGNORECASE)
+# What a subscription does with the leads it picks; a lead query only picks them.
+_DELIVERY_OPTIONS = ("compact", "thread", "digest", "quiet", "urgent")
 
 
-def date_range(word: str, now: datetime) -> tuple[datetime, datetime, str]:
-    """(start, end, label) for a range word; days are UTC days, as WhatConverts counts them."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if word == "today":
-        return midnight, now, "today"
-    if word == "yesterday":
-        return midnight - timedelta(days=1), midnight - timedelta(seconds=1), "yesterday"
-    days = RANGES[word]
-    return now - timedelta(days=days), now, f"the last {days} days"
+@dataclass(frozen=True)
+class Zone:
+    """The user's time zone for day ranges, and how a reply names it."""
+
+    tzinfo: tzinfo
+    name: str
+    known: bool  # False: Slack didn't tell us, so this is UTC by default
 
 
-def split_range(args: Sequence[str], default: str) -> tuple[str, list[str]]:
-    words = [a for a in args if a.lower() in RANGES]
-    if len(words) > 1:
-        raise UsageError("Give one range: today, yesterday, 7d or 30d.")
-    rest = [a for a in args if a.lower() not in RANGES]
-    return (words[0].lower() if words else default), rest
+def user_zone(tz: str | None, offset: int | None = None) -> Zone:
+    """The zone of `users.info` (`tz`, else its `tz_offset` in seconds); UTC when Slack gave neither."""
+    if tz:
+        try:
+            return Zone(ZoneInfo(tz), tz, True)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # a name this system's tz database lacks: the offset is still right today
+    if offset is not None and -86400 < offset < 86400:
+        fixed = timezone(timedelta(seconds=offset))
+        return Zone(fixed, fixed.tzname(None) if offset else "UTC", True)
+    return Zone(UTC, "UTC", False)
+
+
+def date_range(word: str, now: datetime, zone: Zone) -> tuple[datetime, datetime, str]:
+    """(start, end, label) in UTC for a range word; `today` and `yesterday` are days in `zone`."""
+    if word in DAY_WORDS:
+        midnight = now.astimezone(zone.tzinfo).replace(hour=0, minute=0, second=0, microsecond=0)
+        where = zone.name if zone.known else "UTC: Slack didn't say your time zone"
+        if word == "today":
+            return midnight.astimezone(UTC), now, f"today ({where})"
+        # Wall-clock arithmetic, then UTC: a day with a DST change is 23 or 25 hours long.
+        start = midnight - timedelta(days=1)
+        return start.astimezone(UTC), midnight.astimezone(UTC) - timedelta(seconds=1), f"yesterday ({where})"
+    days = int(word.removesuffix("d"))
+    return now - timedelta(days=days), now, "the last day" if days == 1 else f"the last {days} days"
+
+
+def _range_word(word: str, name: str) -> str | None:
+    """The range `word` means (`today`, `14d`); None if it isn't meant as one; UsageError if it's a bad one."""
+    lowered = word.lower()
+    if lowered in DAY_WORDS:
+        return lowered
+    if match := _DAYS_RE.fullmatch(lowered):
+        days = int(match.group(1))
+        if days > MAX_DAYS:
+            raise UsageError(
+                f"`{name}` covers at most {MAX_DAYS} days (`{echo(word)}` is longer). Ranges: {RANGES_HELP}."
+            )
+        if days >= 1:
+            return f"{days}d"
+    if _RANGE_LIKE_RE.fullmatch(lowered):
+        raise UsageError(f"I don't know the range `{echo(word)}`. Ranges: {RANGES_HELP}.")
+    return None
+
+
+def split_range(args: Sequence[str], default: str, name: str) -> tuple[str, list[str]]:
+    """The range among the words (or `default`), and the other words: the filters."""
+    ranges: list[str] = []
+    rest: list[str] = []
+    for word in args:
+        found = _range_word(word, name)
+        if found:
+            ranges.append(found)
+        else:
+            rest.append(word)
+    if len(ranges) > 1:
+        raise UsageError(f"Give one range, not {len(ranges)} ({', '.join(ranges)}). Ranges: {RANGES_HELP}.")
+    return (ranges[0] if ranges else default), rest
 
 
 async def _fetch(
     services: Services, inv: Invocation, default_range: str
 ) -> tuple[list, str, filters.Filters, formats.Locale]:
-    require_member(await actor_of(services, inv))
-    word, rest = split_range(inv.args, default_range)
-    channel, rules = filters.parse_subscription(rest)
+    actor = await actor_of(services, inv)
+    require_member(actor)
+    word, rest = split_range(inv.args, default_range, inv.name)
+    channel, rules = filters.parse_subscription(rest, command=inv.name)
     if channel is not None:
-        raise UsageError("`leads` and `stats` answer here; leave the channel out.")
+        raise UsageError(f"`{inv.name}` answers here, only for you: leave the channel out.")
+    delivery = [f"+{option}" for option in _DELIVERY_OPTIONS if getattr(rules, option) not in (None, False)]
+    if delivery:
+        raise UsageError(f"`{delivery[0]}` is for subscriptions (how their cards post); `{inv.name}` only picks leads.")
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=inv.command.team_id)
     connection = choose_connection(rows, rules.connection)
-    start, end, label = date_range(word, utcnow().replace(microsecond=0))
+    start, end, label = date_range(word, utcnow().replace(microsecond=0), user_zone(actor.tz, actor.tz_offset))
     try:
         walk = await connections.call_api(
             services,

@@ -1,4 +1,4 @@
-"""Pure builders for the short replies the app sends (help, usage, errors).
+"""Pure builders for the short replies the app sends (usage, errors; help is in bot.help_messages).
 
 Each returns a `{"text": …, "blocks": […]}` dict; lead cards live in `bot/cards.py`.
 """
@@ -12,13 +12,6 @@ from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
 
 
-def help_message(usages: Sequence[tuple[str, str]]) -> dict:
-    """Every subcommand with its usage; `usages` is (usage, what it does)."""
-    lines = [f"• `{COMMAND} {usage}` — {summary}" for usage, summary in usages]
-    text = "*WhatConverts for Slack*\n" + "\n".join(lines)
-    return {"text": fallback(text), "blocks": [section(text)]}
-
-
 def usage_message(problem: str, usages: Sequence[tuple[str, str]]) -> dict:
     """A short answer to something we didn't understand, naming what it was."""
     names = ", ".join(sorted({u.split()[0] for u, _ in usages}))
@@ -26,8 +19,10 @@ def usage_message(problem: str, usages: Sequence[tuple[str, str]]) -> dict:
     return {"text": fallback(text), "blocks": [section(text)]}
 
 
-def error_message(text: str) -> dict:
-    return {"text": fallback(escape_mrkdwn(text)), "blocks": [section(f":warning: {escape_mrkdwn(text)}")]}
+def error_message(text: str, *, mrkdwn: bool = False) -> dict:
+    """A problem, in a warning; plain `text` is escaped, `mrkdwn` text is shown as is (its raiser escaped it)."""
+    shown = text if mrkdwn else escape_mrkdwn(text)
+    return {"text": fallback(shown), "blocks": [section(f":warning: {shown}")]}
 
 
 def generic_error_message(correlation_id: str) -> dict:

@@ -29,6 +29,7 @@ class Actor:
     is_installer: bool
     is_guest: bool  # restricted or ultra-restricted
     tz: str | None = None
+    tz_offset: int | None = None  # seconds east of UTC, for a `tz` name the tz database lacks
 
     def may_configure(self, *, owner_user_id: str | None = None) -> bool:
         if self.is_guest:
@@ -76,6 +77,7 @@ def _actor(user: dict, user_id: str, installer_user_id: str | None) -> Actor:
         is_installer=installer_user_id is not None and user_id == installer_user_id,
         is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         tz=user.get("tz"),
+        tz_offset=user.get("tz_offset") if isinstance(user.get("tz_offset"), int) else None,
     )
 
 

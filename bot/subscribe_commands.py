@@ -8,7 +8,7 @@ from datetime import date
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import filters, overview, quiet
+from bot import filters, overlap, overview, quiet
 from bot import subscription_messages as build
 from bot.commands import Invocation, echo
 from bot.connect_commands import actor_of
@@ -84,7 +84,8 @@ async def save_subscription(
         for sub in await store.list_subscriptions(session, team_id=team_id, channel_id=channel_id):
             same = sub.connection_id == connection.id and filters.from_json(sub.filters_json) == rules
             if same and sub.id != subscription_id:
-                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).")
+                # A real mention (a channel id from Slack), so Slack shows the channel's name.
+                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).", mrkdwn=True)
         if subscription_id is not None:
             updated = await store.update_subscription(
                 session,
@@ -111,6 +112,23 @@ async def save_subscription(
             # Today's digest time may have passed already: the first digest is tomorrow's, not an empty one now.
             last_digest_on=_digest_done_today(rules, actor.tz),
         )
+
+
+async def overlapping(services: Services, sub: Subscription) -> list[tuple[int, filters.Filters]]:
+    """The channel's other active subscriptions of the same connection that a lead could match with `sub`.
+
+    Their leads post one card between them (bot.overlap); subscriptions of other connections merge
+    only when both see the same lead, so they aren't named.
+    """
+    rules = filters.from_json(sub.filters_json)
+    async with services.sessions() as session:
+        others = await store.list_subscriptions(session, team_id=sub.team_id, channel_id=sub.channel_id)
+    return [
+        (other.id or 0, other_rules)
+        for other in others
+        if other.id != sub.id and other.connection_id == sub.connection_id and other.status == "active"
+        if overlap.may_overlap(rules, other_rules := filters.from_json(other.filters_json))
+    ]
 
 
 def _digest_done_today(rules: filters.Filters, tz: str | None) -> date | None:
@@ -140,7 +158,8 @@ async def subscribe(services: Services, inv: Invocation) -> dict:
         channel_id=channel.id if channel and channel.id else inv.command.channel_id,
         rules=rules,
     )
-    return build.subscribed_message(sub, connection_label=connection.label, rules=rules)
+    overlaps = await overlapping(services, sub)
+    return build.subscribed_message(sub, connection_label=connection.label, rules=rules, overlaps=overlaps)
 
 
 def _may_manage(actor: Actor, sub: Subscription, owners: dict[int, str]) -> bool:

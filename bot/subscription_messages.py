@@ -31,13 +31,51 @@ def grammar_text(grammar: str, *, connection: str | None = None, limit: int = GR
     return code(grammar, limit, after=f" connection:{connection}" if connection else "")
 
 
-def subscribed_message(sub: Subscription, *, connection_label: str, rules: filters.Filters) -> dict:
+def subscribed_message(
+    sub: Subscription,
+    *,
+    connection_label: str,
+    rules: filters.Filters,
+    overlaps: Sequence[tuple[int, filters.Filters]] = (),
+) -> dict:
     text = (
         f":white_check_mark: <#{sub.channel_id}> now gets new leads from `{escape_mrkdwn(connection_label)}`: "
         f"{grammar_text(filters.render(rules))} (subscription {sub.id}). Leads from now on; spam and duplicates "
         f"{'included' if rules.show_spam or rules.show_duplicates else 'hidden'}."
     )
-    return {"text": fallback(text), "blocks": [section(text)]}
+    blocks = [section(text)]
+    note = overlap_note(sub.channel_id, overlaps)
+    if note:
+        blocks.append(section(note))
+        text = f"{text}\n{note}"
+    return {"text": fallback(text), "blocks": blocks}
+
+
+OVERLAPS_SHOWN = 5
+OVERLAP_GRAMMAR = 80  # characters of each other subscription's filters quoted in the note
+
+
+def overlap_note(channel_id: str, overlaps: Sequence[tuple[int, filters.Filters]]) -> str | None:
+    """Say that leads matching a new subscription and others of its channel post one card, not several.
+
+    `overlaps` are (id, filters) of the channel's subscriptions a lead could match together with
+    the new one. None when there are none.
+    """
+    if not overlaps:
+        return None
+    named = [
+        f"{sub_id} ({code(filters.render(rules), OVERLAP_GRAMMAR)})" for sub_id, rules in overlaps[:OVERLAPS_SHOWN]
+    ]
+    if len(overlaps) > OVERLAPS_SHOWN:
+        named.append(f"{len(overlaps) - OVERLAPS_SHOWN} more")
+    if len(overlaps) == 1:
+        who, when = f"both this and subscription {named[0]}", "either subscription"
+    else:
+        who, when = f"this and subscription {', '.join(named[:-1])} or {named[-1]}", "any of them"
+    return (
+        f":information_source: Leads matching {who} will post once in <#{channel_id}>: one card, "
+        f"as soon as {when} would post it, with their options combined."
+    )
 
 
 def unsubscribed_message(removed: Sequence[Subscription]) -> dict:

@@ -256,7 +256,8 @@ class ScopeCheck(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per (subscription, lead), so a lead is never enqueued twice for a channel."""
+    """The outbox: one row per (subscription, lead), so a lead is never enqueued twice for a subscription;
+    of the rows of one channel and lead, one posts the card and the others are `merged`."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -271,7 +272,8 @@ class Delivery(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     lead_id: int
     lead_json: str = Field(sa_column=Column(Text(), nullable=False))  # the lead as last known
-    # pending | sending | sent | updating | held | summarized | failed
+    # pending | sending | sent | updating | held | summarized | failed | merged (another row of the
+    # channel posts this lead's card; see bot.routing)
     status: str = Field(default="pending", max_length=16)
     hold: str | None = Field(default=None, max_length=16)  # why held: quiet | digest
     lead_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

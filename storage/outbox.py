@@ -1,5 +1,9 @@
 """The delivery outbox: enqueue once per (subscription, lead), claim with SKIP LOCKED, pace per channel.
 
+A lead several subscriptions of one channel match has one row that posts its card and a `merged`
+row for each other subscription (bot.routing): merged rows are never claimed, they record which
+subscriptions' options the card carries and take the card over if its subscription goes.
+
 Senders claim a few due deliveries per channel, reserve send slots for them in `channel_pace`
 (shared by every process, so a channel gets about one message per second in all), and record
 each outcome. A row left `sending` past its claim (a crashed sender) is claimed again and marked
@@ -87,6 +91,93 @@ async def known_leads(
         Delivery.subscription_id.in_(subscription_ids), Delivery.lead_id.in_(lead_ids)
     )
     return {(a, b) for a, b in (await session.execute(stmt)).all()}
+
+
+async def merged_leads(
+    session: AsyncSession, *, subscription_ids: list[int], lead_ids: list[int]
+) -> list[tuple[int, str, str, int]]:
+    """(subscription, team, channel, lead) of the `merged` rows among these: leads another row posts."""
+    if not subscription_ids or not lead_ids:
+        return []
+    stmt = select(Delivery.subscription_id, Delivery.team_id, Delivery.channel_id, Delivery.lead_id).where(
+        Delivery.subscription_id.in_(subscription_ids), Delivery.lead_id.in_(lead_ids), Delivery.status == "merged"
+    )
+    return [(s, t, c, lead) for s, t, c, lead in (await session.execute(stmt)).all()]
+
+
+# The rows that are (or will be) a channel's card for a lead, or its line in a summary.
+_HANDED_OVER = ("pending", "sending", "held", "sent", "updating")
+
+
+async def hand_over(
+    session: AsyncSession, *, leaving: Sequence[int], heirs: Sequence[Subscription], now: datetime
+) -> int:
+    """Give the cards of subscriptions that stop (removed or paused) to subscriptions merged into them.
+
+    When several subscriptions of a channel match a lead, one row posts the card and the others
+    are `merged` rows (see bot.routing). If the posting subscription goes, the card is handed to
+    the first heir (by id) with a merged row for that lead: the row itself moves (its message_ts,
+    claim and notes with it) and the heir's merged row is dropped, so later edits still find the
+    one card, and a lead still waiting (pending, or held) is posted for the heir. A lead held for
+    a digest stays held only if the heir has a digest too; any other held lead becomes due and
+    the sender applies the heir's quiet hours afresh. Returns how many rows moved.
+    """
+    leaving_ids = set(leaving)
+    heir_by_id = {h.id: h for h in heirs if h.id is not None and h.id not in leaving_ids}
+    if not leaving_ids or not heir_by_id:
+        return 0
+    stmt = select(Delivery.id, Delivery.team_id, Delivery.channel_id, Delivery.lead_id, Delivery.status, Delivery.hold)
+    owned = (
+        await session.execute(
+            stmt.where(Delivery.subscription_id.in_(sorted(leaving_ids)), Delivery.status.in_(_HANDED_OVER))
+        )
+    ).all()
+    if not owned:
+        return 0
+    merged: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
+    for lead_ids in _chunks(sorted({row.lead_id for row in owned})):
+        found = select(Delivery.id, Delivery.subscription_id, Delivery.team_id, Delivery.channel_id, Delivery.lead_id)
+        found = found.where(
+            Delivery.subscription_id.in_(sorted(heir_by_id)),
+            Delivery.lead_id.in_(lead_ids),
+            Delivery.status == "merged",
+        )
+        for row_id, sub_id, team_id, channel_id, lead_id in (await session.execute(found)).all():
+            merged.setdefault((team_id, channel_id, lead_id), []).append((sub_id, row_id))
+    dropped: list[int] = []
+    moves: list[dict[str, Any]] = []
+    for row in owned:
+        candidates = sorted(merged.get((row.team_id, row.channel_id, row.lead_id), []))
+        if not candidates:
+            continue
+        heir_id, merged_row = candidates[0]
+        dropped.append(merged_row)
+        status, hold = row.status, row.hold
+        # Stored filters are canonical JSON: a set digest is a string (as in `with_schedules`).
+        if status == "held" and not (hold == "digest" and '"digest":"' in heir_by_id[heir_id].filters_json):
+            status, hold = "pending", None
+        moves.append({"h_id": row.id, "h_sub": heir_id, "h_status": status, "h_hold": hold, "h_at": now})
+    if not moves:
+        return 0
+    await session.execute(delete(Delivery).where(Delivery.id.in_(dropped)))
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("h_id"))
+        .values(
+            subscription_id=bindparam("h_sub"),
+            status=bindparam("h_status"),
+            hold=bindparam("h_hold"),
+            # A held row made due by the move goes out now (the time of a held row means nothing).
+            next_attempt_at=case((table.c.status == "held", bindparam("h_at")), else_=table.c.next_attempt_at),
+        ),
+        moves,
+    )
+    return len(moves)
+
+
+def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 async def latest_lead_json(session: AsyncSession, *, subscription_ids: list[int], lead_id: int) -> str | None:
@@ -430,7 +521,13 @@ async def counts_by_subscription(
 async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
     """Forget delivered rows older than the retention (which must exceed the poll lookback)."""
     result = await session.execute(
-        delete(Delivery).where(Delivery.status.in_(("sent", "summarized")), Delivery.sent_at < before)
+        delete(Delivery).where(
+            or_(
+                and_(Delivery.status.in_(("sent", "summarized")), Delivery.sent_at < before),
+                # A merged row stands for a card another row posted: it goes when that one does.
+                and_(Delivery.status == "merged", Delivery.created_at < before),
+            )
+        )
     )
     return int(result.rowcount or 0)
 

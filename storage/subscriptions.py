@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.models import Delivery, PollState, Subscription
 from storage.sql import dialect_insert
 from storage.types import utcnow
@@ -51,7 +53,32 @@ async def active_for_connections(session: AsyncSession, *, connection_ids: list[
     return list((await session.execute(stmt.order_by(Subscription.id))).scalars())
 
 
+async def in_channels(
+    session: AsyncSession, *, channels: Sequence[tuple[str, str]], active_only: bool = False
+) -> list[Subscription]:
+    """Every subscription (of any connection) posting to these (team, channel) pairs, oldest first."""
+    if not channels:
+        return []
+    wanted = set(channels)
+    stmt = select(Subscription).where(Subscription.channel_id.in_(sorted({c for _, c in wanted})))
+    if active_only:
+        stmt = stmt.where(Subscription.status == "active")
+    rows = (await session.execute(stmt.order_by(Subscription.id))).scalars()
+    return [row for row in rows if (row.team_id, row.channel_id) in wanted]
+
+
+async def _hand_over(session: AsyncSession, leaving: list[Subscription], *, active_heirs: bool) -> None:
+    """Pass the cards of subscriptions that stop to the ones of their channel merged into them."""
+    if not leaving:
+        return
+    channels = sorted({(s.team_id, s.channel_id) for s in leaving})
+    heirs = await in_channels(session, channels=channels, active_only=active_heirs)
+    await outbox.hand_over(session, leaving=[s.id or 0 for s in leaving], heirs=heirs, now=utcnow())
+
+
 async def delete_subscriptions(session: AsyncSession, *, team_id: str, ids: list[int]) -> int:
+    leaving = [s for s in (await get_many(session, ids=ids)).values() if s.team_id == team_id]
+    await _hand_over(session, leaving, active_heirs=False)
     result = await session.execute(
         delete(Subscription).where(Subscription.team_id == team_id, Subscription.id.in_(ids))
     )
@@ -61,7 +88,12 @@ async def delete_subscriptions(session: AsyncSession, *, team_id: str, ids: list
 async def set_status(
     session: AsyncSession, *, subscription_id: int, status: str, reason: str | None = None
 ) -> Subscription | None:
-    """Change a subscription's state; a broken one's waiting deliveries are parked with the reason."""
+    """Change a subscription's state; a broken one's waiting deliveries are parked with the reason,
+    a paused one's cards go to an active subscription of the channel that matched them too."""
+    if status == "paused":
+        current = await get_subscription(session, subscription_id=subscription_id)
+        if current is not None and current.status == "active":
+            await _hand_over(session, [current], active_heirs=True)
     await session.execute(
         update(Subscription)
         .where(Subscription.id == subscription_id)

@@ -20,9 +20,10 @@ from bot.commands import MAX_TEXT
 from bot.connect_messages import ConnectionStatus, ProblemLine, status_message, webhook_message
 from bot.digest_messages import digest_message, quiet_summary_message
 from bot.escape import escape_mrkdwn
+from bot.help_messages import overview_message
 from bot.home import HomeData, home_view
 from bot.lead_messages import leads_message, stats_message, summarize
-from bot.messages import error_message, help_message, usage_message
+from bot.messages import error_message, usage_message
 from bot.sandbox.blockkit import message_errors, view_errors
 from bot.subscription_messages import SubscriptionLine, list_message
 from tests.fakes.signing import SlackClient
@@ -231,6 +232,6 @@ def test_errors_usage_help_and_webhook_replies_stay_within_a_section() -> None:
         valid_message(message)
     for message in (
         usage_message(f"I don't know `{typed}`", [("help", "help")]),
-        help_message([("subscribe [#channel] [filters…]", "what it does, and why " * 10)] * 30),
+        overview_message([("subscribe [#channel] [filters…]", "what it does, and why " * 10)] * 30),
     ):
         assert message_errors(message) == [] and len(message["text"]) <= blocks.FALLBACK_TEXT

@@ -63,8 +63,8 @@ def test_any_text_parses_or_gets_a_usage_line(text: str) -> None:
     except UsageError as exc:
         assert exc.message
         return
-    assert sub.name in {"connect", "disconnect", "status", "webhook", "subscribe", "unsubscribe", "list", "leads",
-                        "stats", "test", "help"}  # fmt: skip
+    assert sub.name in {"connect", "disconnect", "status", "quota", "webhook", "subscribe", "unsubscribe", "list",
+                        "leads", "stats", "test", "help"}  # fmt: skip
     if sub.name == "subscribe":
         try:
             parse_subscription(invocation.args)

@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connect_commands, lead_commands, messages, subscribe_commands
+from bot import connect_commands, help_messages, lead_commands, messages, subscribe_commands
 from bot.boundary import respond_checked
-from bot.commands import CommandTable, Invocation, Subcommand
+from bot.commands import CommandTable, Invocation, Subcommand, echo
 from bot.errors import UsageError
 from bot.ids import COMMAND
 from bot.payloads import Command
@@ -20,8 +20,17 @@ from bot.services import Services
 def build_table(services: Services) -> CommandTable:
     table = CommandTable()
 
-    async def help_(_: Invocation) -> dict:
-        return messages.help_message(table.usages)
+    async def help_(inv: Invocation) -> dict:
+        """`help` lists the subcommands; `help <subcommand>` (or an alias) shows that one's page."""
+        if not inv.args:
+            return help_messages.overview_message(table.usages)
+        sub = table.find(inv.args[0].removeprefix("/"))
+        if sub is None:
+            return help_messages.unknown_message(echo(inv.args[0]), table.names)
+        details = help_messages.DETAILS.get(sub.name, [])
+        return help_messages.subcommand_message(
+            usage=sub.usage, summary=sub.summary, aliases=sub.aliases, details=details
+        )
 
     entries = [
         Subcommand("connect", "connect [label]", "connect a WhatConverts account (admins)",
@@ -49,7 +58,8 @@ def build_table(services: Services) -> CommandTable:
                    partial(lead_commands.stats, services), slow=True),
         Subcommand("test", "test", "post a sample lead card in this channel",
                    partial(lead_commands.test, services), slow=True),
-        Subcommand("help", "help", "what this app can do", help_, aliases=("?", "usage")),
+        Subcommand("help", "help", "what this app can do; `help <subcommand>` explains one", help_,
+                   aliases=("?", "usage")),
     ]  # fmt: skip
     for entry in entries:
         table.add(entry)

@@ -114,7 +114,7 @@ class _User:
     is_primary_owner: bool
     is_restricted: bool
     is_ultra_restricted: bool
-    tz: str
+    tz: str | None  # None: a profile without a time zone (users.info then has no tz fields)
     is_bot: bool = False
 
 
@@ -330,7 +330,7 @@ class FakeSlack(LoopbackService):
         is_owner: bool = False,
         is_restricted: bool = False,
         is_ultra_restricted: bool = False,
-        tz: str = "America/New_York",
+        tz: str | None = "America/New_York",
         name: str | None = None,
         is_primary_owner: bool | None = None,
     ) -> None:
@@ -1105,8 +1105,7 @@ class FakeSlack(LoopbackService):
                 "name": user.name,
                 "deleted": False,
                 "real_name": user.name,
-                "tz": user.tz,
-                **_tz_fields(user.tz),
+                **({"tz": user.tz, **_tz_fields(user.tz)} if user.tz else {}),
                 "profile": {"real_name": user.name, "display_name": user.name, "team": user.team_id},
                 "is_admin": user.is_admin,
                 "is_owner": user.is_owner,
