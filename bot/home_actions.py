@@ -161,7 +161,7 @@ async def submit_subscription(
         raise  # the edited subscription is gone: there is no form to show again
     except UserFacingError as exc:
         # Channel problems (private without the app, archived) and permissions: fix and resubmit.
-        return again(exc.message)
+        return again(exc.message if exc.mrkdwn else escape_mrkdwn(exc.message))
     reply = subscription_build.subscribed_message(
         sub, connection_label=connection.label, rules=choice.filters, overlaps=await overlapping(services, sub)
     )

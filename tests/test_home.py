@@ -188,6 +188,25 @@ async def test_add_subscription_modal_makes_what_the_command_makes(
     await fake_slack.wait_for_calls("views.publish", 2)  # Home republished after the change
 
 
+async def test_a_refusal_in_the_subscription_modal_keeps_its_channel_mention(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack
+) -> None:
+    """The problem on top of the form is mrkdwn: a real <#C…> mention, not one shown escaped."""
+    view = await home_of(slack, fake_slack, "U1")
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_ADD, user_id="U1"))
+    modal = await settled(fake_slack)
+    # What the `configured` subscription already is: calls +source:google in C1.
+    same = fill(
+        modal,
+        {ids.BLOCK_SUB_CHANNEL: "C1", ids.BLOCK_SUB_TYPES: ["phone_call"], ids.BLOCK_SUB_INCLUDE_SOURCES: "google"},
+    )
+
+    await submit(slack, fake_slack, modal, same["state"]["values"], user_id="U1")
+
+    again = text_of(await settled(fake_slack, modal["id"]))
+    assert "<#C1> already has that subscription" in again and "&lt;#C1" not in again
+
+
 async def test_edit_modal_changes_the_subscription_and_a_stale_edit_is_refused(
     configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
