@@ -185,7 +185,7 @@ async def test_a_day_of_polling_uses_most_of_the_budget_and_never_more(
             pass
 
     assert len(answers) == 32 and failed == 0
-    assert all(answer.startswith(("*Leads today*", "No leads today")) for answer in answers), answers
+    assert all(answer.startswith(("*Leads today (", "No leads today (")) for answer in answers), answers
     assert 600 <= used <= 800, (used, polled)
     assert used == polled + len(answers)  # one page per poll and per command, nothing else
     usage = {str(row["day"]): row["requests"] for row in (await rawdb.dump(sqlite_url))["quota_usage"]}

@@ -48,7 +48,7 @@ def test_value_modal_is_a_form_with_its_labels_hints_and_values() -> None:
         (ids.BLOCK_VALUE_QUOTE, ids.ACTION_VALUE_QUOTE, "plain_text_input"),
         (ids.BLOCK_VALUE_SALES, ids.ACTION_VALUE_SALES, "plain_text_input"),
     ]
-    assert 'Quote value <span class="slack-optional">(optional)</span>' in out
+    assert 'Quote value (USD) <span class="slack-optional">(optional)</span>' in out
     assert "What you quoted, e.g. 1,200.50" in out
     buttons = [a for t, a in start_tags(out) if t == "button"]
     assert [b.get("data-modal") for b in buttons] == ["close", "close", "submit"]
