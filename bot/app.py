@@ -7,6 +7,7 @@ engine, clients, metrics registry and scheduler.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,6 +77,18 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
     services.webhooks = webhooks.batcher(services)
     tokens.on_reinstall_needed = lambda team_id, reason: workspaces.needs_reinstall(services, team_id, reason)
     return services
+
+
+def settle_heap() -> None:
+    """Take what start-up built (modules, classes, mappers: most of the heap) out of the collector's sight.
+
+    A full collection walks every tracked object: with the whole start-up heap in view it took
+    ~100 ms, stalled the event loop at the start of a burst and was most of the webhooks' p99
+    (BENCHMARKS.md). Frozen objects are never scanned again; refcounting still frees them. For
+    the long-running processes (`serve`, `worker`) once built, not for every app a test builds.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Redactor | None = None) -> Starlette:

@@ -71,7 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with interrupts.deferred():
         import uvicorn
 
-        from bot.app import create_app
+        from bot.app import create_app, settle_heap
 
         settings = _settings(*SLACK_REQUIRED)
         redactor = _logging(settings)
@@ -83,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except listen.CannotListen as exc:
             return _refused(exc)
         app = create_app(settings, run_scheduler=not args.no_scheduler, redactor=redactor)
+        settle_heap()
     with sock:
         _announce(settings, args.host, port)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
@@ -92,7 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(_: argparse.Namespace) -> int:
     with interrupts.deferred():
-        from bot.app import build_services
+        from bot.app import build_services, settle_heap
         from bot.scheduler import build_scheduler
         from storage import migrate
 
@@ -123,6 +124,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
                 return
             scheduler = build_scheduler(services)
             scheduler.start()
+            settle_heap()
             try:
                 await stop.wait()
             finally:
