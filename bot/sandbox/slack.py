@@ -965,13 +965,17 @@ class FakeSlack(LoopbackService):
         self._views[(team.id, user_id)] = out
         return {"view": copy.deepcopy(out)}
 
-    def _views_open(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+    def _triggered_view(self, params: dict[str, Any]) -> dict[str, Any] | str:
+        """The view of a views.open/push, its trigger spent; or the error Slack would answer."""
         view = params.get("view")
         if not params.get("trigger_id") or not isinstance(view, dict) or "type" not in view:
             return "invalid_arguments"
-        problem = self._spend_trigger(params["trigger_id"])
-        if problem:
-            return problem
+        return self._spend_trigger(params["trigger_id"]) or view
+
+    def _views_open(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
+        view = self._triggered_view(params)
+        if isinstance(view, str):
+            return view
         out = self._modal_body(view, team.id)
         self._modals[out["id"]] = out
         return {"view": copy.deepcopy(out)}
@@ -979,12 +983,9 @@ class FakeSlack(LoopbackService):
     def _views_push(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
         # Slack stacks the view on the modal the trigger's interaction came from; the fake keeps no
         # link from triggers to views, so it stacks on the team's most recently opened modal.
-        view = params.get("view")
-        if not params.get("trigger_id") or not isinstance(view, dict) or "type" not in view:
-            return "invalid_arguments"
-        problem = self._spend_trigger(params["trigger_id"])
-        if problem:
-            return problem
+        view = self._triggered_view(params)
+        if isinstance(view, str):
+            return view
         below = next((v for v in reversed(self._modals.values()) if v["team_id"] == team.id), None)
         if below is None:
             return "not_found"
