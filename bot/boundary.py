@@ -145,9 +145,7 @@ class Reach:
         if self.modal is not None:
             found.append(("views.update", partial(self.modal.show, client, modal)))
         if self.respond is not None:
-            found.append(
-                ("response_url", partial(self.respond, response_type="ephemeral", replace_original=False, **reply))
-            )
+            found.append(("response_url", partial(self._respond, reply)))
         if self.trigger_id and time.monotonic() - self.received < TRIGGER_SECONDS:
             found.append(("views.open", partial(client.views_open, trigger_id=self.trigger_id, view=modal)))
         if self.user_id and self.channel_id:
@@ -161,6 +159,12 @@ class Reach:
             found.append(("DM", partial(client.chat_postMessage, channel=self.user_id, **reply)))
         return found
 
+    async def _respond(self, reply: dict) -> bool:
+        assert self.respond is not None
+        # An expired or refused response URL answers 4xx, which slack_sdk returns instead of raising.
+        answered = await self.respond(response_type="ephemeral", replace_original=False, **reply)
+        return answered.status_code == 200
+
     async def tell(self, reply: dict) -> None:
         """Show `reply` ({"text", "blocks"}) on the first surface that still reaches the user."""
         for name, show in self._surfaces(reply):
@@ -168,9 +172,13 @@ class Reach:
                 if await show() is not False:  # False: the modal was closed
                     return
                 log.info("couldn't show a reply by %s (closed); trying the next surface", name)
-            except SlackApiError as exc:
-                log.info("couldn't show a reply by %s (%s); trying the next surface", name, error_code(exc))
+            except Exception as exc:  # refused, or the network: either way the next surface may still work
+                log.info("couldn't show a reply by %s (%s); trying the next surface", name, _why(exc))
         log.warning("couldn't show a reply to the user on any surface")
+
+
+def _why(exc: Exception) -> str:
+    return error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
 async def report_after_ack(error: Exception, *, body: dict[str, Any], reach: Reach) -> None:
@@ -218,13 +226,13 @@ class AfterAck:
         async def run() -> None:
             try:
                 opened = await client.views_open(trigger_id=reach.trigger_id or "", view=view)
-            except SlackApiError as exc:
-                log.warning("views.open refused (%s)", error_code(exc))
+                modal = Modal(view_id=str(opened["view"]["id"]))
+            except Exception as exc:  # refused, timed out or malformed: the press still gets an answer
+                log.warning("views.open failed (%s)", _why(exc))
                 # The trigger is spent: no modal can open for this press any more.
-                failed = UserFacingError(f"Slack didn't open the form ({error_code(exc)}). Press the button again.")
+                failed = UserFacingError(f"Slack didn't open the form ({_why(exc)}). Press the button again.")
                 await report_after_ack(failed, body=body, reach=replace(reach, trigger_id=None))
                 return
-            modal = Modal(view_id=str(opened["view"]["id"]))
             await self._queued(fill(modal), body, replace(reach, modal=modal))
 
         self._spawn(run())
@@ -239,7 +247,13 @@ class AfterAck:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        # The work reports its own errors; one that got past the boundary itself must not vanish.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("work after the ack failed outside its error boundary", exc_info=task.exception())
 
     async def drain(self, grace: float = 10.0) -> None:
         if self.tasks:

@@ -197,6 +197,37 @@ async def test_a_press_whose_trigger_expired_is_told_to_press_again(
     assert fake_slack.open_modals() == [] and len(fake_slack.calls_to("views.open")) == 1  # never retried
 
 
+async def test_a_press_whose_modal_slack_never_answers_is_told_so(
+    app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    """A dropped connection is no SlackApiError: the press must still get an answer, not a silent task."""
+    (card,) = await post_cards(app, fake_wc, fake_slack, 1)
+    fake_slack.drop_next("views.open", times=5)  # slack_sdk retries a connection error once
+
+    await slack.interaction(press(card, ids.ACTION_LEAD_VALUE, response_url=fake_slack.response_url()))
+
+    (told,) = await fake_slack.wait_for_calls("response_url", timeout=15)
+    assert "Slack didn't open the form" in told.params["text"] and "Press the button again" in told.params["text"]
+
+
+async def test_an_answer_whose_response_url_expired_goes_to_the_next_surface(
+    app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    """Slack answers an expired response URL with a 404 that slack_sdk returns: that isn't shown."""
+    (card,) = await post_cards(app, fake_wc, fake_slack, 1)
+    # A card posted before spam write-back was dropped still has its Spam button, answered by a reply.
+    (actions,) = [b for b in card["blocks"] if b.get("block_id") == ids.BLOCK_LEAD_ACTIONS]
+    spam = {"type": "button", "text": {"type": "plain_text", "text": "Spam"}, "action_id": ids.ACTION_LEAD_SPAM}
+    actions["elements"].append({**spam, "value": str(lead_id_of(card))})
+    fake_slack.http_error_next("response_url", status=404)
+
+    await slack.interaction(press(card, ids.ACTION_LEAD_SPAM, response_url=fake_slack.response_url()))
+
+    # The trigger is still fresh, so the next surface is a small modal.
+    (shown,) = await fake_slack.wait_for_calls("views.open", timeout=15)
+    assert "spam" in str(shown.params["view"]["blocks"]).lower()
+
+
 @pytest.mark.parametrize(
     ("action_id", "callback_id", "says"),
     [
