@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import connections
 from bot.ids import ROUTE_SLACK_INSTALL
@@ -36,6 +37,11 @@ SUBJECT = "workspace"
 def reinstall_fix(services: Services) -> str:
     url = services.settings.app_base_url + ROUTE_SLACK_INSTALL
     return f"Reinstall the app from {url}; WhatConverts connections and subscriptions are kept."
+
+
+async def _record(session: AsyncSession, services: Services, team_id: str, message: str) -> None:
+    """The workspace's one problem record (status, Home), with how to reinstall."""
+    await problems.record(session, team_id=team_id, subject=SUBJECT, message=message, fix=reinstall_fix(services))
 
 
 def event_time(body: dict[str, Any]) -> datetime | None:
@@ -134,13 +140,7 @@ async def scope_missing(services: Services, *, team_id: str, token: str, needed:
             if row.bot_token == token and row.status == installations.ACTIVE:
                 news = await installations.mark_needs_reinstall(session, installation=row, reason=reason) or news
         if news:
-            await problems.record(
-                session,
-                team_id=team_id,
-                subject=SUBJECT,
-                message=f"{reason}: lead cards wait until the app is reinstalled.",
-                fix=reinstall_fix(services),
-            )
+            await _record(session, services, team_id, f"{reason}: lead cards wait until the app is reinstalled.")
             owners = [c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)]
     services.tokens.forget(team_id=team_id)
     if not news:
@@ -178,12 +178,8 @@ async def _drop_tokens(
                     or dropped
                 )
         if dropped:
-            await problems.record(
-                session,
-                team_id=team.team_id or "",
-                subject=SUBJECT,
-                message=f"{reason}: lead cards wait until the app is reinstalled.",
-                fix=reinstall_fix(services),
+            await _record(
+                session, services, team.team_id or "", f"{reason}: lead cards wait until the app is reinstalled."
             )
     services.tokens.forget(team_id=team.team_id)
     if dropped:
@@ -195,12 +191,8 @@ async def needs_reinstall(services: Services, team_id: str, reason: str) -> None
     """The workspace can't get a working token without a reinstall: say so where admins look
     (status, Home) and by DM while the current token still works."""
     async with transaction(services.sessions) as session:
-        await problems.record(
-            session,
-            team_id=team_id,
-            subject=SUBJECT,
-            message=f"{reason}. Lead cards keep coming while the current token lasts, then wait.",
-            fix=reinstall_fix(services),
+        await _record(
+            session, services, team_id, f"{reason}. Lead cards keep coming while the current token lasts, then wait."
         )
         owners = [c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)]
     services.metrics.installations.labels("needs_reinstall").inc()
