@@ -12,6 +12,7 @@ uncertain: Slack has no idempotency key, so that resend may duplicate the messag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,8 +154,7 @@ async def hand_over(
         heir_id, merged_row = candidates[0]
         dropped.append(merged_row)
         status, hold = row.status, row.hold
-        # Stored filters are canonical JSON: a set digest is a string (as in `with_schedules`).
-        if status == "held" and not (hold == "digest" and '"digest":"' in heir_by_id[heir_id].filters_json):
+        if status == "held" and not (hold == "digest" and _has_digest(heir_by_id[heir_id].filters_json)):
             status, hold = "pending", None
         moves.append({"h_id": row.id, "h_sub": heir_id, "h_status": status, "h_hold": hold, "h_at": now})
     if not moves:
@@ -567,3 +567,12 @@ async def card_owner(
     )
     row = (await session.execute(stmt)).first()
     return (row[0], row[1], row[2]) if row else None
+
+
+def _has_digest(filters_json: str) -> bool:
+    """Whether stored filters set a digest (storage reads the one field it needs, not the grammar)."""
+    try:
+        stored = json.loads(filters_json)
+    except ValueError:
+        return False
+    return isinstance(stored, dict) and isinstance(stored.get("digest"), str)
