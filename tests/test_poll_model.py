@@ -95,6 +95,7 @@ async def run(steps: list[tuple], traveller: time_machine.Coordinates, db: Path)
                 for message in slack.messages("C1")
                 for m in re.findall(r"Lead #(\d+) · ", repr(message.get("blocks")))
             )
+            slack.assert_no_refusals()  # every card of every generated lead is one Slack accepts
             return posted, eligible
         finally:
             await services.aclose()
