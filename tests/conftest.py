@@ -31,7 +31,7 @@ from tests.support.server import serve
 from tests.support.settings import make_settings
 
 # A developer's .env (read from the current directory) must not leak into the suite: every test,
-# and every process a test starts, sees only the settings it gives. tests/test_env_file.py turns it on.
+# and every process a test starts, sees only the settings it gives. tests/test_first_run.py turns it on.
 os.environ["ENV_FILE"] = ""
 
 
