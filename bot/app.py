@@ -19,15 +19,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import connect_web, webhook_web, webhooks, workspaces
+from bot import connect_web, webhook_web, webhooks
 from bot.config import SLACK_REQUIRED, Settings
 from bot.errors import UserFacingError
 from bot.logs import Redactor
 from bot.metrics import Metrics
 from bot.scheduler import build_scheduler
 from bot.services import Services
-from bot.slack_app import build_slack_app
-from bot.slack_tokens import BotTokens
+from bot.slack import workspaces
+from bot.slack.app import build_slack_app
+from bot.slack.tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.web import routes
 from bot.whatconverts import WhatConvertsClient

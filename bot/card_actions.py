@@ -21,9 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import cards, connections, filters, formats, overlap, routing, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.leads import Lead
-from bot.permissions import Actor, require_member
 from bot.services import Services
-from bot.slack_errors import error_code
+from bot.slack.errors import error_code
+from bot.slack.permissions import Actor, require_member
 from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded
 from storage import outbox
 from storage.db import transaction

@@ -160,7 +160,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from bot.manifest import render_manifest
+    from bot.slack.manifest import render_manifest
 
     url = urlsplit(args.base_url)
     if url.scheme != "https" or not url.hostname:

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UsageError
 from bot.filters import visible
-from bot.payloads import Command
+from bot.slack.payloads import Command
 
 MAX_TEXT = 2000
 

@@ -10,9 +10,9 @@ from bot import connect_messages as build
 from bot import connections, formats, overview, settings_messages, webhooks
 from bot.commands import Invocation, echo
 from bot.errors import NotFound, UsageError
-from bot.payloads import Action, parse_id
-from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
+from bot.slack.payloads import Action, parse_id
+from bot.slack.permissions import Actor, require_configure, require_member
 from storage import connections as store
 from storage.models import Connection
 

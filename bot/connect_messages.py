@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import ids, wc_paths
-from bot.blocks import MESSAGE_BLOCKS, context, cut, fallback, section, sections
-from bot.escape import escape_mrkdwn
 from bot.poll_plan import SweepPlan
+from bot.slack.blocks import MESSAGE_BLOCKS, context, cut, fallback, section, sections
+from bot.slack.escape import escape_mrkdwn
 
 HEALTH = {
     "ok": (":large_green_circle:", "healthy"),

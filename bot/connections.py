@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import formats, scopes, wc_paths
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
-from bot.payloads import Command
 from bot.services import Services
-from bot.slack_tokens import as_bot
+from bot.slack.payloads import Command
+from bot.slack.tokens import as_bot
 from bot.wc_oauth import OAuthGrantError, OAuthTokens, OAuthUnavailable
 from bot.whatconverts import (
     ApiKey,

@@ -1,7 +1,7 @@
 """The sender: claim due deliveries, post each card at its channel's next free slot, record the outcome.
 
 Pacing is shared through the database (`channel_pace`), so all processes together post about
-one message per second per channel. Outcomes are decided by error type (`bot.slack_errors`):
+one message per second per channel. Outcomes are decided by error type (`bot.slack.errors`):
 429 waits `Retry-After`; a gone channel (or one the app may not post in) breaks its subscription
 and tells its creator; `token_expired` refreshes the token and tries once more; a dead token or a
 missing scope makes the workspace's cards wait for a reinstall; transient errors retry with capped
@@ -28,12 +28,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import cards, changes, connections, filters, formats, overlap, routing, workspaces
+from bot import cards, changes, connections, filters, formats, overlap, routing
 from bot.card_actions import grants_write
-from bot.escape import escape_mrkdwn
 from bot.leads import Lead
 from bot.services import Services
-from bot.slack_errors import (
+from bot.slack import workspaces
+from bot.slack.errors import (
     SlackBadMessage,
     SlackChannelGone,
     SlackError,
@@ -45,7 +45,8 @@ from bot.slack_errors import (
     SlackTransient,
     classify,
 )
-from bot.slack_tokens import as_bot
+from bot.slack.escape import escape_mrkdwn
+from bot.slack.tokens import as_bot
 from storage import connections as connection_store
 from storage import outbox, problems
 from storage import subscriptions as subscription_store

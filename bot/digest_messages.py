@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.blocks import MESSAGE_BLOCKS, capped, context, section
 from bot.cards import TYPE_LABELS, lead_card, money
-from bot.escape import escape_mrkdwn
 from bot.formats import DEFAULT, Locale
 from bot.lead_messages import summarize
 from bot.leads import Lead
+from bot.slack.blocks import MESSAGE_BLOCKS, capped, context, section
+from bot.slack.escape import escape_mrkdwn
 
 SHOWN = 10
 

@@ -1,6 +1,6 @@
 """The few typed errors our code raises; one boundary turns each into a short answer.
 
-Listeners raise these instead of catching and logging; `bot.boundary` maps them to an
+Listeners raise these instead of catching and logging; `bot.slack.boundary` maps them to an
 ephemeral reply (Slack) or a page and status (web).
 """
 

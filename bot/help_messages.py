@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import filters
-from bot.blocks import MESSAGE_BLOCKS, fallback, section, sections
-from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
+from bot.slack.blocks import MESSAGE_BLOCKS, fallback, section, sections
+from bot.slack.escape import escape_mrkdwn
 
 SECTION_LIMIT = 3000  # Block Kit: a section's text
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot import blocks as kit
 from bot import ids
 from bot.connect_messages import (
     HEALTH,
@@ -22,8 +21,9 @@ from bot.connect_messages import (
     sweep_text,
     webhook_profiles_text,
 )
-from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
+from bot.slack import blocks as kit
+from bot.slack.escape import escape_mrkdwn
 from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text
 
 MAX_BLOCKS = kit.VIEW_BLOCKS

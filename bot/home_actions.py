@@ -8,13 +8,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import cards, connections, filters, modal_states, modals, overview, webhooks
 from bot import connect_messages as connect_build
 from bot import subscription_messages as subscription_build
-from bot.boundary import Modal
 from bot.errors import NotFound, UserFacingError
-from bot.escape import escape_mrkdwn
-from bot.payloads import Action, Command, parse_id
-from bot.permissions import Actor, require_configure
 from bot.services import Services
-from bot.slack_errors import error_code
+from bot.slack.boundary import Modal
+from bot.slack.errors import error_code
+from bot.slack.escape import escape_mrkdwn
+from bot.slack.payloads import Action, Command, parse_id
+from bot.slack.permissions import Actor, require_configure
 from bot.subscribe_commands import choose_connection, overlapping, save_subscription
 from storage import connections as connection_store
 from storage import subscriptions as subscription_store

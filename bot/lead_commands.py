@@ -15,9 +15,9 @@ from bot import lead_messages as build
 from bot.commands import Invocation, echo
 from bot.connect_commands import actor_of
 from bot.errors import UsageError, UserFacingError
-from bot.permissions import require_member
 from bot.services import Services
-from bot.slack_errors import error_code
+from bot.slack.errors import error_code
+from bot.slack.permissions import require_member
 from bot.subscribe_commands import choose_connection
 from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded, WhatConvertsThrottled
 from storage import connections as connection_store

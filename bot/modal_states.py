@@ -9,7 +9,7 @@ and is filled by `views.update` (no time limit while it is open). Pure builders 
 from __future__ import annotations
 
 from bot import ids
-from bot.escape import escape_mrkdwn
+from bot.slack.escape import escape_mrkdwn
 
 MAX_TITLE = 24  # Block Kit: a modal title is at most 24 characters
 

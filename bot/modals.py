@@ -20,10 +20,10 @@ from typing import Any
 from bot import ids
 from bot.commands import tokenize
 from bot.errors import UsageError
-from bot.escape import escape_mrkdwn
 from bot.filters import TYPE_WORD, Filters, parse_subscription, render, visible
 from bot.formats import DEFAULT_CURRENCY, SYMBOLS
-from bot.payloads import parse_id
+from bot.slack.escape import escape_mrkdwn
+from bot.slack.payloads import parse_id
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/), in characters or items.
 MAX_OPTION_TEXT = 75

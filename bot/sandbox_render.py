@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.escape import safe_url
 from bot.sandbox.emoji import unicode_for
+from bot.slack.escape import safe_url
 
 __all__ = [
     "EMOJI_FONTS",

@@ -14,13 +14,13 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.boundary import AfterAck
 from bot.config import Settings
 from bot.keys import KeyIdentities
 from bot.logs import Redactor
 from bot.metrics import Metrics
-from bot.permissions import Actor, UserDirectory
-from bot.slack_tokens import BotTokens
+from bot.slack.boundary import AfterAck
+from bot.slack.permissions import Actor, UserDirectory
+from bot.slack.tokens import BotTokens
 from bot.wc_oauth import WhatConvertsOAuth
 from bot.whatconverts import WhatConvertsClient
 from storage.batching import GroupCommit

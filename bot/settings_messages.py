@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot import formats
-from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
+from bot.slack.escape import escape_mrkdwn
 
 EXAMPLE_AMOUNT = Decimal("1234.5")
 

@@ -13,10 +13,10 @@ from bot import subscription_messages as build
 from bot.commands import Invocation, echo
 from bot.connect_commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
-from bot.payloads import parse_id
-from bot.permissions import Actor, require_configure, require_member
 from bot.services import Services
-from bot.slack_errors import error_code
+from bot.slack.errors import error_code
+from bot.slack.payloads import parse_id
+from bot.slack.permissions import Actor, require_configure, require_member
 from storage import connections as connection_store
 from storage import subscriptions as store
 from storage.db import transaction

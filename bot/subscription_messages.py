@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import filters
-from bot.blocks import MESSAGE_BLOCKS, code, fallback, section, sections
-from bot.escape import escape_mrkdwn
+from bot.slack.blocks import MESSAGE_BLOCKS, code, fallback, section, sections
+from bot.slack.escape import escape_mrkdwn
 from storage.models import Subscription
 
 DAY = timedelta(days=1)

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import ids, install_web, limits, slack_signature
+from bot import ids, install_web, limits
 from bot.services import Services
+from bot.slack import signature as slack_signature
 from storage.health import Probe
 
 log = logging.getLogger(__name__)

@@ -14,17 +14,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import blocks
 from bot.cards import sample_lead
 from bot.commands import MAX_TEXT
 from bot.connect_messages import ConnectionStatus, ProblemLine, status_message, webhook_message
 from bot.digest_messages import digest_message, quiet_summary_message
-from bot.escape import escape_mrkdwn
 from bot.help_messages import overview_message
 from bot.home import HomeData, home_view
 from bot.lead_messages import leads_message, stats_message, summarize
-from bot.messages import error_message, usage_message
 from bot.sandbox.blockkit import message_errors, view_errors
+from bot.slack import blocks
+from bot.slack.escape import escape_mrkdwn
+from bot.slack.messages import error_message, usage_message
 from bot.subscription_messages import SubscriptionLine, list_message
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import blocks
-from bot.escape import escape_mrkdwn
 from bot.sandbox.blockkit import message_errors
+from bot.slack import blocks
+from bot.slack.escape import escape_mrkdwn
 
 TOKEN = re.compile(r"&(?:amp|lt|gt);|<[^<>\n]*>|:[a-z0-9_+'-]+:")
 

@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import Block
 
 from bot import ids
 from bot.cards import TYPE_LABELS, duration, lead_card, money, sample_lead, truncate
-from bot.escape import safe_url
 from bot.leads import LEAD_TYPES, Lead
+from bot.slack.escape import safe_url
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "whatconverts"
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from bot.errors import UsageError
 from bot.filters import parse_subscription
 from bot.listeners.commands import build_table
-from bot.payloads import Command
 from bot.services import Services
+from bot.slack.payloads import Command
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.support import rawdb

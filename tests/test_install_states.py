@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from bot.config import Settings
-from bot.slack_stores import INSTALL_STATES_PER_MINUTE
+from bot.slack.stores import INSTALL_STATES_PER_MINUTE
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb

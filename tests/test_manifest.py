@@ -11,7 +11,7 @@ import yaml
 
 from bot import ids
 from bot.cli import main
-from bot.manifest import PLACEHOLDER_BASE_URL, render_manifest
+from bot.slack.manifest import PLACEHOLDER_BASE_URL, render_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 # A vendored copy of slackapi/manifest-schema (MIT, license beside it), identical to ../shared/slack/.

@@ -14,7 +14,7 @@ import pytest
 
 from bot import ids
 from bot.config import Settings
-from bot.payloads import MAX_ID, parse_id
+from bot.slack.payloads import MAX_ID, parse_id
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts

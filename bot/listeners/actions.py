@@ -8,9 +8,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import connect_commands, connect_messages, ids
-from bot.boundary import respond_checked
-from bot.payloads import Action
 from bot.services import Services
+from bot.slack.boundary import respond_checked
+from bot.slack.payloads import Action
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -8,10 +8,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import card_actions, ids, modal_states, modals
-from bot.boundary import Modal
-from bot.payloads import Action
-from bot.permissions import Actor, require_member
 from bot.services import Services
+from bot.slack.boundary import Modal
+from bot.slack.payloads import Action
+from bot.slack.permissions import Actor, require_member
 
 
 def register(app: AsyncApp, services: Services) -> None:

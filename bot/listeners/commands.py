@@ -8,13 +8,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connect_commands, help_messages, lead_commands, messages, subscribe_commands
-from bot.boundary import respond_checked
+from bot import connect_commands, help_messages, lead_commands, subscribe_commands
 from bot.commands import CommandTable, Invocation, Subcommand, echo
 from bot.errors import UsageError
 from bot.ids import COMMAND
-from bot.payloads import Command
 from bot.services import Services
+from bot.slack import messages
+from bot.slack.boundary import respond_checked
+from bot.slack.payloads import Command
 
 
 def build_table(services: Services) -> CommandTable:

@@ -9,10 +9,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import home_actions, ids, modal_states, modals, overview
-from bot.boundary import Modal
-from bot.payloads import Action
-from bot.permissions import Actor
 from bot.services import Services
+from bot.slack.boundary import Modal
+from bot.slack.payloads import Action
+from bot.slack.permissions import Actor
 
 HomeHandler = Callable[[Action, Actor, AsyncWebClient], Awaitable[None]]
 # A modal button's handler also gets the open modal it fills.

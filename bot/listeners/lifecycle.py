@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import workspaces
-from bot.payloads import TeamRef
 from bot.services import Services
+from bot.slack import workspaces
+from bot.slack.payloads import TeamRef
 
 
 def register(app: AsyncApp, services: Services) -> None:

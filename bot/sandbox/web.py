@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
 from bot.sandbox import interactions
 from bot.sandbox.command_text import escape_command
@@ -29,6 +28,7 @@ from bot.sandbox.view_state import required_errors, state_values, view_key
 from bot.sandbox.whatconverts import FakeWhatConverts
 from bot.sandbox.workspace import SandboxSlack
 from bot.sandbox_render import Names, blocks_to_html, message_to_html
+from bot.slack.escape import escape_mrkdwn
 
 TEAM, TEAM_NAME = "T1", "Sandbox Co"
 CHANNELS = {"C0LEADS": "leads", "C0CALLS": "calls"}

@@ -6,7 +6,7 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.sandbox.driver import install
 from bot.services import Services
-from bot.slack_stores import SQLInstallationStore
+from bot.slack.stores import SQLInstallationStore
 from tests.fakes.slack import FakeSlack, bot_id_for
 
 __all__ = ["install", "seed_installation"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from bot.escape import escape_mrkdwn
+from bot.slack.escape import escape_mrkdwn
 
 SECTION_TEXT = 3000
 HEADER_TEXT = 150

@@ -30,9 +30,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
 from bot.errors import UserFacingError
-from bot.slack_errors import error_code
+from bot.slack import messages
+from bot.slack.errors import error_code
 
 log = logging.getLogger(__name__)
 

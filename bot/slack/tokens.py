@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.metrics import Metrics
-from bot.slack_errors import error_code
+from bot.slack.errors import error_code
 from storage import installations
 from storage.db import transaction
 from storage.models import SlackInstallation, workspace_key
@@ -124,7 +124,7 @@ class BotTokens:
         # Every Slack request needs the token; re-reading it for each one costs a query. A few seconds'
         # staleness is harmless: an uninstall elsewhere only means Slack refuses a dead token.
         self._cache: dict[str, tuple[float, BotCredentials]] = {}
-        # Set by the composition root: tells the workspace's admins (bot.workspaces).
+        # Set by the composition root: tells the workspace's admins (bot.slack.workspaces).
         self.on_reinstall_needed: ReinstallHook | None = None
 
     async def get(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.blocks import fallback, section
-from bot.escape import escape_mrkdwn
 from bot.ids import COMMAND
+from bot.slack.blocks import fallback, section
+from bot.slack.escape import escape_mrkdwn
 
 
 def usage_message(problem: str, usages: Sequence[tuple[str, str]]) -> dict:

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import connections
 from bot.ids import ROUTE_SLACK_INSTALL
-from bot.payloads import TeamRef
 from bot.services import Services
-from bot.slack_errors import SlackTokenRevoked, classify
+from bot.slack.errors import SlackTokenRevoked, classify
+from bot.slack.payloads import TeamRef
 from storage import connections as connection_store
 from storage import installations, outbox, problems
 from storage.db import transaction
