@@ -29,7 +29,7 @@ from tests.support.workers import worker_env
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "10000"))
 DELAY_MS = 100.0
-IN_FLIGHT = 200  # the app's global bound (bot.whatconverts.GLOBAL_IN_FLIGHT), given to the floor too
+IN_FLIGHT = 200  # the app's global bound (bot.whatconverts.client.GLOBAL_IN_FLIGHT), given to the floor too
 
 
 @asynccontextmanager

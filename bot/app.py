@@ -29,9 +29,9 @@ from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.app import build_slack_app
 from bot.slack.tokens import BotTokens
-from bot.wc_oauth import WhatConvertsOAuth
 from bot.web import routes
-from bot.whatconverts import WhatConvertsClient
+from bot.whatconverts.client import WhatConvertsClient
+from bot.whatconverts.oauth import WhatConvertsOAuth
 from storage import migrate
 from storage.crypto import Cipher
 from storage.db import make_engine, make_sessionmaker

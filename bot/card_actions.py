@@ -18,13 +18,14 @@ from decimal import Decimal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters, formats, overlap, routing, wc_paths
+from bot import cards, connections, filters, formats, overlap, routing
 from bot.errors import NotFound, UserFacingError
-from bot.leads import Lead
 from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.permissions import Actor, require_member
-from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded
+from bot.whatconverts import paths as wc_paths
+from bot.whatconverts.client import WhatConvertsError, WhatConvertsQuotaExceeded
+from bot.whatconverts.leads import Lead
 from storage import outbox
 from storage.db import transaction
 from storage.models import Connection, Delivery

@@ -16,9 +16,9 @@ from decimal import Decimal
 from bot import ids
 from bot.formats import DEFAULT, Locale, phone
 from bot.formats import money as _money
-from bot.leads import EARLIEST, LATEST, MAX_CALL_SECONDS, Lead
 from bot.slack.blocks import cut
 from bot.slack.escape import escape_mrkdwn, safe_url
+from bot.whatconverts.leads import EARLIEST, LATEST, MAX_CALL_SECONDS, Lead
 
 TYPE_LABELS: dict[str, tuple[str, str]] = {
     "phone_call": ("📞", "Phone call"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cards import duration, money
 from bot.formats import DEFAULT, Locale
-from bot.leads import Lead
+from bot.whatconverts.leads import Lead
 
 QUOTABLE = {"yes": "Marked quotable", "no": "Marked not quotable", "pending": "Quotable: pending"}
 

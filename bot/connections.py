@@ -21,14 +21,15 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import formats, scopes, wc_paths
+from bot import formats
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.services import Services
 from bot.slack.payloads import Command
 from bot.slack.tokens import as_bot
-from bot.wc_oauth import OAuthGrantError, OAuthTokens, OAuthUnavailable
-from bot.whatconverts import (
+from bot.whatconverts import paths as wc_paths
+from bot.whatconverts import scopes
+from bot.whatconverts.client import (
     ApiKey,
     BearerToken,
     Credentials,
@@ -38,6 +39,7 @@ from bot.whatconverts import (
     WhatConvertsQuotaExceeded,
     WhatConvertsUnavailable,
 )
+from bot.whatconverts.oauth import OAuthGrantError, OAuthTokens, OAuthUnavailable
 from storage import connections as store
 from storage.db import transaction
 from storage.models import Connection, ConnectState, own_key_id

@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards, changes, connections, filters, formats, overlap, routing
 from bot.card_actions import grants_write
-from bot.leads import Lead
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.errors import (
@@ -47,6 +46,7 @@ from bot.slack.errors import (
 )
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.tokens import as_bot
+from bot.whatconverts.leads import Lead
 from storage import connections as connection_store
 from storage import outbox, problems
 from storage import subscriptions as subscription_store

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from bot.cards import TYPE_LABELS, lead_card, money
 from bot.formats import DEFAULT, Locale
 from bot.lead_messages import summarize
-from bot.leads import Lead
 from bot.slack.blocks import MESSAGE_BLOCKS, capped, context, section
 from bot.slack.escape import escape_mrkdwn
+from bot.whatconverts.leads import Lead
 
 SHOWN = 10
 

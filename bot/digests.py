@@ -16,10 +16,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot import filters, formats, quiet
 from bot.digest_messages import digest_message, quiet_summary_message
-from bot.leads import Lead
 from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.tokens import as_bot
+from bot.whatconverts.leads import Lead
 from storage import connections as connection_store
 from storage import outbox
 from storage import subscriptions as subscription_store

@@ -27,8 +27,8 @@ from datetime import time
 from typing import Any
 
 from bot.errors import UsageError
-from bot.leads import LEAD_TYPES, Lead, snake
 from bot.slack.escape import escape_mrkdwn
+from bot.whatconverts.leads import LEAD_TYPES, Lead, snake
 
 TYPE_WORDS: dict[str, str] = {
     "calls": "phone_call",

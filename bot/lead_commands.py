@@ -19,7 +19,7 @@ from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.permissions import require_member
 from bot.subscribe_commands import choose_connection
-from bot.whatconverts import WhatConvertsError, WhatConvertsQuotaExceeded, WhatConvertsThrottled
+from bot.whatconverts.client import WhatConvertsError, WhatConvertsQuotaExceeded, WhatConvertsThrottled
 from storage import connections as connection_store
 from storage.types import utcnow
 

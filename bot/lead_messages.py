@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from bot.cards import TYPE_LABELS, lead_card, money
 from bot.formats import DEFAULT, Locale
-from bot.leads import Lead
 from bot.slack.blocks import MESSAGE_BLOCKS, capped, code, fallback, section
 from bot.slack.escape import escape_mrkdwn
+from bot.whatconverts.leads import Lead
 
 # The filter in a heading: the person just typed it, so a reminder is enough, and the heading stays
 # within a header's 150 characters ("*Leads the last 30 days matching `…`* (latest 10 of 12345)").

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.leads import Lead
+from bot.whatconverts.leads import Lead
 from storage import problems
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import filters, quiet
-from bot.leads import LEAD_TYPES, Lead
+from bot.whatconverts.leads import LEAD_TYPES, Lead
 from storage.models import Subscription
 
 DAY = timedelta(days=1)

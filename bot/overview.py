@@ -6,14 +6,15 @@ from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connections, filters, poll_plan, scopes, webhooks
+from bot import connections, filters, poll_plan, webhooks
 from bot.connect_messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
-from bot.quota import key_budget
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.permissions import Actor
 from bot.subscription_messages import DAY, SubscriptionLine
+from bot.whatconverts import scopes
+from bot.whatconverts.quota import key_budget
 from storage import connections as connection_store
 from storage import installations, outbox, polling, problems, webhook_sources
 from storage import subscriptions as subscription_store

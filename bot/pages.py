@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
-from bot.wc_paths import MASTER_API_KEYS, PROFILE_API_KEYS
+from bot.whatconverts.paths import MASTER_API_KEYS, PROFILE_API_KEYS
 
 _STYLE = """
 body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;background:#f6f7f9;

@@ -15,15 +15,15 @@ import random
 from datetime import datetime, timedelta
 
 from bot import connections
-from bot.quota import key_budget, looks_spent, next_reset
 from bot.services import Services
-from bot.whatconverts import (
+from bot.whatconverts.client import (
     WhatConvertsAuthError,
     WhatConvertsError,
     WhatConvertsForbidden,
     WhatConvertsQuotaExceeded,
     WhatConvertsThrottled,
 )
+from bot.whatconverts.quota import key_budget, looks_spent, next_reset
 from storage import connections as connection_store
 from storage import polling, problems
 from storage.db import transaction

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.quota import BUDGET_SHARE, next_reset, poll_delay
+from bot.whatconverts.quota import BUDGET_SHARE, next_reset, poll_delay
 from storage.polling import Lease, Sweep
 
 DAY_SECONDS = 86_400

@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import connections, lead_problems, poll_failures, poll_plan, routing, scope_refresh, scopes
-from bot.leads import Lead
-from bot.quota import KeyBudget, key_budget
+from bot import connections, lead_problems, poll_failures, poll_plan, routing, scope_refresh
 from bot.services import Services
+from bot.whatconverts import scopes
+from bot.whatconverts.leads import Lead
+from bot.whatconverts.quota import KeyBudget, key_budget
 from storage import connections as connection_store
 from storage import polling, subscriptions, webhook_sources
 from storage import scopes as scope_store

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import filters, overlap
-from bot.leads import EARLIEST, Lead
+from bot.whatconverts.leads import EARLIEST, Lead
 from storage import outbox
 from storage import subscriptions as subscription_store
 from storage.models import Delivery, Subscription

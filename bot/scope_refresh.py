@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot import connections, scopes
-from bot.leads import Lead
+from bot import connections
 from bot.services import Services
-from bot.whatconverts import WhatConvertsError
+from bot.whatconverts import scopes
+from bot.whatconverts.client import WhatConvertsError
+from bot.whatconverts.leads import Lead
 from storage import connections as connection_store
 from storage import scopes as scope_store
 from storage.db import transaction

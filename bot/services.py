@@ -15,14 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.keys import KeyIdentities
 from bot.logs import Redactor
 from bot.metrics import Metrics
 from bot.slack.boundary import AfterAck
 from bot.slack.permissions import Actor, UserDirectory
 from bot.slack.tokens import BotTokens
-from bot.wc_oauth import WhatConvertsOAuth
-from bot.whatconverts import WhatConvertsClient
+from bot.whatconverts.client import WhatConvertsClient
+from bot.whatconverts.keys import KeyIdentities
+from bot.whatconverts.oauth import WhatConvertsOAuth
 from storage.batching import GroupCommit
 from storage.connections import count_requests_many, find_by_webhook
 from storage.models import Connection

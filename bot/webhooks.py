@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import json_bodies, lead_problems, routing, scope_refresh, scopes
+from bot import lead_problems, routing, scope_refresh
 from bot.ids import ROUTE_WC_WEBHOOK
-from bot.leads import Lead, mapping
 from bot.services import Services
+from bot.whatconverts import json_bodies, scopes
+from bot.whatconverts.leads import Lead, mapping
 from storage import connections as connection_store
 from storage import outbox, polling, problems, webhook_sources
 from storage import subscriptions as subscription_store

@@ -111,7 +111,7 @@ class Connection(SQLModel, table=True):
     key_type: str = Field(default="profile", max_length=16)  # profile | master
     daily_quota: int = 1000
     # Which WhatConverts key this is (the quota belongs to the key, across every connection and
-    # workspace using it): "key:" + HMAC of the API token (bot/keys.py), or "own:…" for a budget of
+    # workspace using it): "key:" + HMAC of the API token (bot/whatconverts/keys.py), or "own:…" for a budget of
     # its own where the key can't be known (OAuth grants, rows from before key identities).
     key_id: str = Field(default_factory=own_key_id, max_length=80, index=True)
     # Share of the key's daily quota the app may spend (0-1]; None: WHATCONVERTS_QUOTA_SHARE.

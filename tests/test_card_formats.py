@@ -15,8 +15,8 @@ from bot import formats, ids
 from bot.cards import lead_card, sample_card
 from bot.config import Settings
 from bot.formats import Locale, Phone, country_code, currency_code, money, phone
-from bot.leads import Lead
 from bot.settings_messages import locale_message
+from bot.whatconverts.leads import Lead
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts

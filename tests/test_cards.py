@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import Block
 
 from bot import ids
 from bot.cards import TYPE_LABELS, duration, lead_card, money, sample_lead, truncate
-from bot.leads import LEAD_TYPES, Lead
 from bot.slack.escape import safe_url
+from bot.whatconverts.leads import LEAD_TYPES, Lead
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "whatconverts"
 
@@ -442,7 +442,7 @@ def test_hostile_full_card_details() -> None:
     # The junk date is dropped; a web form is never in progress, whatever its lead_state says (W8).
     assert context == {"type": "context", "elements": [md("Lead #666")]}
     chat = lead_card(Lead.from_api({**HOSTILE, "lead_type": "Chat"}))
-    # For a chat an unknown lead_state counts as not final (bot.leads).
+    # For a chat an unknown lead_state counts as not final (bot.whatconverts.leads).
     assert chat["blocks"][-1] == {
         "type": "context",
         "elements": [md("Lead #666 · :hourglass_flowing_sand: In progress")],

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from bot import connections
 from bot.config import Settings
-from bot.whatconverts import WhatConvertsAuthError
+from bot.whatconverts.client import WhatConvertsAuthError
 from storage import connections as store
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack

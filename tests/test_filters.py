@@ -25,7 +25,7 @@ from bot.filters import (
     render,
     to_json,
 )
-from bot.leads import LEAD_TYPES, Lead
+from bot.whatconverts.leads import LEAD_TYPES, Lead
 
 API_TYPE = {
     "phone_call": "Phone Call",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.leads import Lead
+from bot.whatconverts.leads import Lead
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "whatconverts"
 

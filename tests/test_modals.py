@@ -21,7 +21,6 @@ from bot import ids
 from bot.commands import tokenize
 from bot.errors import UsageError
 from bot.filters import Filters, parse_subscription, render
-from bot.leads import LEAD_TYPES
 from bot.modals import (
     TYPE_CHOICES,
     LeadValues,
@@ -33,6 +32,7 @@ from bot.modals import (
     subscription_modal,
     value_modal,
 )
+from bot.whatconverts.leads import LEAD_TYPES
 from tests.support.payloads import fill
 
 

@@ -16,8 +16,8 @@ from bot import filters, ids, overlap
 from bot.commands import tokenize
 from bot.config import Settings
 from bot.digests import Summaries
-from bot.leads import Lead
 from bot.poller import Poller
+from bot.whatconverts.leads import Lead
 from storage.db import transaction
 from storage.models import PollState, Subscription
 from tests.fakes.signing import SlackClient

@@ -22,12 +22,13 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 from starlette.applications import Starlette
 
-from bot import changes, filters, json_bodies
+from bot import changes, filters
 from bot.cards import lead_card
 from bot.config import Settings
-from bot.leads import Lead
 from bot.poller import Poller
 from bot.routing import MAX_LEAD_ID
+from bot.whatconverts import json_bodies
+from bot.whatconverts.leads import Lead
 from storage.db import transaction
 from storage.models import PollState, Subscription
 from tests.fakes.signing import SlackClient

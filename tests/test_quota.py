@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from bot.delivery import Sender
 from bot.poller import Poller
-from bot.quota import KeyBudget, key_budget, looks_spent, poll_delay
+from bot.whatconverts.quota import KeyBudget, key_budget, looks_spent, poll_delay
 from storage.connections import KeyMember
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack

@@ -10,8 +10,9 @@ from pathlib import Path
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import card_actions, connect_messages, home, pages, wc_paths
+from bot import card_actions, connect_messages, home, pages
 from bot.slack import messages
+from bot.whatconverts import paths as wc_paths
 from tests.fakes.signing import SlackClient
 from tests.support.connect import connect_link, submit_key
 from tests.support.constants import PROFILE_TOKEN

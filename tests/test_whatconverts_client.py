@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.whatconverts import (
+from bot.whatconverts.client import (
     ApiKey,
     WhatConvertsAuthError,
     WhatConvertsBadResponse,

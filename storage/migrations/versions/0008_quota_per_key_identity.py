@@ -9,7 +9,7 @@ it, so the app counts per key too. Each connection gets `key_id`, the identity o
 `quota_usage` is keyed by it instead of by connection.
 
 The identity of an API key is an HMAC of its token under a secret the app keeps encrypted
-(`app_secrets`, bot/keys.py). A migration can't compute it: the tokens are encrypted and
+(`app_secrets`, bot/whatconverts/keys.py). A migration can't compute it: the tokens are encrypted and
 migrations run without the encryption keys. So every existing connection starts as `own:<id>`,
 a budget of its own (exactly how it was counted until now), and its quota rows move with it; the
 app gives API-key connections their real identity when it runs (its housekeeping, and before

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.leads import Lead, integer
-from bot.whatconverts import Account
+from bot.whatconverts.client import Account
+from bot.whatconverts.leads import Lead, integer
 
 Source = tuple[int, int]  # (account_id, profile_id) of a webhook; 0 where the lead didn't say
 

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from bot import json_bodies
-from bot.leads import Lead, integer, mapping, text
+from bot.whatconverts import json_bodies
+from bot.whatconverts.leads import Lead, integer, mapping, text
 
 PER_KEY_IN_FLIGHT = 20
 GLOBAL_IN_FLIGHT = 200
