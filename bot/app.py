@@ -19,8 +19,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import connect_web, webhook_web, webhooks
+from bot import webhook_web, webhooks
 from bot.config import SLACK_REQUIRED, Settings
+from bot.connect import web as connect_web
 from bot.errors import UserFacingError
 from bot.logs import Redactor
 from bot.metrics import Metrics

@@ -58,7 +58,7 @@ SCOPES = ("account", "profile")
 FIELDS = (*ATTRIBUTES, *CHOICES, *SCOPES)  # also the order `render` writes them in
 FLAGS = {"spam": "show_spam", "duplicates": "show_duplicates", "compact": "compact", "thread": "thread"}
 FLAG_ALIASES = {"duplicate": "duplicates"}
-# Same rule as bot.connections.LABEL_RE (a test keeps them equal); importing that module would
+# Same rule as bot.connect.service.LABEL_RE (a test keeps them equal); importing that module would
 # drag the HTTP and database layers into this pure one.
 LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 EXAMPLE = "#sales calls forms +source:google -medium:organic"

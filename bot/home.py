@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import ids
-from bot.connect_messages import (
+from bot.connect.messages import (
     HEALTH,
     WEBHOOK_STEPS,
     ConnectionStatus,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, connections, filters, modal_states, modals, overview, webhooks
-from bot import connect_messages as connect_build
+from bot import cards, filters, modal_states, modals, overview, webhooks
 from bot import subscription_messages as subscription_build
+from bot.connect import messages as connect_build
+from bot.connect import service as connections
 from bot.errors import NotFound, UserFacingError
 from bot.services import Services
 from bot.slack.boundary import Modal

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
 
-from bot import cards, connections, filters, formats
+from bot import cards, filters, formats
 from bot import lead_messages as build
 from bot.commands import Invocation, echo
-from bot.connect_commands import actor_of
+from bot.connect import service as connections
+from bot.connect.commands import actor_of
 from bot.errors import UsageError, UserFacingError
 from bot.services import Services
 from bot.slack.errors import error_code

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connections, filters, poll_plan, webhooks
-from bot.connect_messages import ConnectionStatus, ProblemLine
+from bot import filters, poll_plan, webhooks
+from bot.connect import service as connections
+from bot.connect.messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
 from bot.services import Services
 from bot.slack import workspaces

@@ -14,7 +14,7 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from bot import connections
+from bot.connect import service as connections
 from bot.services import Services
 from bot.whatconverts.client import (
     WhatConvertsAuthError,

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import filters, overlap, overview, quiet
 from bot import subscription_messages as build
 from bot.commands import Invocation, echo
-from bot.connect_commands import actor_of
+from bot.connect.commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import Services
 from bot.slack.errors import error_code

@@ -16,7 +16,7 @@ import pytest
 
 from bot.cards import sample_lead
 from bot.commands import MAX_TEXT
-from bot.connect_messages import ConnectionStatus, ProblemLine, status_message, webhook_message
+from bot.connect.messages import ConnectionStatus, ProblemLine, status_message, webhook_message
 from bot.digest_messages import digest_message, quiet_summary_message
 from bot.help_messages import overview_message
 from bot.home import HomeData, home_view

@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from bot import formats, ids
 from bot.cards import lead_card, sample_card
 from bot.config import Settings
+from bot.connect.settings_messages import locale_message
 from bot.formats import Locale, Phone, country_code, currency_code, money, phone
-from bot.settings_messages import locale_message
 from bot.whatconverts.leads import Lead
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import update
 from starlette.applications import Starlette
 
-from bot import connections
 from bot.config import Settings
+from bot.connect import service as connections
 from storage.db import transaction
 from storage.models import Connection
 from tests.fakes.signing import SlackClient

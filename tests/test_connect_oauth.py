@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 
-from bot import connections
 from bot.config import Settings
+from bot.connect import service as connections
 from bot.whatconverts.client import WhatConvertsAuthError
 from storage import connections as store
 from tests.fakes.signing import SlackClient

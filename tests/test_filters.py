@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import connections
 from bot.commands import tokenize
+from bot.connect import service as connections
 from bot.errors import UsageError
 from bot.filters import (
     CHOICES,

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot import connections, ids
+from bot import ids
 from bot.app import create_app
 from bot.config import Settings
+from bot.connect import service as connections
 from bot.delivery import Sender
 from bot.logs import setup_logging
 from storage import connections as store

@@ -7,7 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connect_commands, connect_messages, ids
+from bot import ids
+from bot.connect import commands as connect_commands
+from bot.connect import messages as connect_messages
 from bot.services import Services
 from bot.slack.boundary import respond_checked
 from bot.slack.payloads import Action

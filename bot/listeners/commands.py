@@ -8,8 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import connect_commands, help_messages, lead_commands, subscribe_commands
+from bot import help_messages, lead_commands, subscribe_commands
 from bot.commands import CommandTable, Invocation, Subcommand, echo
+from bot.connect import commands as connect_commands
 from bot.errors import UsageError
 from bot.ids import COMMAND
 from bot.services import Services

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import connections
+from bot.connect import service as connections
 from bot.ids import ROUTE_SLACK_INSTALL
 from bot.services import Services
 from bot.slack.errors import SlackTokenRevoked, classify

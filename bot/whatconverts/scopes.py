@@ -3,7 +3,7 @@
 A scope is what `Connection.scope_json` holds: `[{"account_id", "account", "profiles":
 [{"profile_id", "profile"}]}]`, read from `GET /accounts` for an agency key and from a lead for a
 profile key (which can't call `/accounts`). Pure functions: keeping the scope current is
-`bot.scope_refresh`'s job.
+`bot.connect.scope_refresh`'s job.
 """
 
 from __future__ import annotations

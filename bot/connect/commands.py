@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot import connect_messages as build
-from bot import connections, formats, overview, settings_messages, webhooks
+from bot import formats, overview, webhooks
 from bot.commands import Invocation, echo
+from bot.connect import messages as build
+from bot.connect import service as connections
+from bot.connect import settings_messages
 from bot.errors import NotFound, UsageError
 from bot.services import Services
 from bot.slack.payloads import Action, parse_id

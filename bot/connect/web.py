@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import connections, ids, limits, pages
+from bot import ids, limits, pages
+from bot.connect import service as connections
 from bot.errors import UserFacingError
 from bot.services import Services
 

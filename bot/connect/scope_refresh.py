@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot import connections
+from bot.connect import service as connections
 from bot.services import Services
 from bot.whatconverts import scopes
 from bot.whatconverts.client import WhatConvertsError
