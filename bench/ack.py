@@ -12,8 +12,8 @@ from pathlib import Path
 
 from bench.common import app_process, percentile, run_json, stack, summary, table
 from bot import ids
-from bot.delivery import Sender
-from bot.poller import Poller
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller
 from tests.fakes.signing import command_body, interaction_body
 from tests.support.constants import SIGNING_SECRET
 from tests.support.payloads import message_press

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bench import seed
 from bench.common import app_process, fake_call, fake_env, fast_fake, percentile, run_json, stack, table
 from bench.poll import database
-from bot import webhooks
+from bot.alerts import webhooks
 from storage.models import Connection
 from tests.support.workers import worker_env
 

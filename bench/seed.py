@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import filters
+from bot.alerts import filters
 from storage import outbox
 from storage.db import transaction
 from storage.models import Connection, Delivery, PollState, Subscription

@@ -19,7 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import webhook_web, webhooks
+from bot.alerts import webhook_route as webhook_web
+from bot.alerts import webhooks
 from bot.config import SLACK_REQUIRED, Settings
 from bot.connect import web as connect_web
 from bot.errors import UserFacingError

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts.filters import visible
 from bot.errors import UsageError
-from bot.filters import visible
 from bot.slack.payloads import Command
 
 MAX_TEXT = 2000

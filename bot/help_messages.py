@@ -1,7 +1,7 @@
 """Pure builders for `/whatconverts help [subcommand]`: the overview, one subcommand's page, the grammar.
 
 Each page is several sections (one per topic), so none nears Block Kit's 3,000 characters per
-section text. The grammar page is built from the parser's own word lists (bot.filters), so what
+section text. The grammar page is built from the parser's own word lists (bot.alerts.filters), so what
 help shows is what `subscribe` accepts.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot import filters
+from bot.alerts import filters
 from bot.ids import COMMAND
 from bot.slack.blocks import MESSAGE_BLOCKS, fallback, section, sections
 from bot.slack.escape import escape_mrkdwn

@@ -5,8 +5,9 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, filters, modal_states, modals, overview, webhooks
+from bot import modal_states, modals, overview
 from bot import subscription_messages as subscription_build
+from bot.alerts import cards, filters, webhooks
 from bot.connect import messages as connect_build
 from bot.connect import service as connections
 from bot.errors import NotFound, UserFacingError

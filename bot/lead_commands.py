@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
 
-from bot import cards, filters, formats
+from bot import formats
 from bot import lead_messages as build
+from bot.alerts import cards, filters
 from bot.commands import Invocation, echo
 from bot.connect import service as connections
 from bot.connect.commands import actor_of

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bot.cards import TYPE_LABELS, lead_card, money
+from bot.alerts.cards import TYPE_LABELS, lead_card, money
 from bot.formats import DEFAULT, Locale
 from bot.slack.blocks import MESSAGE_BLOCKS, capped, code, fallback, section
 from bot.slack.escape import escape_mrkdwn

@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot import ids
+from bot.alerts.filters import TYPE_WORD, Filters, parse_subscription, render, visible
 from bot.commands import tokenize
 from bot.errors import UsageError
-from bot.filters import TYPE_WORD, Filters, parse_subscription, render, visible
 from bot.formats import DEFAULT_CURRENCY, SYMBOLS
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.payloads import parse_id
@@ -50,7 +50,7 @@ _OPTION_ATTRS = {"spam": "show_spam", "duplicates": "show_duplicates", "compact"
 
 CHANNEL_HINT = "Private channel? Invite the app first."
 VALUE_TITLE = "Lead value"  # the value modal's title, also shown while it loads and saves
-_CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]+")  # as bot.filters reads `<#C…>`
+_CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]+")  # as bot.alerts.filters reads `<#C…>`
 _QUOTES = '"“”'  # what `tokenize` treats as quotes
 
 AMOUNT_LIMIT = Decimal(10**12)

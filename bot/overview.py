@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import filters, poll_plan, webhooks
+from bot.alerts import filters, poll_plan, webhooks
 from bot.connect import service as connections
 from bot.connect.messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery import Sender
-from bot.digests import Summaries
+from bot.alerts.delivery import Sender
+from bot.alerts.digests import Summaries
+from bot.alerts.poller import Poller
 from bot.metrics import Metrics
-from bot.poller import Poller
 from bot.services import Services
 from storage import connections, events, oauth_states, outbox
 from storage.batching import UNAVAILABLE

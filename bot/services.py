@@ -28,7 +28,7 @@ from storage.connections import count_requests_many, find_by_webhook
 from storage.models import Connection
 
 if TYPE_CHECKING:
-    from bot.webhooks import Incoming, Outcome
+    from bot.alerts.webhooks import Incoming, Outcome
 
 # How long a webhook token's connection is remembered (a rotated URL may work this long elsewhere).
 WEBHOOK_CACHE_SECONDS = 5.0

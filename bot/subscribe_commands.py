@@ -8,8 +8,9 @@ from datetime import date
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import filters, overlap, overview, quiet
+from bot import overview
 from bot import subscription_messages as build
+from bot.alerts import filters, overlap, quiet
 from bot.commands import Invocation, echo
 from bot.connect.commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
@@ -117,7 +118,7 @@ async def save_subscription(
 async def overlapping(services: Services, sub: Subscription) -> list[tuple[int, filters.Filters]]:
     """The channel's other active subscriptions of the same connection that a lead could match with `sub`.
 
-    Their leads post one card between them (bot.overlap); subscriptions of other connections merge
+    Their leads post one card between them (bot.alerts.overlap); subscriptions of other connections merge
     only when both see the same lead, so they aren't named.
     """
     rules = filters.from_json(sub.filters_json)

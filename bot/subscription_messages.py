@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import filters
+from bot.alerts import filters
 from bot.slack.blocks import MESSAGE_BLOCKS, code, fallback, section, sections
 from bot.slack.escape import escape_mrkdwn
 from storage.models import Subscription

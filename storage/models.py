@@ -273,7 +273,7 @@ class Delivery(SQLModel, table=True):
     lead_id: int
     lead_json: str = Field(sa_column=Column(Text(), nullable=False))  # the lead as last known
     # pending | sending | sent | updating | held | summarized | failed | merged (another row of the
-    # channel posts this lead's card; see bot.routing)
+    # channel posts this lead's card; see bot.alerts.routing)
     status: str = Field(default="pending", max_length=16)
     hold: str | None = Field(default=None, max_length=16)  # why held: quiet | digest
     lead_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

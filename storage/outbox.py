@@ -1,7 +1,7 @@
 """The delivery outbox: enqueue once per (subscription, lead), claim with SKIP LOCKED, pace per channel.
 
 A lead several subscriptions of one channel match has one row that posts its card and a `merged`
-row for each other subscription (bot.routing): merged rows are never claimed, they record which
+row for each other subscription (bot.alerts.routing): merged rows are never claimed, they record which
 subscriptions' options the card carries and take the card over if its subscription goes.
 
 Senders claim a few due deliveries per channel, reserve send slots for them in `channel_pace`
@@ -116,7 +116,7 @@ async def hand_over(
     """Give the cards of subscriptions that stop (removed or paused) to subscriptions merged into them.
 
     When several subscriptions of a channel match a lead, one row posts the card and the others
-    are `merged` rows (see bot.routing). If the posting subscription goes, the card is handed to
+    are `merged` rows (see bot.alerts.routing). If the posting subscription goes, the card is handed to
     the first heir (by id) with a merged row for that lead: the row itself moves (its message_ts,
     claim and notes with it) and the heir's merged row is dropped, so later edits still find the
     one card, and a lead still waiting (pending, or held) is posted for the heir. A lead held for

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from starlette.applications import Starlette
 
-from bot.delivery import Sender
-from bot.poller import Poller
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts

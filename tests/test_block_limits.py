@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.cards import sample_lead
+from bot.alerts.cards import sample_lead
+from bot.alerts.digest_messages import digest_message, quiet_summary_message
 from bot.commands import MAX_TEXT
 from bot.connect.messages import ConnectionStatus, ProblemLine, status_message, webhook_message
-from bot.digest_messages import digest_message, quiet_summary_message
 from bot.help_messages import overview_message
 from bot.home import HomeData, home_view
 from bot.lead_messages import leads_message, stats_message, summarize

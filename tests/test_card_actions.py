@@ -12,9 +12,9 @@ from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
 from bot import ids
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller
 from bot.config import Settings
-from bot.delivery import Sender
-from bot.poller import Poller
 from bot.whatconverts import paths as wc_paths
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack

@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
 from bot import formats, ids
-from bot.cards import lead_card, sample_card
+from bot.alerts.cards import lead_card, sample_card
 from bot.config import Settings
 from bot.connect.settings_messages import locale_message
 from bot.formats import Locale, Phone, country_code, currency_code, money, phone

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot import ids
-from bot.cards import TYPE_LABELS, duration, lead_card, money, sample_lead, truncate
+from bot.alerts.cards import TYPE_LABELS, duration, lead_card, money, sample_lead, truncate
 from bot.slack.escape import safe_url
 from bot.whatconverts.leads import LEAD_TYPES, Lead
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.alerts.filters import parse_subscription
 from bot.errors import UsageError
-from bot.filters import parse_subscription
 from bot.listeners.commands import build_table
 from bot.services import Services
 from bot.slack.payloads import Command

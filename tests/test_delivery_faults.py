@@ -19,8 +19,8 @@ import time_machine
 from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
+from bot.alerts.delivery import CHANNEL_FIX, MAX_ATTEMPTS, Sender
 from bot.config import Settings
-from bot.delivery import CHANNEL_FIX, MAX_ATTEMPTS, Sender
 from bot.subscription_messages import BROKEN_FIX
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack

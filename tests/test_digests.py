@@ -10,11 +10,11 @@ import pytest
 import time_machine
 from starlette.applications import Starlette
 
+from bot.alerts.delivery import Sender
+from bot.alerts.digests import Summaries
+from bot.alerts.poller import Poller
 from bot.app import build_services
 from bot.config import Settings
-from bot.delivery import Sender
-from bot.digests import Summaries
-from bot.poller import Poller
 from storage import polling
 from storage.db import transaction
 from tests.fakes.signing import SlackClient

@@ -10,10 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import tokenize
-from bot.connect import service as connections
-from bot.errors import UsageError
-from bot.filters import (
+from bot.alerts.filters import (
     CHOICES,
     LABEL_RE,
     TYPE_WORDS,
@@ -25,6 +22,9 @@ from bot.filters import (
     render,
     to_json,
 )
+from bot.commands import tokenize
+from bot.connect import service as connections
+from bot.errors import UsageError
 from bot.whatconverts.leads import LEAD_TYPES, Lead
 
 API_TYPE = {

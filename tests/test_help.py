@@ -7,7 +7,7 @@ import re
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import filters
+from bot.alerts import filters
 from bot.commands import tokenize
 from tests.fakes.signing import SlackClient
 

@@ -15,9 +15,9 @@ import pytest
 import time_machine
 from starlette.applications import Starlette
 
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller, PollReport
 from bot.config import Settings
-from bot.delivery import Sender
-from bot.poller import Poller, PollReport
 from storage import polling
 from storage.db import transaction
 from tests.fakes.signing import SlackClient

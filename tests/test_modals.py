@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.views import View
 
 from bot import ids
+from bot.alerts.filters import Filters, parse_subscription, render
 from bot.commands import tokenize
 from bot.errors import UsageError
-from bot.filters import Filters, parse_subscription, render
 from bot.modals import (
     TYPE_CHOICES,
     LeadValues,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import filters
+from bot.alerts import filters
 from storage import outbox
 from storage.crypto import Cipher
 from storage.db import make_engine, make_sessionmaker, transaction

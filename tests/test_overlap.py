@@ -12,11 +12,12 @@ import time_machine
 from sqlalchemy import update
 from starlette.applications import Starlette
 
-from bot import filters, ids, overlap
+from bot import ids
+from bot.alerts import filters, overlap
+from bot.alerts.digests import Summaries
+from bot.alerts.poller import Poller
 from bot.commands import tokenize
 from bot.config import Settings
-from bot.digests import Summaries
-from bot.poller import Poller
 from bot.whatconverts.leads import Lead
 from storage.db import transaction
 from storage.models import PollState, Subscription

@@ -22,11 +22,11 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 from starlette.applications import Starlette
 
-from bot import changes, filters
-from bot.cards import lead_card
+from bot.alerts import changes, filters
+from bot.alerts.cards import lead_card
+from bot.alerts.poller import Poller
+from bot.alerts.routing import MAX_LEAD_ID
 from bot.config import Settings
-from bot.poller import Poller
-from bot.routing import MAX_LEAD_ID
 from bot.whatconverts import json_bodies
 from bot.whatconverts.leads import Lead
 from storage.db import transaction

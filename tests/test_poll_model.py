@@ -18,10 +18,10 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.alerts.delivery import Sender
+from bot.alerts.filters import Filters, to_json
+from bot.alerts.poller import LOOKBACK, Poller
 from bot.app import build_services
-from bot.delivery import Sender
-from bot.filters import Filters, to_json
-from bot.poller import LOOKBACK, Poller
 from storage import connections, polling, subscriptions
 from storage.db import transaction
 from storage.migrate import upgrade

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.alerts.poll_plan import is_sweep, poll_seconds, window_start
+from bot.alerts.poll_plan import next_sweep as next_sweep_state
+from bot.alerts.poller import LOOKBACK
 from bot.config import Settings, load_settings
-from bot.poll_plan import is_sweep, poll_seconds, window_start
-from bot.poll_plan import next_sweep as next_sweep_state
-from bot.poller import LOOKBACK
 from storage.polling import Lease
 
 MIDNIGHT = datetime(2026, 3, 10, tzinfo=UTC)

@@ -18,9 +18,9 @@ import time_machine
 from sqlalchemy import update
 from starlette.applications import Starlette
 
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import LOOKBACK, Poller, PollReport
 from bot.config import Settings
-from bot.delivery import Sender
-from bot.poller import LOOKBACK, Poller, PollReport
 from storage import connections as connection_store
 from storage import polling
 from storage.db import transaction

@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from starlette.applications import Starlette
 
-from bot.delivery import Sender
-from bot.poller import Poller
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller
 from bot.whatconverts.quota import KeyBudget, key_budget, looks_spent, poll_delay
 from storage.connections import KeyMember
 from tests.fakes.signing import SlackClient

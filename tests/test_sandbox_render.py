@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import ids
-from bot.cards import lead_card, sample_lead
+from bot.alerts.cards import lead_card, sample_lead
 from bot.connect.messages import disconnect_confirm_message
 from bot.sandbox.emoji import SHORTCODES
 from bot.sandbox_render import STYLE, Names, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html

@@ -17,8 +17,8 @@ import pytest
 import time_machine
 from starlette.applications import Starlette
 
+from bot.alerts.poller import Poller
 from bot.config import Settings
-from bot.poller import Poller
 from storage import polling
 from storage.db import transaction
 from tests.fakes.signing import SlackClient

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from bot import ids
+from bot.alerts.delivery import Sender
 from bot.app import create_app
 from bot.config import Settings
 from bot.connect import service as connections
-from bot.delivery import Sender
 from bot.logs import setup_logging
 from storage import connections as store
 from tests.fakes.signing import SlackClient

@@ -10,7 +10,8 @@ from pathlib import Path
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import card_actions, home, pages
+from bot import home, pages
+from bot.alerts import card_actions
 from bot.connect import messages as connect_messages
 from bot.slack import messages
 from bot.whatconverts import paths as wc_paths

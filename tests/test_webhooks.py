@@ -12,8 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from bot.delivery import Sender
-from bot.poller import Poller
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller
 from storage import polling
 from storage.db import transaction
 from tests.fakes.signing import SlackClient

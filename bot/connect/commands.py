@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot import formats, overview, webhooks
+from bot import formats, overview
+from bot.alerts import webhooks
 from bot.commands import Invocation, echo
 from bot.connect import messages as build
 from bot.connect import service as connections

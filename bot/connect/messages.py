@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import ids
-from bot.poll_plan import SweepPlan
+from bot.alerts.poll_plan import SweepPlan
 from bot.slack.blocks import MESSAGE_BLOCKS, context, cut, fallback, section, sections
 from bot.slack.escape import escape_mrkdwn
 from bot.whatconverts import paths as wc_paths

@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import card_actions, ids, modal_states, modals
+from bot import ids, modal_states, modals
+from bot.alerts import card_actions
 from bot.services import Services
 from bot.slack.boundary import Modal
 from bot.slack.payloads import Action

@@ -1,6 +1,6 @@
 """Pure builders for the short replies the app sends (usage, errors; help is in bot.help_messages).
 
-Each returns a `{"text": …, "blocks": […]}` dict; lead cards live in `bot/cards.py`.
+Each returns a `{"text": …, "blocks": […]}` dict; lead cards live in `bot/alerts/cards.py`.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import update
 from starlette.applications import Starlette
 
-from bot.delivery import Sender
-from bot.poller import Poller, PollReport
+from bot.alerts.delivery import Sender
+from bot.alerts.poller import Poller, PollReport
 from storage.db import transaction
 from storage.models import Delivery, PollState
 from tests.fakes.signing import SlackClient

@@ -5,7 +5,7 @@ already has a card in a subscription is updated there whatever the filters now s
 that turns spam is marked spam on its card, not silently left as it was).
 
 One card per lead per channel: of the subscriptions of a channel that match a lead, one gets
-the row that posts the card (bot.overlap says which) and the others get `merged` rows, which
+the row that posts the card (bot.alerts.overlap says which) and the others get `merged` rows, which
 are never sent but tell the sender whose options the card carries. A lead that already has a
 row in the channel (of any subscription, paused or of another connection) gets only merged
 rows: it is on its way or posted, and its card is edited through the row that posted it.
@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import filters, overlap
+from bot.alerts import filters, overlap
 from bot.whatconverts.leads import EARLIEST, Lead
 from storage import outbox
 from storage import subscriptions as subscription_store

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import lead_problems, routing
+from bot.alerts import lead_problems, routing
 from bot.connect import scope_refresh
 from bot.ids import ROUTE_WC_WEBHOOK
 from bot.services import Services

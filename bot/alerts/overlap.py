@@ -14,7 +14,7 @@ is lost and the lead is shown as soon as any of them would show it ("the most im
   replied in thread if any asks for `+thread`.
 
 Pure functions: subscriptions and their parsed filters in, decisions out. Storing and sending
-them is bot.routing's and bot.delivery's job. Subscriptions of different connections merge too
+them is bot.alerts.routing's and bot.alerts.delivery's job. Subscriptions of different connections merge too
 when they see the same lead, but only within one connection is that guaranteed (its leads are
 routed in one transaction).
 """
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import filters, quiet
+from bot.alerts import filters, quiet
 from bot.whatconverts.leads import LEAD_TYPES, Lead
 from storage.models import Subscription
 

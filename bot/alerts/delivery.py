@@ -28,8 +28,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import cards, changes, filters, formats, overlap, routing
-from bot.card_actions import grants_write
+from bot import formats
+from bot.alerts import cards, changes, filters, overlap, routing
+from bot.alerts.card_actions import grants_write
 from bot.connect import service as connections
 from bot.services import Services
 from bot.slack import workspaces

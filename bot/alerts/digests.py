@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot import filters, formats, quiet
-from bot.digest_messages import digest_message, quiet_summary_message
+from bot import formats
+from bot.alerts import filters, quiet
+from bot.alerts.digest_messages import digest_message, quiet_summary_message
 from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.tokens import as_bot

@@ -18,7 +18,8 @@ from decimal import Decimal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards, filters, formats, overlap, routing
+from bot import formats
+from bot.alerts import cards, filters, overlap, routing
 from bot.connect import service as connections
 from bot.errors import NotFound, UserFacingError
 from bot.services import Services

@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import ids, limits, webhooks
+from bot import ids, limits
+from bot.alerts import webhooks
 from bot.services import Services
 
 

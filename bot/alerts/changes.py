@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cards import duration, money
+from bot.alerts.cards import duration, money
 from bot.formats import DEFAULT, Locale
 from bot.whatconverts.leads import Lead
 

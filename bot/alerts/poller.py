@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import lead_problems, poll_failures, poll_plan, routing
+from bot.alerts import lead_problems, poll_failures, poll_plan, routing
 from bot.connect import scope_refresh
 from bot.connect import service as connections
 from bot.services import Services

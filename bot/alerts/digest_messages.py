@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.cards import TYPE_LABELS, lead_card, money
+from bot.alerts.cards import TYPE_LABELS, lead_card, money
 from bot.formats import DEFAULT, Locale
 from bot.lead_messages import summarize
 from bot.slack.blocks import MESSAGE_BLOCKS, capped, context, section
