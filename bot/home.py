@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import ids
+from bot.commands.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text
 from bot.connect.messages import (
     HEALTH,
     WEBHOOK_STEPS,
@@ -24,7 +25,6 @@ from bot.connect.messages import (
 from bot.ids import COMMAND
 from bot.slack import blocks as kit
 from bot.slack.escape import escape_mrkdwn
-from bot.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text
 
 MAX_BLOCKS = kit.VIEW_BLOCKS
 MAX_CONNECTIONS = 10

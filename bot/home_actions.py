@@ -6,8 +6,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import modal_states, modals, overview
-from bot import subscription_messages as subscription_build
 from bot.alerts import cards, filters, webhooks
+from bot.commands import subscription_messages as subscription_build
+from bot.commands.subscribe import choose_connection, overlapping, save_subscription
 from bot.connect import messages as connect_build
 from bot.connect import service as connections
 from bot.errors import NotFound, UserFacingError
@@ -17,7 +18,6 @@ from bot.slack.errors import error_code
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.payloads import Action, Command, parse_id
 from bot.slack.permissions import Actor, require_configure
-from bot.subscribe_commands import choose_connection, overlapping, save_subscription
 from storage import connections as connection_store
 from storage import subscriptions as subscription_store
 from storage.db import transaction

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot import ids
 from bot.alerts.filters import TYPE_WORD, Filters, parse_subscription, render, visible
-from bot.commands import tokenize
+from bot.commands.table import tokenize
 from bot.errors import UsageError
 from bot.formats import DEFAULT_CURRENCY, SYMBOLS
 from bot.slack.escape import escape_mrkdwn

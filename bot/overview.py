@@ -7,13 +7,13 @@ from datetime import timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import filters, poll_plan, webhooks
+from bot.commands.subscription_messages import DAY, SubscriptionLine
 from bot.connect import service as connections
 from bot.connect.messages import ConnectionStatus, ProblemLine
 from bot.home import HomeData, home_view
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.permissions import Actor
-from bot.subscription_messages import DAY, SubscriptionLine
 from bot.whatconverts import scopes
 from bot.whatconverts.quota import key_budget
 from storage import connections as connection_store

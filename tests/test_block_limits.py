@@ -16,16 +16,16 @@ import pytest
 
 from bot.alerts.cards import sample_lead
 from bot.alerts.digest_messages import digest_message, quiet_summary_message
-from bot.commands import MAX_TEXT
+from bot.commands.help_messages import overview_message
+from bot.commands.lead_messages import leads_message, stats_message, summarize
+from bot.commands.subscription_messages import SubscriptionLine, list_message
+from bot.commands.table import MAX_TEXT
 from bot.connect.messages import ConnectionStatus, ProblemLine, status_message, webhook_message
-from bot.help_messages import overview_message
 from bot.home import HomeData, home_view
-from bot.lead_messages import leads_message, stats_message, summarize
 from bot.sandbox.blockkit import message_errors, view_errors
 from bot.slack import blocks
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.messages import error_message, usage_message
-from bot.subscription_messages import SubscriptionLine, list_message
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
@@ -53,7 +53,7 @@ ACCOUNTS = [
     for a in range(5)
 ]
 # Sources as WhatConverts users name them. Slack sends `&` in command text as `&amp;`, and a command
-# is at most 2,000 characters (bot.commands.MAX_TEXT), so only some hold one.
+# is at most 2,000 characters (bot.commands.table.MAX_TEXT), so only some hold one.
 SOURCES = [f"{'r&d' if n % 8 == 0 else 'ads'}-campaign-{n:03}" for n in range(112)]
 GRAMMAR = "+source:" + ",".join(SOURCES)
 TYPED = GRAMMAR.replace("&", "&amp;")

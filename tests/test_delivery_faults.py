@@ -20,8 +20,8 @@ from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 
 from bot.alerts.delivery import CHANNEL_FIX, MAX_ATTEMPTS, Sender
+from bot.commands.subscription_messages import BROKEN_FIX
 from bot.config import Settings
-from bot.subscription_messages import BROKEN_FIX
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts

@@ -22,7 +22,7 @@ from bot.alerts.filters import (
     render,
     to_json,
 )
-from bot.commands import tokenize
+from bot.commands.table import tokenize
 from bot.connect import service as connections
 from bot.errors import UsageError
 from bot.whatconverts.leads import LEAD_TYPES, Lead

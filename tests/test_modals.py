@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.alerts.filters import Filters, parse_subscription, render
-from bot.commands import tokenize
+from bot.commands.table import tokenize
 from bot.errors import UsageError
 from bot.modals import (
     TYPE_CHOICES,

@@ -16,7 +16,7 @@ from bot import ids
 from bot.alerts import filters, overlap
 from bot.alerts.digests import Summaries
 from bot.alerts.poller import Poller
-from bot.commands import tokenize
+from bot.commands.table import tokenize
 from bot.config import Settings
 from bot.whatconverts.leads import Lead
 from storage.db import transaction

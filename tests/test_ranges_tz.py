@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from bot.commands.leads import date_range, split_range, user_zone
 from bot.errors import UsageError
-from bot.lead_commands import date_range, split_range, user_zone
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.alerts.cards import TYPE_LABELS, lead_card, money
+from bot.commands.lead_messages import summarize
 from bot.formats import DEFAULT, Locale
-from bot.lead_messages import summarize
 from bot.slack.blocks import MESSAGE_BLOCKS, capped, context, section
 from bot.slack.escape import escape_mrkdwn
 from bot.whatconverts.leads import Lead

@@ -8,7 +8,7 @@ import re
 
 from bot import formats, overview
 from bot.alerts import webhooks
-from bot.commands import Invocation, echo
+from bot.commands.table import Invocation, echo
 from bot.connect import messages as build
 from bot.connect import service as connections
 from bot.connect import settings_messages

@@ -8,8 +8,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import help_messages, lead_commands, subscribe_commands
-from bot.commands import CommandTable, Invocation, Subcommand, echo
+from bot.commands import help_messages
+from bot.commands import leads as lead_commands
+from bot.commands import subscribe as subscribe_commands
+from bot.commands.table import CommandTable, Invocation, Subcommand, echo
 from bot.connect import commands as connect_commands
 from bot.errors import UsageError
 from bot.ids import COMMAND

@@ -1,4 +1,4 @@
-"""Pure builders for the short replies the app sends (usage, errors; help is in bot.help_messages).
+"""Pure builders for the short replies the app sends (usage, errors; help is in bot.commands.help_messages).
 
 Each returns a `{"text": …, "blocks": […]}` dict; lead cards live in `bot/alerts/cards.py`.
 """

@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk.errors import SlackApiError
 
 from bot import formats
-from bot import lead_messages as build
 from bot.alerts import cards, filters
-from bot.commands import Invocation, echo
+from bot.commands import lead_messages as build
+from bot.commands.subscribe import choose_connection
+from bot.commands.table import Invocation, echo
 from bot.connect import service as connections
 from bot.connect.commands import actor_of
 from bot.errors import UsageError, UserFacingError
 from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.permissions import require_member
-from bot.subscribe_commands import choose_connection
 from bot.whatconverts.client import WhatConvertsError, WhatConvertsQuotaExceeded, WhatConvertsThrottled
 from storage import connections as connection_store
 from storage.types import utcnow

@@ -9,9 +9,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import overview
-from bot import subscription_messages as build
 from bot.alerts import filters, overlap, quiet
-from bot.commands import Invocation, echo
+from bot.commands import subscription_messages as build
+from bot.commands.table import Invocation, echo
 from bot.connect.commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
 from bot.services import Services
