@@ -21,7 +21,7 @@ from bot.commands.lead_messages import leads_message, stats_message, summarize
 from bot.commands.subscription_messages import SubscriptionLine, list_message
 from bot.commands.table import MAX_TEXT
 from bot.connect.messages import ConnectionStatus, ProblemLine, status_message, webhook_message
-from bot.home import HomeData, home_view
+from bot.home.view import HomeData, home_view
 from bot.sandbox.blockkit import message_errors, view_errors
 from bot.slack import blocks
 from bot.slack.escape import escape_mrkdwn

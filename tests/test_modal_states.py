@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.modal_states import loading_view, notice, notice_view, saving_view
+from bot.home.modal_states import loading_view, notice, notice_view, saving_view
 
 
 def valid(view: dict) -> None:

@@ -21,7 +21,7 @@ from bot import ids
 from bot.alerts.filters import Filters, parse_subscription, render
 from bot.commands.table import tokenize
 from bot.errors import UsageError
-from bot.modals import (
+from bot.home.modals import (
     TYPE_CHOICES,
     LeadValues,
     ModalErrors,

@@ -1,7 +1,7 @@
 """The sandbox's modals: drawn as live forms, read back into Slack's `view.state.values`, kept open by id.
 
 The app's own modal builders and readers are the reference: a form filled on the page must read
-back through `bot.modals` exactly as the same answers sent by Slack do.
+back through `bot.home.modals` exactly as the same answers sent by Slack do.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids, modals
+from bot import ids
+from bot.home import modals
 from bot.sandbox.view_render import view_to_html
 from bot.sandbox.view_state import REQUIRED, required_errors, state_values, view_key
 from bot.sandbox.workspace import SandboxSlack

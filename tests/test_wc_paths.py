@@ -10,9 +10,10 @@ from pathlib import Path
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import home, pages
+from bot import pages
 from bot.alerts import card_actions
 from bot.connect import messages as connect_messages
+from bot.home import view as home
 from bot.slack import messages
 from bot.whatconverts import paths as wc_paths
 from tests.fakes.signing import SlackClient

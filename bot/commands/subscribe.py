@@ -8,12 +8,12 @@ from datetime import date
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import overview
 from bot.alerts import filters, overlap, quiet
 from bot.commands import subscription_messages as build
 from bot.commands.table import Invocation, echo
 from bot.connect.commands import actor_of
 from bot.errors import NotFound, UsageError, UserFacingError
+from bot.home import overview
 from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.payloads import parse_id

@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot import formats, overview
+from bot import formats
 from bot.alerts import webhooks
 from bot.commands.table import Invocation, echo
 from bot.connect import messages as build
 from bot.connect import service as connections
 from bot.connect import settings_messages
 from bot.errors import NotFound, UsageError
+from bot.home import overview
 from bot.services import Services
 from bot.slack.payloads import Action, parse_id
 from bot.slack.permissions import Actor, require_configure, require_member

@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids, modal_states, modals
+from bot import ids
 from bot.alerts import card_actions
+from bot.home import modal_states, modals
 from bot.services import Services
 from bot.slack.boundary import Modal
 from bot.slack.payloads import Action

@@ -8,7 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import home_actions, ids, modal_states, modals, overview
+from bot import ids
+from bot.home import actions as home_actions
+from bot.home import modal_states, modals, overview
 from bot.services import Services
 from bot.slack.boundary import Modal
 from bot.slack.payloads import Action

@@ -5,13 +5,13 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import modal_states, modals, overview
 from bot.alerts import cards, filters, webhooks
 from bot.commands import subscription_messages as subscription_build
 from bot.commands.subscribe import choose_connection, overlapping, save_subscription
 from bot.connect import messages as connect_build
 from bot.connect import service as connections
 from bot.errors import NotFound, UserFacingError
+from bot.home import modal_states, modals, overview
 from bot.services import Services
 from bot.slack.boundary import Modal
 from bot.slack.errors import error_code

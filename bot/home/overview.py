@@ -10,7 +10,7 @@ from bot.alerts import filters, poll_plan, webhooks
 from bot.commands.subscription_messages import DAY, SubscriptionLine
 from bot.connect import service as connections
 from bot.connect.messages import ConnectionStatus, ProblemLine
-from bot.home import HomeData, home_view
+from bot.home.view import HomeData, home_view
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.permissions import Actor

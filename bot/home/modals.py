@@ -1,7 +1,7 @@
 """The "Add / edit subscription" and "Add value" modals: pure view builders and submission readers.
 
 Builders take plain data and return a view (shown by `views.update` in a modal opened as
-"Loading…", see `bot.modal_states`); readers take the `view` of a `view_submission` and return a
+"Loading…", see `bot.home.modal_states`); readers take the `view` of a `view_submission` and return a
 small frozen dataclass, or raise `ModalErrors` whose `errors` go straight into
 `ack(response_action="errors", errors=...)`. No Slack client and no database here
 (STYLE.md rules 3 and 5); every block_id, action_id and callback_id comes from `bot.ids` (rule 9).
