@@ -31,7 +31,7 @@ from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.app import build_slack_app
 from bot.slack.tokens import BotTokens
-from bot.web import routes
+from bot.web.routes import routes
 from bot.whatconverts.client import WhatConvertsClient
 from bot.whatconverts.oauth import WhatConvertsOAuth
 from storage import migrate

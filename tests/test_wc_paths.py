@@ -10,11 +10,11 @@ from pathlib import Path
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import pages
 from bot.alerts import card_actions
 from bot.connect import messages as connect_messages
 from bot.home import view as home
 from bot.slack import messages
+from bot.web import pages
 from bot.whatconverts import paths as wc_paths
 from tests.fakes.signing import SlackClient
 from tests.support.connect import connect_link, submit_key

@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import ids, limits
+from bot import ids
 from bot.alerts import webhooks
 from bot.services import Services
+from bot.web import limits
 
 
 def routes(services: Services) -> list[Route]:

@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import ids, limits, pages
+from bot import ids
 from bot.connect import service as connections
 from bot.errors import UserFacingError
 from bot.services import Services
+from bot.web import limits, pages
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
-from bot import install_web, listeners
+from bot import listeners
 from bot.ids import BOT_SCOPES, ROUTE_SLACK_INSTALL, ROUTE_SLACK_OAUTH_REDIRECT
 from bot.services import Services
 from bot.slack import boundary, messages, middleware, workspaces
 from bot.slack.stores import SQLInstallationStore, SQLOAuthStateStore
 from bot.slack.tokens import WorkspaceAuthorize
+from bot.web import install as install_web
 
 
 def build_slack_app(services: Services) -> AsyncApp:

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from bot import ids, pages
+from bot import ids
 from bot.config import Settings
+from bot.web import pages
 
 log = logging.getLogger(__name__)
 

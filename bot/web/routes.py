@@ -11,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import ids, install_web, limits
+from bot import ids
 from bot.services import Services
 from bot.slack import signature as slack_signature
+from bot.web import install as install_web
+from bot.web import limits
 from storage.health import Probe
 
 log = logging.getLogger(__name__)
