@@ -12,8 +12,8 @@ import textwrap
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from bot import interrupts, listen
-from bot.cli_help import COMMANDS, WIDTH, epilog
+from bot.cli import interrupts, listen
+from bot.cli.help import COMMANDS, WIDTH, epilog
 from bot.config import SLACK_REQUIRED, ConfigError, Settings, load_settings
 from bot.ids import ROUTE_SLACK_INSTALL
 from bot.logs import Redactor, setup_logging
