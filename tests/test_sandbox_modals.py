@@ -15,10 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.home import modals
+from bot.sandbox.render import Names
 from bot.sandbox.view_render import view_to_html
 from bot.sandbox.view_state import REQUIRED, required_errors, state_values, view_key
 from bot.sandbox.workspace import SandboxSlack
-from bot.sandbox_render import Names
 from tests.support.html_tags import start_tags
 from tests.support.payloads import fill
 

@@ -13,7 +13,7 @@ from bot import ids
 from bot.alerts.cards import lead_card, sample_lead
 from bot.connect.messages import disconnect_confirm_message
 from bot.sandbox.emoji import SHORTCODES
-from bot.sandbox_render import STYLE, Names, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
+from bot.sandbox.render import STYLE, Names, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
 from bot.slack.escape import escape_mrkdwn
 from tests.support.html_tags import start_tags
 

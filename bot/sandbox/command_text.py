@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.sandbox_render import Names
+from bot.sandbox.render import Names
 
 __all__ = ["escape_command"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from bot.sandbox.render import EMOJI_FONTS, STYLE
 from bot.sandbox.view_render import VIEW_STYLE
-from bot.sandbox_render import EMOJI_FONTS, STYLE
 
 PAGE_STYLE = f"""\
 [hidden] {{ display: none !important; }}

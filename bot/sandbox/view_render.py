@@ -4,7 +4,7 @@ Input blocks become real form controls, each wrapped in an element carrying `dat
 `data-action-id` and `data-type`, so the page can read what was typed and send it back;
 `bot.sandbox.views.state_values` turns that into Slack's `view.state.values`. Every other block
 goes through the message renderer, so a modal looks like the rest of the page. Same rule as
-`bot.sandbox_render`: every piece of text is escaped exactly once, and only markup built here is
+`bot.sandbox.render`: every piece of text is escaped exactly once, and only markup built here is
 emitted.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.sandbox_render import NO_NAMES, Names, attr, block_to_html, plain_to_html, text_object_html
+from bot.sandbox.render import NO_NAMES, Names, attr, block_to_html, plain_to_html, text_object_html
 
 __all__ = ["VIEW_STYLE", "view_to_html"]
 

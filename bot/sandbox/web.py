@@ -21,13 +21,13 @@ from bot.ids import COMMAND
 from bot.sandbox import interactions
 from bot.sandbox.command_text import escape_command
 from bot.sandbox.page import render_page
+from bot.sandbox.render import Names, blocks_to_html, message_to_html
 from bot.sandbox.replies import Replies, Reply
 from bot.sandbox.signing import SlackClient
 from bot.sandbox.view_render import view_to_html
 from bot.sandbox.view_state import required_errors, state_values, view_key
 from bot.sandbox.whatconverts import FakeWhatConverts
 from bot.sandbox.workspace import SandboxSlack
-from bot.sandbox_render import Names, blocks_to_html, message_to_html
 from bot.slack.escape import escape_mrkdwn
 
 TEAM, TEAM_NAME = "T1", "Sandbox Co"

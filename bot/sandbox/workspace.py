@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.sandbox.render import Names
 from bot.sandbox.slack import FakeSlack
-from bot.sandbox_render import Names
 
 
 class SandboxSlack(FakeSlack):
