@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from bot.alerts import webhook_route as webhook_web
 from bot.alerts import webhooks
+from bot.alerts.webhook_inbox import WebhookInbox
 from bot.config import SLACK_REQUIRED, Settings
 from bot.connect import web as connect_web
 from bot.errors import UserFacingError
@@ -33,8 +34,11 @@ from bot.slack.app import build_slack_app
 from bot.slack.tokens import BotTokens
 from bot.web.routes import routes
 from bot.whatconverts.client import WhatConvertsClient
+from bot.whatconverts.keys import KeyIdentities
 from bot.whatconverts.oauth import WhatConvertsOAuth
 from storage import migrate
+from storage.batching import GroupCommit
+from storage.connections import count_requests_many
 from storage.crypto import Cipher
 from storage.db import make_engine, make_sessionmaker
 
@@ -76,8 +80,13 @@ def build_services(settings: Settings, *, redactor: Redactor | None = None) -> S
         wc=WhatConvertsClient(settings.whatconverts_api_url),
         oauth=WhatConvertsOAuth(settings) if settings.whatconverts_oauth_enabled else None,
         redactor=redactor,
+        quota=GroupCommit(
+            sessions, count_requests_many, name="quota", on_restart=metrics.background_restarts.labels("quota").inc
+        ),
+        keys=KeyIdentities(sessions),
+        webhooks=WebhookInbox(sessions),
     )
-    services.webhooks = webhooks.batcher(services)
+    services.webhooks.batch = webhooks.batcher(services)
     tokens.on_reinstall_needed = lambda team_id, reason: workspaces.needs_reinstall(services, team_id, reason)
     return services
 

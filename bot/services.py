@@ -1,19 +1,22 @@
-"""The process's long-lived collaborators, built once by the composition root (`bot.app`)."""
+"""The process's long-lived collaborators, built once by the composition root (`bot.app`).
+
+Collaborators only: clients, stores, batches, caches, each owned by the capability that uses it.
+What they do lives with them, not here (tests/test_layout.py checks this module writes no SQL).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.alerts.webhook_inbox import WebhookInbox
 from bot.config import Settings
 from bot.logs import Redactor
 from bot.metrics import Metrics
@@ -24,23 +27,8 @@ from bot.whatconverts.client import WhatConvertsClient
 from bot.whatconverts.keys import KeyIdentities
 from bot.whatconverts.oauth import WhatConvertsOAuth
 from storage.batching import GroupCommit
-from storage.connections import count_requests_many, find_by_webhook
-from storage.models import Connection
 
-if TYPE_CHECKING:
-    from bot.alerts.webhooks import Incoming, Outcome
-
-# How long a webhook token's connection is remembered (a rotated URL may work this long elsewhere).
-WEBHOOK_CACHE_SECONDS = 5.0
 SLACK_CONNECTIONS = 256
-
-
-async def write_quota(session: AsyncSession, counts: Sequence[tuple[str, date, int]]) -> None:
-    """Requests counted per (key identity, UTC day), summed before they are written."""
-    totals: dict[tuple[str, date], int] = {}
-    for key_id, day, requests in counts:
-        totals[(key_id, day)] = totals.get((key_id, day), 0) + requests
-    await count_requests_many(session, [(k, d, n) for (k, d), n in totals.items()])
 
 
 @dataclass
@@ -52,48 +40,22 @@ class Services:
     slack: AsyncWebClient
     tokens: BotTokens
     wc: WhatConvertsClient
+    # Requests counted against each key's daily quota, written in shared transactions.
+    quota: GroupCommit[tuple[str, date, int], None]
+    # Which WhatConverts key a token is (its quota is the key's, whoever uses it).
+    keys: KeyIdentities
+    webhooks: WebhookInbox
     oauth: WhatConvertsOAuth | None = None
     redactor: Redactor | None = None
     # Single-flight locks within this process (credential refreshes); the database locks across processes.
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     users: UserDirectory = field(default_factory=UserDirectory)
     after_ack: AfterAck = field(default_factory=AfterAck)
-    webhooks: GroupCommit[Incoming, Outcome] | None = None
-    # Requests counted against each key's daily quota, written in shared transactions.
-    quota: GroupCommit[tuple[str, date, int], None] = field(init=False)
-    # Which WhatConverts key a token is (its quota is the key's, whoever uses it).
-    keys: KeyIdentities = field(init=False)
-
-    def __post_init__(self) -> None:
-        restarted = self.metrics.background_restarts.labels("quota").inc
-        self.quota = GroupCommit(self.sessions, write_quota, name="quota", on_restart=restarted)
-        self.keys = KeyIdentities(self.sessions)
-
     # Set by the scheduler when it runs in this process: deliver now instead of at the next tick.
     nudge: Callable[[], None] = field(default=lambda: None)
-    _webhook_cache: dict[str, tuple[float, Connection | None]] = field(default_factory=dict)
 
     def nudge_sender(self) -> None:
         self.nudge()
-
-    async def webhook_connection(self, token_hash: str) -> Connection | None:
-        """The connection behind a webhook URL, remembered for a few seconds (a burst is one lookup)."""
-        cached = self._webhook_cache.get(token_hash)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        async with self.locks[f"webhook:{token_hash}"]:  # a burst of posts makes one lookup, not one each
-            cached = self._webhook_cache.get(token_hash)
-            if cached and cached[0] > time.monotonic():
-                return cached[1]
-            async with self.sessions() as session:
-                connection = await find_by_webhook(session, token_hash=token_hash)
-            if len(self._webhook_cache) > 10_000:
-                self._webhook_cache.clear()
-            self._webhook_cache[token_hash] = (time.monotonic() + WEBHOOK_CACHE_SECONDS, connection)
-            return connection
-
-    def forget_webhooks(self) -> None:
-        self._webhook_cache.clear()
 
     async def start(self) -> None:
         """Things that need a running event loop: one pooled HTTP session for every Slack call."""
@@ -108,8 +70,7 @@ class Services:
     async def aclose(self) -> None:
         await self.after_ack.drain()
         await self.quota.aclose()
-        if self.webhooks is not None:
-            await self.webhooks.aclose()
+        await self.webhooks.aclose()
         if self.slack.session is not None:
             await self.slack.session.close()
             self.slack.session = None

@@ -168,16 +168,19 @@ async def count_requests(session: AsyncSession, *, key_id: str, day: date, reque
 
 
 async def count_requests_many(session: AsyncSession, counts: Sequence[tuple[str, date, int]]) -> None:
-    """`count_requests` for many (key, day, requests), as one executemany of one statement."""
+    """`count_requests` for many (key, day, requests), summed per (key, day), as one executemany."""
     if not counts:
         return
+    totals: dict[tuple[str, date], int] = {}
+    for key_id, day, requests in counts:
+        totals[(key_id, day)] = totals.get((key_id, day), 0) + requests
     table = QuotaUsage.__table__  # type: ignore[attr-defined]
     stmt = dialect_insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key_id", "day"], set_={"requests": table.c.requests + stmt.excluded.requests}
     )
     # Sorted, so two processes counting the same keys take the rows' locks in the same order.
-    params = [{"key_id": k, "day": d, "requests": n} for k, d, n in sorted(counts)]
+    params = [{"key_id": k, "day": d, "requests": n} for (k, d), n in sorted(totals.items())]
     await session.execute(stmt, params)
 
 

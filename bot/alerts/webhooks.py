@@ -65,7 +65,7 @@ async def ensure_token(services: Services, connection: Connection, *, rotate: bo
     async with transaction(services.sessions) as session:
         await connection_store.set_webhook_token(session, connection_id=connection.id or 0, token=token)
     connection.webhook_token = token
-    services.forget_webhooks()
+    services.webhooks.forget()
     return token
 
 
@@ -192,7 +192,7 @@ async def receive(services: Services, *, token: str, body: bytes) -> Outcome:
     """Handle one webhook POST; every refusal has no side effect, and is decided before any batch."""
     if len(token) > 200:
         return Outcome(404, "unknown webhook")
-    connection = await services.webhook_connection(connection_store.hash_token(token))
+    connection = await services.webhooks.connection(connection_store.hash_token(token))
     if connection is None or connection.id is None:
         return Outcome(404, "unknown webhook")
     if len(body) > MAX_BODY:
@@ -228,9 +228,9 @@ async def receive(services: Services, *, token: str, body: bytes) -> Outcome:
     if not admitted:
         return Outcome(403, "lead is not from an account this connection can see")
     fields["lead_id"] = lead.lead_id
-    assert services.webhooks is not None
+    assert services.webhooks.batch is not None
     try:
-        outcome = await services.webhooks.submit(Incoming(connection, trigger, fields, lead, arrived))
+        outcome = await services.webhooks.batch.submit(Incoming(connection, trigger, fields, lead, arrived))
     except UNAVAILABLE:  # the database is away, not the post's fault
         return Outcome(503, "try again")  # WhatConverts retries; nothing was written
     assert outcome is not None

@@ -75,7 +75,7 @@ async def _store(services: Services, connection: Connection, scope: list[dict], 
         written = await scope_store.set_scope(session, connection_id=connection.id, scope_json=value, only_if=only_if)
     if written:
         connection.scope_json = value
-        services.forget_webhooks()  # the cached connection of its webhook URL has the old scope
+        services.webhooks.forget()  # the cached connection of its webhook URL has the old scope
     return written
 
 
