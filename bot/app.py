@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
+from bot import listeners
 from bot.alerts import webhook_route as webhook_web
 from bot.alerts import webhooks
 from bot.alerts.webhook_inbox import WebhookInbox
@@ -32,6 +33,7 @@ from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.app import build_slack_app
 from bot.slack.tokens import BotTokens
+from bot.web import install as install_web
 from bot.web.routes import routes
 from bot.whatconverts.client import WhatConvertsClient
 from bot.whatconverts.keys import KeyIdentities
@@ -106,7 +108,9 @@ def settle_heap() -> None:
 def create_app(settings: Settings, *, run_scheduler: bool = True, redactor: Redactor | None = None) -> Starlette:
     """The ASGI app: Slack routes, our routes, and (optionally) the scheduler in the same loop."""
     services = build_services(settings, redactor=redactor)
-    slack_app = build_slack_app(services)
+    slack_app = build_slack_app(
+        services, register=listeners.register, callback_options=install_web.callback_options(settings)
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import formats
 from bot.alerts import cards, changes, filters, overlap, routing
 from bot.alerts.card_actions import grants_write
-from bot.connect import service as connections
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.errors import (
@@ -47,6 +46,7 @@ from bot.slack.errors import (
     classify,
 )
 from bot.slack.escape import escape_mrkdwn
+from bot.slack.notify import notify
 from bot.slack.tokens import as_bot
 from bot.whatconverts.leads import Lead
 from storage import connections as connection_store
@@ -524,7 +524,7 @@ class Sender:
                     fix=fix,
                 )
         if changed:
-            await connections.notify(
+            await notify(
                 self.services,
                 team_id=subscription.team_id,
                 user_ids=[subscription.created_by],

@@ -12,7 +12,7 @@ any number of filters at once, include *and* exclude, and naming one lead type m
   `+quiet:HH:MM-HH:MM`, `+urgent:<lead filter>`.
 
 Values of one field OR together, fields AND together, and excludes always win. Everything here
-is pure: tokens in (from `bot.commands.table.tokenize`), typed values out; `matches` reads a `Lead`.
+is pure: tokens in (from `bot.slack.payloads.tokenize`), typed values out; `matches` reads a `Lead`.
 """
 
 from __future__ import annotations

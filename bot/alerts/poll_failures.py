@@ -14,8 +14,8 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from bot.connect import service as connections
 from bot.services import Services
+from bot.slack.notify import notify
 from bot.whatconverts.client import (
     WhatConvertsAuthError,
     WhatConvertsError,
@@ -144,7 +144,7 @@ async def handle(
     if status == "needs_reauth" and problem:
         told = f":warning: `{connection.label}`: {problem[0]} Its leads have stopped. {problem[1]}"
     if told:
-        await connections.notify(
+        await notify(
             services,
             team_id=connection.team_id,
             user_ids=[connection.owner_user_id],

@@ -14,33 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.filters import visible
 from bot.errors import UsageError
-from bot.slack.payloads import Command
+from bot.slack.payloads import Command, tokenize
 
 MAX_TEXT = 2000
-
-
-def tokenize(text: str) -> list[str]:
-    """Split on whitespace; double quotes group words (`profile:"Main Site"`). Never raises."""
-    tokens: list[str] = []
-    current: list[str] = []
-    in_quotes = False
-    started = False
-    for char in text:
-        if char in '"“”':
-            in_quotes = not in_quotes
-            started = True
-        elif char.isspace() and not in_quotes:
-            if started:
-                tokens.append("".join(current))
-                current, started = [], False
-        else:
-            current.append(char)
-            started = True
-    if in_quotes:
-        raise UsageError("A quote (\") isn't closed.")
-    if started:
-        tokens.append("".join(current))
-    return tokens
 
 
 def echo(word: str) -> str:

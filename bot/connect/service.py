@@ -17,16 +17,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formats
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.services import Services
+from bot.slack.notify import notify
 from bot.slack.payloads import Command
-from bot.slack.tokens import as_bot
 from bot.whatconverts import paths as wc_paths
 from bot.whatconverts import scopes
 from bot.whatconverts.client import (
@@ -544,31 +542,3 @@ async def disconnect(services: Services, *, connection_id: int) -> Connection:
 
 
 # --------------------------------------------------------------------------- telling people
-
-
-async def notify(
-    services: Services, *, team_id: str, user_ids: list[str], text: str, include_installer: bool = False
-) -> None:
-    """DM people from the app; failures are logged, never raised (the caller's work is done)."""
-    creds = await services.tokens.get(enterprise_id=None, team_id=team_id)
-    if creds is None:
-        return
-    recipients = list(dict.fromkeys([*user_ids, *([creds.installer_user_id] if include_installer else [])]))
-    client = await services.bot_client(team_id=team_id)
-    if client is None:
-        return
-    for user_id in recipients:
-        if not user_id:
-            continue
-        try:
-            await as_bot(
-                services.tokens,
-                client,
-                team_id,
-                lambda user_id=user_id: client.chat_postMessage(
-                    channel=user_id, text=text, unfurl_links=False, unfurl_media=False
-                ),
-            )
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            # A DM that fails must not undo the work it reports.
-            log.warning("could not DM %s in %s: %s", user_id, team_id, type(exc).__name__)

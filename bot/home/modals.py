@@ -19,11 +19,10 @@ from typing import Any
 
 from bot import ids
 from bot.alerts.filters import TYPE_WORD, Filters, parse_subscription, render, visible
-from bot.commands.table import tokenize
 from bot.errors import UsageError
 from bot.formats import DEFAULT_CURRENCY, SYMBOLS
 from bot.slack.escape import escape_mrkdwn
-from bot.slack.payloads import parse_id
+from bot.slack.payloads import parse_id, tokenize
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/), in characters or items.
 MAX_OPTION_TEXT = 75

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
-from bot import listeners
 from bot.ids import BOT_SCOPES, ROUTE_SLACK_INSTALL, ROUTE_SLACK_OAUTH_REDIRECT
 from bot.services import Services
 from bot.slack import boundary, messages, middleware, workspaces
 from bot.slack.stores import SQLInstallationStore, SQLOAuthStateStore
 from bot.slack.tokens import WorkspaceAuthorize
-from bot.web import install as install_web
 
 
-def build_slack_app(services: Services) -> AsyncApp:
+def build_slack_app(
+    services: Services,
+    *,
+    register: Callable[[AsyncApp, Services], None],
+    callback_options: AsyncCallbackOptions,
+) -> AsyncApp:
+    """`register` wires the listeners and `callback_options` renders the install's result pages: both
+    are given by the composition root, so this edge knows nothing of what the listeners do."""
     settings = services.settings
     assert settings.slack_client_id and settings.slack_client_secret and settings.slack_signing_secret
     store = SQLInstallationStore(
@@ -34,7 +42,7 @@ def build_slack_app(services: Services) -> AsyncApp:
         install_page_rendering_enabled=False,
         installation_store=store,
         state_store=SQLOAuthStateStore(sessions=services.sessions),
-        callback_options=install_web.callback_options(settings),
+        callback_options=callback_options,
     )
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -46,5 +54,5 @@ def build_slack_app(services: Services) -> AsyncApp:
     )
     boundary.register(app)
     middleware.register(app, services)
-    listeners.register(app, services)
+    register(app, services)
     return app

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import UsageError
+
 # Every row id we hand out fits a PostgreSQL INTEGER (32-bit signed); a bigger number can't name a
 # row, and sending it to the database fails instead of finding nothing.
 MAX_ID = 2**31 - 1
@@ -92,3 +94,27 @@ class Action:
             trigger_id=body.get("trigger_id") or None,
             message_ts=container.get("message_ts"),
         )
+
+
+def tokenize(text: str) -> list[str]:
+    """Split on whitespace; double quotes group words (`profile:"Main Site"`). Never raises."""
+    tokens: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    started = False
+    for char in text:
+        if char in '"“”':
+            in_quotes = not in_quotes
+            started = True
+        elif char.isspace() and not in_quotes:
+            if started:
+                tokens.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if in_quotes:
+        raise UsageError("A quote (\") isn't closed.")
+    if started:
+        tokens.append("".join(current))
+    return tokens

@@ -18,10 +18,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.connect import service as connections
 from bot.ids import ROUTE_SLACK_INSTALL
 from bot.services import Services
 from bot.slack.errors import SlackTokenRevoked, classify
+from bot.slack.notify import notify
 from bot.slack.payloads import TeamRef
 from storage import connections as connection_store
 from storage import installations, outbox, problems
@@ -147,7 +147,7 @@ async def scope_missing(services: Services, *, team_id: str, token: str, needed:
         return
     services.metrics.installations.labels("missing_scope").inc()
     log.warning("workspace %s: missing_scope (%s); waiting for a reinstall", team_id, needed or "unnamed")
-    await connections.notify(
+    await notify(
         services,
         team_id=team_id,
         user_ids=owners,
@@ -196,7 +196,7 @@ async def needs_reinstall(services: Services, team_id: str, reason: str) -> None
         )
         owners = [c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)]
     services.metrics.installations.labels("needs_reinstall").inc()
-    await connections.notify(
+    await notify(
         services,
         team_id=team_id,
         user_ids=owners,
