@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.config import Settings
-from bot.connect import service as connections
+from bot.connect import credentials
 from bot.whatconverts.client import WhatConvertsAuthError
 from storage import connections as store
 from tests.fakes.signing import SlackClient
@@ -112,7 +112,7 @@ async def test_ten_users_of_an_expired_token_cause_one_refresh(
     async def use() -> int:
         async with services.sessions() as session:
             (mine,) = await store.list_connections(session, team_id="T1")
-        page = await connections.call_api(services, mine, lambda c: services.wc.leads_page(c, leads_per_page=1))
+        page = await credentials.call_api(services, mine, lambda c: services.wc.leads_page(c, leads_per_page=1))
         return page.total_leads
 
     totals = await asyncio.gather(*(use() for _ in range(10)))
@@ -133,7 +133,7 @@ async def test_invalid_grant_marks_needs_reauth_and_tells_the_owner(
     fake_slack.clear()
 
     with pytest.raises(WhatConvertsAuthError):
-        await connections.call_api(services, row, lambda c: services.wc.leads_page(c, leads_per_page=1))
+        await credentials.call_api(services, row, lambda c: services.wc.leads_page(c, leads_per_page=1))
 
     dm = await fake_slack.wait_for_calls("chat.postMessage")
     assert dm[0].params["channel"] == "U1" and "needs to be reconnected" in dm[0].params["text"]

@@ -22,9 +22,9 @@ from bot.alerts.filters import (
     render,
     to_json,
 )
-from bot.commands.table import tokenize
 from bot.connect import service as connections
 from bot.errors import UsageError
+from bot.slack.payloads import tokenize
 from bot.whatconverts.leads import LEAD_TYPES, Lead
 
 API_TYPE = {

@@ -8,7 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.alerts import filters
-from bot.commands.table import tokenize
+from bot.slack.payloads import tokenize
 from tests.fakes.signing import SlackClient
 
 SUBCOMMANDS = ("connect", "disconnect", "status", "quota", "webhook", "subscribe", "unsubscribe", "list", "leads",

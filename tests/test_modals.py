@@ -19,7 +19,6 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.alerts.filters import Filters, parse_subscription, render
-from bot.commands.table import tokenize
 from bot.errors import UsageError
 from bot.home.modals import (
     TYPE_CHOICES,
@@ -32,6 +31,7 @@ from bot.home.modals import (
     subscription_modal,
     value_modal,
 )
+from bot.slack.payloads import tokenize
 from bot.whatconverts.leads import LEAD_TYPES
 from tests.support.payloads import fill
 

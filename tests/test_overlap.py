@@ -16,8 +16,8 @@ from bot import ids
 from bot.alerts import filters, overlap
 from bot.alerts.digests import Summaries
 from bot.alerts.poller import Poller
-from bot.commands.table import tokenize
 from bot.config import Settings
+from bot.slack.payloads import tokenize
 from bot.whatconverts.leads import Lead
 from storage.db import transaction
 from storage.models import PollState, Subscription

@@ -17,7 +17,7 @@ from bot import ids
 from bot.alerts.delivery import Sender
 from bot.app import create_app
 from bot.config import Settings
-from bot.connect import service as connections
+from bot.connect import credentials
 from bot.logs import setup_logging
 from storage import connections as store
 from tests.fakes.signing import SlackClient
@@ -103,7 +103,7 @@ async def test_whatconverts_secrets_reach_no_log_page_or_slack_call(
         first_access, first_refresh = row.oauth_access_token, row.oauth_refresh_token
         fake_wc.expire_access_token(first_access)
         services = app.state.services
-        await connections.call_api(services, row, lambda c: services.wc.leads_page(c, leads_per_page=1))
+        await credentials.call_api(services, row, lambda c: services.wc.leads_page(c, leads_per_page=1))
         async with services.sessions() as session:
             (refreshed,) = await store.list_connections(session, team_id="T1")
         pages.append(json.dumps(await slack.ask("status")))

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import formats
 from bot.alerts import cards, filters, overlap, routing
+from bot.connect import credentials
 from bot.connect import service as connections
 from bot.errors import NotFound, UserFacingError
 from bot.services import Services
@@ -88,7 +89,7 @@ async def apply(
     # here, and the notes are re-read under the row lock before they are written.
     async with services.locks[f"card:{delivery.id}"]:
         try:
-            lead = await connections.call_api(
+            lead = await credentials.call_api(
                 services,
                 context.connection,
                 lambda creds: services.wc.update_lead(creds, delivery.lead_id, change.fields),

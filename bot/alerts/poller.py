@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import lead_problems, poll_failures, poll_plan, routing
-from bot.connect import scope_refresh
+from bot.connect import credentials, scope_refresh
 from bot.connect import service as connections
 from bot.services import Services
 from bot.whatconverts import scopes
@@ -198,7 +198,7 @@ class Poller:
         start = poll_plan.window_start(lease, now, lookback=self.lookback, sweep=sweep, hours=hours)
         report.polled += 1
         try:
-            walk = await connections.call_api(
+            walk = await credentials.call_api(
                 services,
                 connection,
                 lambda creds: services.wc.walk_leads(creds, start=start, end=now),

@@ -15,6 +15,7 @@ from bot.alerts import cards, filters
 from bot.commands import lead_messages as build
 from bot.commands.subscribe import choose_connection
 from bot.commands.table import Invocation, echo
+from bot.connect import credentials
 from bot.connect import service as connections
 from bot.connect.commands import actor_of
 from bot.errors import UsageError, UserFacingError
@@ -122,7 +123,7 @@ async def _fetch(
     connection = choose_connection(rows, rules.connection)
     start, end, label = date_range(word, utcnow().replace(microsecond=0), user_zone(actor.tz, actor.tz_offset))
     try:
-        walk = await connections.call_api(
+        walk = await credentials.call_api(
             services,
             connection,
             lambda creds: services.wc.walk_leads(creds, start=start, end=end),

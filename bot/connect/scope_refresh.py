@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.connect import credentials
 from bot.connect import service as connections
 from bot.services import Services
 from bot.whatconverts import scopes
@@ -56,7 +57,7 @@ async def refresh(
     if not claimed:
         return 0
     try:
-        accounts = await connections.call_api(services, connection, services.wc.accounts, requests=_pages)
+        accounts = await credentials.call_api(services, connection, services.wc.accounts, requests=_pages)
     except WhatConvertsError as exc:  # the next turn tries again; until then the old scope stands
         log.warning("re-reading the accounts of connection %s failed: %s", connection.id, exc.message)
         return 1
