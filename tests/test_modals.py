@@ -19,19 +19,11 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.alerts.filters import Filters, parse_subscription, render
+from bot.alerts.value_modal import LeadValues, parse_amount, read_value_modal, value_modal
 from bot.errors import UsageError
-from bot.home.modals import (
-    TYPE_CHOICES,
-    LeadValues,
-    ModalErrors,
-    SubscriptionChoice,
-    parse_amount,
-    read_subscription_modal,
-    read_value_modal,
-    subscription_modal,
-    value_modal,
-)
+from bot.home.modals import TYPE_CHOICES, SubscriptionChoice, read_subscription_modal, subscription_modal
 from bot.slack.payloads import tokenize
+from bot.slack.views import ModalErrors
 from bot.whatconverts.leads import LEAD_TYPES
 from tests.support.payloads import fill
 

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.alerts import value_modal
 from bot.home import modals
 from bot.sandbox.render import Names
 from bot.sandbox.view_render import view_to_html
@@ -28,7 +29,7 @@ CHANNELS, USERS = NAMES.channels, NAMES.users
 
 def value_view(**kw: object) -> dict:
     args = {"lead_id": 7, "channel_id": "C0LEADS", "message_ts": "1.2", "quote_value": None, "sales_value": None}
-    return {"id": "V1", "hash": "h1", **modals.value_modal(**{**args, **kw})}  # type: ignore[arg-type]
+    return {"id": "V1", "hash": "h1", **value_modal.value_modal(**{**args, **kw})}  # type: ignore[arg-type]
 
 
 def subscription_view(**kw: object) -> dict:
@@ -43,7 +44,7 @@ def test_value_modal_is_a_form_with_its_labels_hints_and_values() -> None:
     assert '<h2 class="slack-modal-title">Lead value</h2>' in out
     inputs = [a for t, a in start_tags(out) if t == "input"]
     assert [a["value"] for a in inputs] == ["1200.5", ""]
-    assert {a["maxlength"] for a in inputs} == {str(modals.AMOUNT_CHARS)}
+    assert {a["maxlength"] for a in inputs} == {str(value_modal.AMOUNT_CHARS)}
     controls = [a for t, a in start_tags(out) if a.get("class") == "slack-control"]
     assert [(c["data-block-id"], c["data-action-id"], c["data-type"]) for c in controls] == [
         (ids.BLOCK_VALUE_QUOTE, ids.ACTION_VALUE_QUOTE, "plain_text_input"),
@@ -109,7 +110,7 @@ def test_a_filled_value_form_reads_back_through_the_app() -> None:
         ids.BLOCK_VALUE_QUOTE: {ids.ACTION_VALUE_QUOTE: {"type": "plain_text_input", "value": "1,200.50"}},
         ids.BLOCK_VALUE_SALES: {ids.ACTION_VALUE_SALES: {"type": "plain_text_input", "value": None}},
     }
-    read = modals.read_value_modal({**view, "state": {"values": values}})
+    read = value_modal.read_value_modal({**view, "state": {"values": values}})
     assert (read.lead_id, read.quote_value, read.sales_value) == (7, Decimal("1200.50"), None)
 
 

@@ -1,4 +1,4 @@
-"""The "Add / edit subscription" and "Add value" modals: pure view builders and submission readers.
+"""The "Add / edit subscription" modal: a pure view builder and its submission reader.
 
 Builders take plain data and return a view (shown by `views.update` in a modal opened as
 "Loading…", see `bot.home.modal_states`); readers take the `view` of a `view_submission` and return a
@@ -12,20 +12,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from bot import ids
 from bot.alerts.filters import TYPE_WORD, Filters, parse_subscription, render, visible
 from bot.errors import UsageError
-from bot.formats import DEFAULT_CURRENCY, SYMBOLS
+from bot.slack import views
 from bot.slack.escape import escape_mrkdwn
 from bot.slack.payloads import parse_id, tokenize
+from bot.slack.views import ModalErrors
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/), in characters or items.
-MAX_OPTION_TEXT = 75
 MAX_OPTIONS = 100
 MAX_PRIVATE_METADATA = 3000
 KEPT_CHARS = 300  # the "also kept" note is a reminder, not a listing; `list` shows the rest
@@ -48,22 +47,8 @@ OPTION_CHOICES = {"spam": "Show spam", "duplicates": "Show duplicates", "compact
 _OPTION_ATTRS = {"spam": "show_spam", "duplicates": "show_duplicates", "compact": "compact"}
 
 CHANNEL_HINT = "Private channel? Invite the app first."
-VALUE_TITLE = "Lead value"  # the value modal's title, also shown while it loads and saves
 _CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]+")  # as bot.alerts.filters reads `<#C…>`
 _QUOTES = '"“”'  # what `tokenize` treats as quotes
-
-AMOUNT_LIMIT = Decimal(10**12)
-AMOUNT_CHARS = 24  # "1,000,000,000,000.00" and some room for "$" and spaces
-# Digits spelled out: `\d` would also take Arabic-Indic and other Unicode digits.
-_AMOUNT_RE = re.compile(r"(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<cents>[0-9]+))?")
-
-
-class ModalErrors(Exception):
-    """What is wrong with a submission: block_id → short plain-text message, for `response_action="errors"`."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{block}: {message}" for block, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -77,68 +62,7 @@ class SubscriptionChoice:
     grammar: str
 
 
-@dataclass(frozen=True)
-class LeadValues:
-    """A submitted value modal; None means the field was left empty."""
-
-    lead_id: int
-    channel_id: str
-    message_ts: str
-    quote_value: Decimal | None
-    sales_value: Decimal | None
-
-
 # --- small Block Kit pieces ----------------------------------------------------------------------
-
-
-def _plain(text: str) -> dict:
-    return {"type": "plain_text", "text": text}
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _option(value: str, label: str) -> dict:
-    return {"text": _plain(_cut(label, MAX_OPTION_TEXT)), "value": value}
-
-
-def _input(block_id: str, label: str, element: dict, *, optional: bool, hint: str | None = None) -> dict:
-    block = {"type": "input", "block_id": block_id, "label": _plain(label), "element": element, "optional": optional}
-    if hint:
-        block["hint"] = _plain(hint)
-    return block
-
-
-def _checkboxes(action_id: str, choices: Mapping[str, str], checked: Iterable[str]) -> dict:
-    options = [_option(value, label) for value, label in choices.items()]
-    element: dict[str, Any] = {"type": "checkboxes", "action_id": action_id, "options": options}
-    wanted = set(checked)
-    if initial := [option for option in options if option["value"] in wanted]:
-        element["initial_options"] = initial  # Slack refuses an empty list here
-    return element
-
-
-def _select(action_id: str, choices: Mapping[str, str], selected: str | None, *, placeholder: str) -> dict:
-    options = [_option(value, label) for value, label in choices.items()]
-    element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": action_id,
-        "placeholder": _plain(placeholder),
-        "options": options,
-    }
-    if selected is not None:
-        element["initial_option"] = options[list(choices).index(selected)]
-    return element
-
-
-def _text_input(action_id: str, *, placeholder: str, initial: str = "", max_length: int | None = None) -> dict:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "placeholder": _plain(placeholder)}
-    if max_length is not None:
-        element["max_length"] = max_length
-    if initial:
-        element["initial_value"] = initial
-    return element
 
 
 # --- "Add / edit subscription" -------------------------------------------------------------------
@@ -174,11 +98,13 @@ def subscription_modal(
         raise ValueError("these filters are too long for the form; use /whatconverts subscribe")
     blocks = [
         *([_connection_block(connections, connection_id)] if sole is None else []),
-        _input(ids.BLOCK_SUB_CHANNEL, "Channel", _channel_select(channel_id), optional=False, hint=CHANNEL_HINT),
-        _input(
+        views.input_block(
+            ids.BLOCK_SUB_CHANNEL, "Channel", _channel_select(channel_id), optional=False, hint=CHANNEL_HINT
+        ),
+        views.input_block(
             ids.BLOCK_SUB_TYPES,
             "Lead types",
-            _checkboxes(ids.ACTION_SUB_TYPES, TYPE_CHOICES, rules.lead_types),
+            views.checkboxes(ids.ACTION_SUB_TYPES, TYPE_CHOICES, rules.lead_types),
             optional=True,
             hint="None checked means every type.",
         ),
@@ -186,23 +112,23 @@ def subscription_modal(
         _sources_block(
             ids.BLOCK_SUB_EXCLUDE_SOURCES, ids.ACTION_SUB_EXCLUDE_SOURCES, "Never these sources", rules, "-"
         ),
-        _input(
+        views.input_block(
             ids.BLOCK_SUB_STATUS,
             "Status",
-            _select(ids.ACTION_SUB_STATUS, STATUS_CHOICES, _shown_status(rules), placeholder="Any status"),
+            views.select(ids.ACTION_SUB_STATUS, STATUS_CHOICES, _shown_status(rules), placeholder="Any status"),
             optional=False,
         ),
-        _input(
+        views.input_block(
             ids.BLOCK_SUB_QUOTABLE,
             "Quotable",
-            _checkboxes(ids.ACTION_SUB_QUOTABLE, QUOTABLE_CHOICES, _values(rules, "+", "quotable")),
+            views.checkboxes(ids.ACTION_SUB_QUOTABLE, QUOTABLE_CHOICES, _values(rules, "+", "quotable")),
             optional=True,
             hint="None checked means any.",
         ),
-        _input(
+        views.input_block(
             ids.BLOCK_SUB_OPTIONS,
             "Options",
-            _checkboxes(
+            views.checkboxes(
                 ids.ACTION_SUB_OPTIONS, OPTION_CHOICES, [w for w, a in _OPTION_ATTRS.items() if getattr(rules, a)]
             ),
             optional=True,
@@ -212,16 +138,16 @@ def subscription_modal(
         warning = {"type": "mrkdwn", "text": f":warning: {problem}"}
         blocks.insert(0, {"type": "section", "text": warning})
     if kept != Filters():
-        note = _cut(f"Also kept, the form can't change these: {render(kept)}", KEPT_CHARS)
-        blocks.append({"type": "context", "block_id": ids.BLOCK_SUB_KEPT, "elements": [_plain(note)]})
+        note = views.cut_to(f"Also kept, the form can't change these: {render(kept)}", KEPT_CHARS)
+        blocks.append({"type": "context", "block_id": ids.BLOCK_SUB_KEPT, "elements": [views.plain(note)]})
     editing = subscription_id is not None
     return {
         "type": "modal",
         "callback_id": ids.VIEW_SUBSCRIPTION,
         "private_metadata": metadata,
-        "title": _plain(subscription_title(editing=editing)),
-        "submit": _plain("Save" if editing else "Subscribe"),
-        "close": _plain("Cancel"),
+        "title": views.plain(subscription_title(editing=editing)),
+        "submit": views.plain("Save" if editing else "Subscribe"),
+        "close": views.plain("Cancel"),
         "blocks": blocks,
     }
 
@@ -235,7 +161,7 @@ def _channel_select(channel_id: str | None) -> dict:
     element: dict[str, Any] = {
         "type": "conversations_select",
         "action_id": ids.ACTION_SUB_CHANNEL,
-        "placeholder": _plain("Pick a channel"),
+        "placeholder": views.plain("Pick a channel"),
         # Slack Connect channels are left out: leads stay inside this workspace.
         "filter": {
             "include": ["public", "private"],
@@ -254,20 +180,20 @@ def _connection_block(connections: Sequence[tuple[int, str]], connection_id: int
     chosen = [c for c in connections if c[0] == connection_id]
     if chosen and chosen[0] not in shown:
         shown = [*shown[: MAX_OPTIONS - 1], chosen[0]]
-    element = _select(
+    element = views.select(
         ids.ACTION_SUB_CONNECTION,
         {str(cid): label for cid, label in shown},
         str(connection_id) if chosen else None,
         placeholder="Pick a connection",
     )
-    return _input(ids.BLOCK_SUB_CONNECTION, "WhatConverts connection", element, optional=False)
+    return views.input_block(ids.BLOCK_SUB_CONNECTION, "WhatConverts connection", element, optional=False)
 
 
 def _sources_block(block_id: str, action_id: str, label: str, rules: Filters, sign: str) -> dict:
     values = sorted(_values(rules, sign, "source"), key=lambda v: (v.casefold(), v))
     hint = "Separate sources with commas. " + ("Empty means all." if sign == "+" else "These always win.")
-    element = _text_input(action_id, placeholder="google, bing", initial=", ".join(values))
-    return _input(block_id, label, element, optional=True, hint=hint)
+    element = views.text_input(action_id, placeholder="google, bing", initial=", ".join(values))
+    return views.input_block(block_id, label, element, optional=True, hint=hint)
 
 
 def _values(rules: Filters, sign: str, field: str) -> list[str]:
@@ -307,38 +233,38 @@ def read_subscription_modal(view: Mapping[str, Any]) -> SubscriptionChoice:
     through `parse_subscription`, so the form and the slash command give the same subscription
     for the same choices, with the same checks.
     """
-    meta = _metadata(view, {"subscription_id": int, "connection_id": int, "keep": str})
+    meta = views.metadata(view, {"subscription_id": int, "connection_id": int, "keep": str})
     errors: dict[str, str] = {}
     connection_id = meta["connection_id"]
     if connection_id is None:
-        selected = _selected(view, ids.BLOCK_SUB_CONNECTION, ids.ACTION_SUB_CONNECTION)
+        selected = views.selected(view, ids.BLOCK_SUB_CONNECTION, ids.ACTION_SUB_CONNECTION)
         connection_id = parse_id(selected) if isinstance(selected, str) else None
         if connection_id is None:
             errors[ids.BLOCK_SUB_CONNECTION] = "Choose a connection."
-    channel_id = _state(view, ids.BLOCK_SUB_CHANNEL, ids.ACTION_SUB_CHANNEL).get("selected_conversation")
+    channel_id = views.state_of(view, ids.BLOCK_SUB_CHANNEL, ids.ACTION_SUB_CHANNEL).get("selected_conversation")
     if not channel_id:
         errors[ids.BLOCK_SUB_CHANNEL] = "Pick a channel."
     elif not (isinstance(channel_id, str) and _CHANNEL_ID_RE.fullmatch(channel_id)):
         errors[ids.BLOCK_SUB_CHANNEL] = "Pick a public or private channel, not a direct message."
-    words = [TYPE_WORD[t] for t in _checked(view, ids.BLOCK_SUB_TYPES, ids.ACTION_SUB_TYPES, TYPE_CHOICES)]
+    words = [TYPE_WORD[t] for t in views.checked(view, ids.BLOCK_SUB_TYPES, ids.ACTION_SUB_TYPES, TYPE_CHOICES)]
     for block_id, action_id, sign in (
         (ids.BLOCK_SUB_INCLUDE_SOURCES, ids.ACTION_SUB_INCLUDE_SOURCES, "+"),
         (ids.BLOCK_SUB_EXCLUDE_SOURCES, ids.ACTION_SUB_EXCLUDE_SOURCES, "-"),
     ):
-        typed = _state(view, block_id, action_id).get("value") or ""
+        typed = views.state_of(view, block_id, action_id).get("value") or ""
         try:
             if values := _sources(typed):
                 words.append(_token(sign, "source", values))
         except ValueError as bad:
             errors[block_id] = str(bad)
-    status = _selected(view, ids.BLOCK_SUB_STATUS, ids.ACTION_SUB_STATUS) or "any"
+    status = views.selected(view, ids.BLOCK_SUB_STATUS, ids.ACTION_SUB_STATUS) or "any"
     if status not in STATUS_CHOICES:
         raise ValueError(f"unknown status option {status!r}")
     if status != "any":
         words.append(_token("+", "status", [status]))
-    if quotable := _checked(view, ids.BLOCK_SUB_QUOTABLE, ids.ACTION_SUB_QUOTABLE, QUOTABLE_CHOICES):
+    if quotable := views.checked(view, ids.BLOCK_SUB_QUOTABLE, ids.ACTION_SUB_QUOTABLE, QUOTABLE_CHOICES):
         words.append(_token("+", "quotable", quotable))
-    words += [f"+{flag}" for flag in _checked(view, ids.BLOCK_SUB_OPTIONS, ids.ACTION_SUB_OPTIONS, OPTION_CHOICES)]
+    words += [f"+{flag}" for flag in views.checked(view, ids.BLOCK_SUB_OPTIONS, ids.ACTION_SUB_OPTIONS, OPTION_CHOICES)]
     if meta["keep"]:
         _, kept = parse_subscription(tokenize(meta["keep"]))
         if status != "any":  # a status picked in the form replaces a kept `+status:unique,repeat`
@@ -368,7 +294,7 @@ def _sources(typed: str) -> list[str]:
         except UsageError:
             # The grammar's message is mrkdwn for a command reply; a field error is short plain text.
             raise ValueError(
-                f"“{visible(_cut(value, 30))}” can't be a source: "
+                f"“{visible(views.cut_to(value, 30))}” can't be a source: "
                 "no links, mentions, HTML entities, control or invisible characters."
             ) from None
     return values
@@ -384,146 +310,4 @@ def _token(sign: str, field: str, values: Sequence[str]) -> str:
 # --- "Add value" ---------------------------------------------------------------------------------
 
 
-def value_modal(
-    *,
-    lead_id: int,
-    channel_id: str,
-    message_ts: str,
-    quote_value: Decimal | None,
-    sales_value: Decimal | None,
-    currency: str = DEFAULT_CURRENCY,
-) -> dict:
-    """The form for a lead's quote and sales values, opened from the card at `channel_id`/`message_ts`."""
-    metadata = json.dumps(
-        {"lead_id": lead_id, "channel_id": channel_id, "message_ts": message_ts}, sort_keys=True, separators=(",", ":")
-    )
-    fields = (
-        (ids.BLOCK_VALUE_QUOTE, ids.ACTION_VALUE_QUOTE, "Quote value", quote_value, "What you quoted, e.g. 1,200.50"),
-        (ids.BLOCK_VALUE_SALES, ids.ACTION_VALUE_SALES, "Sales value", sales_value, "What the sale was worth."),
-    )
-    fields = tuple(
-        (block_id, action_id, f"{label} ({currency})", value, hint)
-        for block_id, action_id, label, value, hint in fields
-    )
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_LEAD_VALUE,
-        "private_metadata": metadata,
-        "title": _plain(VALUE_TITLE),
-        "submit": _plain("Save"),
-        "close": _plain("Cancel"),
-        "blocks": [
-            _input(
-                block_id,
-                label,
-                _text_input(action_id, placeholder="0.00", initial=_amount_text(value), max_length=AMOUNT_CHARS),
-                optional=True,
-                hint=hint,
-            )
-            for block_id, action_id, label, value, hint in fields
-        ],
-    }
-
-
-def _amount_text(value: Decimal | None) -> str:
-    if value is None or not value.is_finite():
-        return ""
-    exponent = value.as_tuple().exponent
-    # WhatConverts may hold sub-cent amounts; show cents so saving the form unchanged is accepted.
-    if isinstance(exponent, int) and exponent < -2:
-        value = value.quantize(Decimal("0.01"))
-    return format(value, "f")
-
-
-def read_value_modal(view: Mapping[str, Any]) -> LeadValues:
-    """The amounts in a submitted value modal; ModalErrors names each field that is wrong."""
-    meta = _metadata(view, {"lead_id": int, "channel_id": str, "message_ts": str})
-    if None in meta.values():
-        raise ValueError("value modal metadata is incomplete")
-    errors: dict[str, str] = {}
-    amounts: dict[str, Decimal | None] = {}
-    for block_id, action_id in (
-        (ids.BLOCK_VALUE_QUOTE, ids.ACTION_VALUE_QUOTE),
-        (ids.BLOCK_VALUE_SALES, ids.ACTION_VALUE_SALES),
-    ):
-        try:
-            amounts[block_id] = parse_amount(_state(view, block_id, action_id).get("value") or "")
-        except ValueError as bad:
-            errors[block_id] = str(bad)
-    if not errors and all(v is None for v in amounts.values()):
-        errors[ids.BLOCK_VALUE_QUOTE] = "Enter a quote value, a sales value, or both."
-    if errors:
-        raise ModalErrors(errors)
-    return LeadValues(
-        lead_id=meta["lead_id"],
-        channel_id=meta["channel_id"],
-        message_ts=meta["message_ts"],
-        quote_value=amounts[ids.BLOCK_VALUE_QUOTE],
-        sales_value=amounts[ids.BLOCK_VALUE_SALES],
-    )
-
-
-# A symbol or code typed before or after the amount ("€1,200", "1200 EUR"): the connection's currency
-# is what the value means whatever is typed, so the mark is only dropped.
-_MARKS = "|".join(re.escape(s) for s in sorted(set(SYMBOLS.values()), key=len, reverse=True))
-_CURRENCY_MARK = re.compile(rf"^\s*(?:{_MARKS}|[A-Za-z]{{3}}(?=[\s\d.,-]))\s*|\s*(?:{_MARKS}|[A-Za-z]{{3}})\s*$")
-
-
-def parse_amount(typed: str) -> Decimal | None:
-    """'1,200.50', '$1,200', '€99.5', '1200 EUR' → Decimal; '' → None; ValueError with a short message otherwise."""
-    text = typed.strip()
-    if not text:
-        return None
-    body = _CURRENCY_MARK.sub("", text.removeprefix("-")).strip()
-    negative = text.startswith("-") or body.startswith("-")
-    body = body.removeprefix("-").strip()
-    match = _AMOUNT_RE.fullmatch(body)
-    if match is None or not (match["whole"] or match["cents"]):
-        raise ValueError("Enter an amount like 1200 or 1,200.50.")
-    if match["cents"] and len(match["cents"]) > 2:
-        raise ValueError("Use at most 2 decimal places.")
-    value = Decimal(body.replace(",", ""))
-    if negative and value:
-        raise ValueError("The amount can't be negative.")
-    if value >= AMOUNT_LIMIT:
-        raise ValueError("That amount is too large.")
-    return abs(value)  # "-0" is 0
-
-
 # --- reading a submitted view --------------------------------------------------------------------
-
-
-def _metadata(view: Mapping[str, Any], fields: Mapping[str, type]) -> dict[str, Any]:
-    """Our own private_metadata back; anything malformed is our bug, so ValueError, not a field error."""
-    data = json.loads(view.get("private_metadata") or "null")
-    if not isinstance(data, dict):
-        raise ValueError("private_metadata is not an object")
-    result = {}
-    for name, kind in fields.items():
-        value = data.get(name)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise ValueError(f"private_metadata {name} is not {kind.__name__}")
-        if kind is int and value is not None and parse_id(str(value)) is None:
-            raise ValueError(f"private_metadata {name} is not an id")
-        result[name] = value
-    return result
-
-
-def _state(view: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any]:
-    # Slack shapes view["state"]["values"][block_id][action_id] by element type; missing means empty.
-    values = (view.get("state") or {}).get("values") or {}
-    return (values.get(block_id) or {}).get(action_id) or {}
-
-
-def _selected(view: Mapping[str, Any], block_id: str, action_id: str) -> str | None:
-    option = _state(view, block_id, action_id).get("selected_option")
-    return option.get("value") if isinstance(option, dict) else None
-
-
-def _checked(view: Mapping[str, Any], block_id: str, action_id: str, choices: Mapping[str, str]) -> list[str]:
-    """Checked values in the order of `choices`; an option we never offered is our bug."""
-    options = _state(view, block_id, action_id).get("selected_options") or []
-    values = {option.get("value") for option in options if isinstance(option, dict)}
-    if not values <= choices.keys():
-        raise ValueError(f"unknown options {sorted(map(str, values - choices.keys()))}")
-    return [value for value in choices if value in values]

@@ -8,9 +8,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.alerts import card_actions
-from bot.home import modal_states, modals
+from bot.alerts import card_actions, value_modal
+from bot.home import modal_states
 from bot.services import Services
+from bot.slack import views
 from bot.slack.boundary import Modal
 from bot.slack.payloads import Action
 from bot.slack.permissions import Actor, require_member
@@ -69,7 +70,7 @@ def register(app: AsyncApp, services: Services) -> None:
         async def fill(modal: Modal) -> None:
             _, _, card = await pressed(body, client, context)
             lead = card_actions.current_lead(card)
-            form = modals.value_modal(
+            form = value_modal.value_modal(
                 lead_id=lead.lead_id,
                 channel_id=card.delivery.channel_id,
                 message_ts=card.delivery.message_ts or "",
@@ -81,7 +82,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
         # The trigger_id dies 3 s after the press (S6): open now, fill in once the card is looked up.
         services.after_ack.open_modal(
-            modal_states.loading_view(modals.VALUE_TITLE), fill=fill, body=body, client=client, respond=respond
+            modal_states.loading_view(value_modal.VALUE_TITLE), fill=fill, body=body, client=client, respond=respond
         )
 
     @app.view(ids.VIEW_LEAD_VALUE)
@@ -89,15 +90,16 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         try:
-            values = modals.read_value_modal(body.get("view") or {})
-        except modals.ModalErrors as exc:
+            values = value_modal.read_value_modal(body.get("view") or {})
+        except views.ModalErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
         # Answered at once (S6): WhatConverts may take longer than Slack waits for the ack, and the
         # value must be written once, whatever it takes; the outcome replaces "Saving…".
         modal = Modal.saving(str(body["view"]["id"]))
         await ack(
-            response_action="update", view=modal_states.saving_view(modals.VALUE_TITLE, external_id=modal.external_id)
+            response_action="update",
+            view=modal_states.saving_view(value_modal.VALUE_TITLE, external_id=modal.external_id),
         )
 
         async def work() -> None:
@@ -113,7 +115,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             lead = await card_actions.apply(services, client, actor=actor, context=card, change=change)
             saved = modal_states.notice(f"Saved in WhatConverts: {change.shown(lead)}. The card shows it.")
-            await modal.show(client, modal_states.notice_view(modals.VALUE_TITLE, saved))
+            await modal.show(client, modal_states.notice_view(value_modal.VALUE_TITLE, saved))
 
         # A failure goes to the "Saving…" modal, or (closed meanwhile) to the presser in the card's channel.
         services.after_ack(work(), body=body, client=client, modal=modal, channel_id=values.channel_id)

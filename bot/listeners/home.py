@@ -12,6 +12,7 @@ from bot import ids
 from bot.home import actions as home_actions
 from bot.home import modal_states, modals, overview
 from bot.services import Services
+from bot.slack import views
 from bot.slack.boundary import Modal
 from bot.slack.payloads import Action
 from bot.slack.permissions import Actor
@@ -121,7 +122,7 @@ def register(app: AsyncApp, services: Services) -> None:
         view = body.get("view") or {}
         try:
             choice = modals.read_subscription_modal(view)
-        except modals.ModalErrors as exc:
+        except views.ModalErrors as exc:
             await ack(response_action="errors", errors=exc.errors)
             return
         # Answered at once (S6): checking the channel and saving take Slack and database calls.
