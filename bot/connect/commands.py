@@ -11,7 +11,7 @@ from bot.alerts import webhooks
 from bot.commands.table import Invocation, echo
 from bot.connect import messages as build
 from bot.connect import service as connections
-from bot.connect import settings_messages
+from bot.connect import settings, settings_messages
 from bot.errors import NotFound, UsageError
 from bot.home import overview
 from bot.services import Services
@@ -103,7 +103,7 @@ async def quota(services: Services, inv: Invocation) -> dict:
     row = _pick(await _connections(services, team_id), args[0] if args else None, example="quota {label} 50")
     if percent is not None:
         require_configure(actor, owner_user_id=row.owner_user_id)
-        await connections.set_quota_share(services, row, percent / 100)
+        await settings.set_quota_share(services, row, percent / 100)
     (shown,) = [s for s in await overview.connection_statuses(services, team_id=team_id) if s.label == row.label]
     return build.quota_message(shown, changed=percent is not None)
 
@@ -182,5 +182,5 @@ async def connection(services: Services, inv: Invocation) -> dict:
     row = _pick(await _connections(services, inv.command.team_id), label, example="connection {label} currency EUR")
     if changes:
         require_configure(actor, owner_user_id=row.owner_user_id)
-        row = await connections.set_locale(services, row, dataclasses.replace(connections.locale_of(row), **changes))
-    return settings_messages.locale_message(label=row.label, locale=connections.locale_of(row), changed=bool(changes))
+        row = await settings.set_locale(services, row, dataclasses.replace(settings.locale_of(row), **changes))
+    return settings_messages.locale_message(label=row.label, locale=settings.locale_of(row), changed=bool(changes))

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import formats
+from bot.connect.errors import InvalidCredentials, KeyAlreadyConnected, LabelTaken, LinkExpired
 from bot.errors import NotFound, UserFacingError
 from bot.ids import ROUTE_WC_CONNECT
 from bot.services import Services
@@ -42,52 +42,12 @@ from storage.models import Connection, ConnectState, own_key_id
 from storage.types import utcnow
 
 __all__ = ["Connection", "InvalidCredentials", "KeyAlreadyConnected", "LabelTaken", "LinkExpired"]
+
 log = logging.getLogger(__name__)
 
 LINK_TTL = timedelta(minutes=10)
 LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 QUOTA = {"profile": 1000, "master": 10000}
-
-
-class LinkExpired(UserFacingError):
-    status_code = 410
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This connect link has expired or was already used. "
-            "Run /whatconverts connect in Slack again for a new one (links last 10 minutes)."
-        )
-
-
-class InvalidCredentials(UserFacingError):
-    """The API rejected what the user typed; shown on the form again."""
-
-
-class LabelTaken(UserFacingError):
-    """A link that makes a new connection was given the label of an existing one."""
-
-    status_code = 409
-
-    def __init__(self, label: str) -> None:
-        super().__init__(
-            f'A connection called "{label}" already exists, and this link can only make a new one. '
-            f'Choose another label. To give "{label}" a new key, its owner or a workspace admin '
-            f"runs /whatconverts connect {label} in Slack."
-        )
-
-
-class KeyAlreadyConnected(UserFacingError):
-    """The key is already connected in this workspace: a second connection would only split its view
-    of one quota. Reconnecting the existing one is what the user wants."""
-
-    status_code = 409
-
-    def __init__(self, label: str) -> None:
-        super().__init__(
-            f'This API key is already connected in this workspace as "{label}". Nothing new was connected. '
-            f'To give "{label}" fresh credentials, run /whatconverts connect {label} in Slack (or use Reconnect '
-            f"on the app's Home tab); to connect another account, use its own API key."
-        )
 
 
 @dataclass(frozen=True)
@@ -390,31 +350,7 @@ async def _store(
 # --------------------------------------------------------------------------- using credentials
 
 
-async def set_quota_share(services: Services, connection: Connection, share: float) -> int:
-    """Set the share of the key's daily quota the app may spend, on every connection of the key
-    (in any workspace: they spend one budget); returns how many connections that is."""
-    async with transaction(services.sessions) as session:
-        return await store.set_key_share(session, key_id=connection.key_id, share=share)
-
-
 # --------------------------------------------------------------------------- card settings
-
-
-def locale_of(connection: Connection) -> formats.Locale:
-    """The connection's currency and country, as its cards use them."""
-    return formats.Locale(currency=connection.currency, country=connection.country)
-
-
-async def set_locale(services: Services, connection: Connection, locale: formats.Locale) -> Connection:
-    """Store the currency and country (already validated) that the connection's cards use from now on."""
-    assert connection.id is not None
-    async with transaction(services.sessions) as session:
-        row = await store.set_locale(
-            session, connection_id=connection.id, currency=locale.currency, country=locale.country
-        )
-    if row is None:
-        raise NotFound("That connection was removed.")
-    return row
 
 
 # --------------------------------------------------------------------------- disconnecting

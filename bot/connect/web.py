@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot import ids
+from bot.connect import errors as connect_errors
 from bot.connect import service as connections
 from bot.errors import UserFacingError
 from bot.services import Services
@@ -36,7 +37,7 @@ def html(body: str, status_code: int = 200) -> HTMLResponse:
 def _state(value: object) -> str:
     state = value if isinstance(value, str) else ""
     if not (20 <= len(state) <= 100):
-        raise connections.LinkExpired()
+        raise connect_errors.LinkExpired()
     return state
 
 
@@ -79,9 +80,9 @@ def routes(services: Services) -> list[Route]:
                 secret=str(form.get("api_secret") or ""),
                 label=connections.normalize_label(label),
             )
-        except connections.InvalidCredentials as exc:
+        except connect_errors.InvalidCredentials as exc:
             return html(pages.connect_form(state=state, label=label, error=exc.message), 400)
-        except connections.LinkExpired:
+        except connect_errors.LinkExpired:
             raise
         except UserFacingError as exc:
             return html(pages.connect_form(state=state, label=label, error=exc.message), 400)
