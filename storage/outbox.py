@@ -8,6 +8,9 @@ Senders claim a few due deliveries per channel, reserve send slots for them in `
 (shared by every process, so a channel gets about one message per second in all), and record
 each outcome. A row left `sending` past its claim (a crashed sender) is claimed again and marked
 uncertain: Slack has no idempotency key, so that resend may duplicate the message.
+
+Why one module: every function is about the outbox table and its pacing rows; claiming, pacing and
+recording share the claim's SQL for both dialects, and are read together when one changes.
 """
 
 from __future__ import annotations

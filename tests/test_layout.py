@@ -26,6 +26,7 @@ BUILT_ON_EDGES += ("bot.app", "bot.scheduler", "bot.sandbox")
 BUILDERS = (
     "bot.alerts.cards",
     "bot.alerts.changes",
+    "bot.alerts.value_modal",
     "bot.alerts.digest_messages",
     "bot.commands.help_messages",
     "bot.commands.lead_messages",
@@ -37,6 +38,7 @@ BUILDERS = (
     "bot.home.modal_states",
     "bot.slack.blocks",
     "bot.slack.messages",
+    "bot.slack.views",
     "bot.web.pages",
 )
 # What a pure builder must never reach: the process's collaborators, a session, a network client.

@@ -20,8 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import formats
 from bot.alerts import cards, filters, overlap, routing
-from bot.connect import credentials
-from bot.connect import service as connections
+from bot.connect import credentials, settings
 from bot.errors import NotFound, UserFacingError
 from bot.services import Services
 from bot.slack.errors import error_code
@@ -118,7 +117,7 @@ async def apply(
                 notes_json=json.dumps(notes),
             )
         message = cards.lead_card(
-            lead, compact=context.compact, actions=True, notes=notes, locale=connections.locale_of(context.connection)
+            lead, compact=context.compact, actions=True, notes=notes, locale=settings.locale_of(context.connection)
         )
         try:
             await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)

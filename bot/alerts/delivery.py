@@ -6,6 +6,9 @@ one message per second per channel. Outcomes are decided by error type (`bot.sla
 and tells its creator; `token_expired` refreshes the token and tries once more; a dead token or a
 missing scope makes the workspace's cards wait for a reinstall; transient errors retry with capped
 exponential backoff and jitter up to a bound; nothing is dropped without a recorded reason.
+
+Why one module: it is one object, the `Sender`, whose steps (claim, pace, post, record) share its
+in-flight state and its one decision table of outcomes; card building and routing are elsewhere.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ any number of filters at once, include *and* exclude, and naming one lead type m
 
 Values of one field OR together, fields AND together, and excludes always win. Everything here
 is pure: tokens in (from `bot.slack.payloads.tokenize`), typed values out; `matches` reads a `Lead`.
+
+Why one module: parsing, rendering, JSON and matching are one grammar read four ways. They share
+the word lists and the value checks, and a change to one must change the others (tests/test_filters.py
+round-trips every form through all of them).
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ from bot.alerts import cards, filters
 from bot.commands import lead_messages as build
 from bot.commands.subscribe import choose_connection
 from bot.commands.table import Invocation, echo
-from bot.connect import credentials
-from bot.connect import service as connections
+from bot.connect import credentials, settings
 from bot.connect.commands import actor_of
 from bot.errors import UsageError, UserFacingError
 from bot.services import Services
@@ -140,7 +139,7 @@ async def _fetch(
     except WhatConvertsError:
         raise UserFacingError("WhatConverts didn't answer properly; please try again in a minute.") from None
     leads = [lead for lead in walk.leads if filters.matches(rules, lead)]
-    return leads, label, rules, connections.locale_of(connection)
+    return leads, label, rules, settings.locale_of(connection)
 
 
 async def leads(services: Services, inv: Invocation) -> dict:

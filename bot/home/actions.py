@@ -10,6 +10,7 @@ from bot.commands import subscription_messages as subscription_build
 from bot.commands.subscribe import choose_connection, overlapping, save_subscription
 from bot.connect import messages as connect_build
 from bot.connect import service as connections
+from bot.connect import settings
 from bot.errors import NotFound, UserFacingError
 from bot.home import modal_states, modals, overview
 from bot.services import Services
@@ -193,7 +194,7 @@ async def send_test_card(services: Services, client: AsyncWebClient, action: Act
     sub, conn = await _subscription(services, action.team_id, _id(action))
     require_configure(actor, owner_user_id=conn.owner_user_id)
     rules = filters.from_json(sub.filters_json)
-    message = cards.sample_card(compact=rules.compact, locale=connections.locale_of(conn))
+    message = cards.sample_card(compact=rules.compact, locale=settings.locale_of(conn))
     try:
         await client.chat_postMessage(
             channel=sub.channel_id,

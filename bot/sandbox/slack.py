@@ -17,6 +17,10 @@ bodies, 429s, 5xx, slow and malformed responses, dropped connections) and an opt
 pacing model for ``chat.postMessage``.
 
 Every request is recorded as a :class:`Call`, so tests can assert on exactly what the app sent.
+
+Why one module: one fake server stands for one platform, and its state (workspaces, tokens,
+channels, messages, views) is shared by every endpoint as Slack's is. What can live apart does:
+signed requests (`signing`), Block Kit checks (`blockkit`), views (`view_render`, `view_state`).
 """
 
 from __future__ import annotations

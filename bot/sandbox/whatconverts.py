@@ -38,6 +38,10 @@ Choices where the real API is undocumented (the app must not depend on them bein
   not for edits). Any other field, ``spam`` included, gets 400 ``Invalid parameter: <name>.`` and
   nothing changes. PUT/PATCH/DELETE get 405.
 - OAuth bearer tokens need the ``write_leads`` scope to update leads (403 otherwise).
+
+Why one module: one fake server stands for one platform, and its state (keys, quotas, accounts,
+leads, OAuth grants) is shared by every endpoint as WhatConverts' is; the demo's scripted leads and
+the page that drives it live beside it (`demo`, `driver`, `web`).
 """
 
 from __future__ import annotations
