@@ -31,7 +31,7 @@ from tests.support.server import serve
 from tests.support.settings import make_settings
 
 # A developer's .env (read from the current directory) must not leak into the suite: every test,
-# and every process a test starts, sees only the settings it gives. tests/test_first_run.py turns it on.
+# and every process a test starts, sees only the settings it gives. tests/cli/test_first_run.py turns it on.
 os.environ["ENV_FILE"] = ""
 
 
@@ -64,6 +64,13 @@ def fake_wc() -> Iterator[FakeWhatConverts]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database; every test using it runs on SQLite and on PostgreSQL."""
     with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (for tests about PostgreSQL alone: locks, several processes)."""
+    with fresh_database("postgres", tmp_path) as url:
         yield url
 
 

@@ -15,7 +15,7 @@ Values of one field OR together, fields AND together, and excludes always win. E
 is pure: tokens in (from `bot.slack.payloads.tokenize`), typed values out; `matches` reads a `Lead`.
 
 Why one module: parsing, rendering, JSON and matching are one grammar read four ways. They share
-the word lists and the value checks, and a change to one must change the others (tests/test_filters.py
+the word lists and the value checks, and a change to one must change the others (tests/alerts/test_filters.py
 round-trips every form through all of them).
 """
 

@@ -2,7 +2,7 @@
 
 Slack turns `:large_green_circle:` into 🟢 in mrkdwn and in plain_text (unless `emoji` is false). The
 page does the same from this table; a shortcode not in it stays as typed, which is also what Slack
-shows for a name it does not know. tests/test_sandbox_render.py checks that every shortcode in the
+shows for a name it does not know. tests/sandbox/test_sandbox_render.py checks that every shortcode in the
 app's own messages is here.
 """
 

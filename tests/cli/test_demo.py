@@ -1,0 +1,76 @@
+"""`whatconverts-slack demo`: starts, shows lead cards at /sandbox, stops cleanly; and the README's picture of it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.support.browser import CHROMIUM, FLAGS, needs_browser
+from tests.support.demo import running_demo, wait_for_card
+from tests.support.processes import SCRIPT, clean_env, free_port
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+# The README's picture is re-taken on purpose (`UPDATE_SCREENSHOT=1 make test`), not by every run:
+# a test run must not leave the checkout changed.
+UPDATE_SCREENSHOT = os.environ.get("UPDATE_SCREENSHOT") == "1"
+
+
+def test_demo_shows_cards_and_stops_on_ctrl_c() -> None:
+    with running_demo() as demo:
+        page = httpx.get(f"{demo.url}/sandbox", timeout=10)
+        state = wait_for_card(demo.url)
+        code, err = demo.stop()
+
+    assert page.status_code == 200 and "sandbox" in page.text
+    assert "slack-message" in "".join(state["channels"].values())
+    assert code == 0, err
+
+
+def test_demo_refuses_production_settings() -> None:
+    env = {**clean_env(), "SLACK_SIGNING_SECRET": "real-looking-secret"}
+    result = subprocess.run([SCRIPT, "demo", "--port", str(free_port())], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr and "real-looking-secret" not in result.stderr
+
+
+@needs_browser
+async def test_sandbox_in_a_real_browser_is_the_readme_picture(tmp_path: Path) -> None:
+    """Drive the page as a visitor would, then photograph it (for the README's docs/sandbox.png when asked)."""
+    picture = DOCS / "sandbox.png" if UPDATE_SCREENSHOT else tmp_path / "sandbox.png"
+    from playwright.async_api import async_playwright
+
+    with running_demo() as demo:
+        wait_for_card(demo.url, cards=2)  # a channel with some history, as in a real workspace
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1400, "height": 900})
+                await page.goto(f"{demo.url}/sandbox")
+                await page.wait_for_selector("#channel-C0LEADS .slack-message")
+                card = page.locator("#channel-C0LEADS .slack-message").last
+                card_id = await card.get_attribute("id")
+                await card.locator("button[data-action-id='lead_quotable']").click()
+                await page.wait_for_function(
+                    "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('by @ada')",
+                    arg=card_id,
+                    timeout=15000,
+                )
+                await page.fill("#command-text", "/whatconverts list")
+                await page.click("#run")
+                await page.wait_for_selector("#reply :text('Subscriptions in this channel')")
+                await page.wait_for_selector("#home :text('Subscriptions')")
+                shown = await page.inner_text("body")
+                await page.screenshot(path=str(picture))
+            finally:
+                await browser.close()
+
+    # What the picture shows reads like Slack: names and emoji, not ids and shortcodes.
+    assert "#leads" in shown and "@ada" in shown and "🟢" in shown
+    assert not re.search(r":[a-z][a-z0-9_+-]*:", shown), shown
+    assert not re.search(r"[#@](C0|U)[A-Z0-9]+\b", shown), shown
+    assert picture.stat().st_size > 10_000
