@@ -316,3 +316,23 @@ class Problem(SQLModel, table=True):
     subject: str = Field(max_length=128)  # e.g. "subscription 4 in #sales" or "connection acme"
     message: str = Field(max_length=500)
     fix: str = Field(max_length=500)
+
+
+class LeadClaim(SQLModel, table=True):
+    """Who took a lead from its card: one row per lead in a workspace (WhatConverts has no owner field).
+
+    `claimed_by` is who has it now (None once released); `first_claimed_*` never change after the
+    first claim, so time to claim is measured from `arrived_at` (its first card in Slack) to the
+    first claim, whoever holds it later.
+    """
+
+    __tablename__ = "lead_claims"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    lead_id: int = Field(primary_key=True)
+    claimed_by: str | None = Field(default=None, max_length=32)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    first_claimed_by: str = Field(max_length=32)
+    first_claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    arrived_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
