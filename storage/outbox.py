@@ -283,6 +283,9 @@ async def claim(
             claimed_by=owner,
             claim_until=now + ttl,
             attempts=Delivery.attempts + 1,
+            # The send draws the card as it is now; whoever asks for a redraw from here on (a claim
+            # taken mid-send) sets this again, and the mark keeps it for one more edit.
+            needs_update=False,
         )
         .returning(Delivery)
     )
@@ -370,7 +373,8 @@ async def mark_many_sent(session: AsyncSession, marks: Sequence[dict[str, Any]],
             claim_until=None,
             last_error=None,
             shown_json=bindparam("m_shown"),
-            needs_update=table.c.lead_json != bindparam("m_shown"),
+            # Due again if the lead changed meanwhile, or a redraw was asked for during the send.
+            needs_update=or_(table.c.needs_update, table.c.lead_json != bindparam("m_shown")),
         )
     )
     params = [
@@ -431,9 +435,14 @@ async def mark_retry(
     uncertain: bool = False,
     refund_attempt: bool = False,
 ) -> None:
-    """Try again at `at`; a rate-limit wait (`refund_attempt`) doesn't use up one of the bounded attempts."""
+    """Try again at `at`; a rate-limit wait (`refund_attempt`) doesn't use up one of the bounded attempts.
+
+    An edit stays an edit (its card is posted: back to `sent`, due for an update), never a new post.
+    """
+    editing = Delivery.status == "updating"
     values: dict[str, Any] = {
-        "status": "pending",
+        "status": case((editing, "sent"), else_="pending"),
+        "needs_update": case((editing, True), else_=Delivery.needs_update),
         "next_attempt_at": at,
         "claimed_by": None,
         "claim_until": None,
