@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formats
 from bot.alerts import cards, changes, filters, overlap, routing
-from bot.alerts.card_actions import grants_write
+from bot.alerts.card_actions import claim_shown, grants_write
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.errors import (
@@ -52,6 +52,7 @@ from bot.slack.escape import escape_mrkdwn
 from bot.slack.notify import notify
 from bot.slack.tokens import as_bot
 from bot.whatconverts.leads import Lead
+from storage import claims as claim_store
 from storage import connections as connection_store
 from storage import outbox, problems
 from storage import subscriptions as subscription_store
@@ -194,6 +195,8 @@ class Sender:
             access = await connection_store.card_settings(
                 session, connection_ids=sorted({s.connection_id for s in subs.values()})
             )
+            # Read after the claim above: a claim taken from here on flags these rows for one more edit.
+            held = await claim_store.of_leads(session, leads={(d.team_id, d.lead_id) for d in claimed})
         report.claimed = len(claimed)
         writable = {
             sub_id: grants_write(a.kind, a.oauth_scopes)
@@ -219,6 +222,7 @@ class Sender:
                     actions=writable.get(d.subscription_id, False),
                     locale=locales.get(d.subscription_id, formats.DEFAULT),
                     others=merged.get(d.id or 0, []),
+                    claim=claim_shown(held.get((d.team_id, d.lead_id))),
                 )
                 for d in claimed
             ),
@@ -257,6 +261,7 @@ class Sender:
         actions: bool,
         locale: formats.Locale,
         others: Sequence[Subscription] = (),
+        claim: cards.CardClaim | None = None,
     ) -> None:
         assert delivery.id is not None
         if subscription is None:
@@ -272,7 +277,7 @@ class Sender:
         lead = Lead.from_api(json.loads(delivery.lead_json))
         if delivery.status == "updating":
             await self._edit(
-                delivery, subscription, options, lead, slot, client, report, actions=actions, locale=locale
+                delivery, subscription, options, lead, slot, client, report, actions=actions, locale=locale, claim=claim
             )
             return
         if overlap.held_quietly(subscription, rules, merged, lead, utcnow()):
@@ -280,7 +285,9 @@ class Sender:
                 await outbox.hold(session, delivery_id=delivery.id, owner=self.owner, reason="quiet")
             report.held += 1
             return
-        message = cards.lead_card(lead, compact=options.compact, actions=actions, locale=locale)
+        message = cards.lead_card(
+            lead, compact=options.compact, actions=actions, locale=locale, claims=True, claim=claim
+        )
         await self._wait_for(slot, delivery)
         async with self._semaphore:
             await self._keep_gap(delivery)
@@ -368,11 +375,15 @@ class Sender:
         *,
         actions: bool,
         locale: formats.Locale,
+        claim: cards.CardClaim | None,
     ) -> None:
-        """The lead changed after its card was posted: edit the card, and say what changed in thread."""
+        """The lead (or who has it) changed after its card was posted: edit the card, and say what
+        changed in the lead in thread."""
         assert delivery.id is not None
         notes = json.loads(delivery.notes_json or "[]")
-        message = cards.lead_card(lead, compact=options.compact, actions=actions, notes=notes, locale=locale)
+        message = cards.lead_card(
+            lead, compact=options.compact, actions=actions, notes=notes, locale=locale, claims=True, claim=claim
+        )
         await self._wait_for(slot, delivery)
         await self._keep_gap(delivery)
         try:
