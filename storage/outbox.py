@@ -282,7 +282,11 @@ async def claim(
             status=case((Delivery.status.in_(("sent", "updating")), "updating"), else_="sending"),
             claimed_by=owner,
             claim_until=now + ttl,
-            attempts=Delivery.attempts + 1,
+            # A new edit of a posted card (each claim, release or change of the lead) counts its own
+            # attempts; a retried one (its last try left an error) goes on counting toward the bound.
+            attempts=case(
+                (and_(Delivery.status == "sent", Delivery.last_error.is_(None)), 1), else_=Delivery.attempts + 1
+            ),
             # The send draws the card as it is now; whoever asks for a redraw from here on (a claim
             # taken mid-send) sets this again, and the mark keeps it for one more edit.
             needs_update=False,

@@ -60,8 +60,11 @@ async def take(services: Services, *, actor: Actor, context: CardContext, reach:
             services.nudge_sender()
             return True
         current = taken.claim
-    holder, since = current.claimed_by or "", current.claimed_at
-    await reach.tell(claim_messages.held_already(holder=holder, since=since, viewer=actor.user_id, now=now))
+    if current.claimed_by is None:  # held when the take ran, released the moment after
+        await reach.tell(claim_messages.changed_meanwhile(None))
+        return False
+    since = current.claimed_at
+    await reach.tell(claim_messages.held_already(holder=current.claimed_by, since=since, viewer=actor.user_id, now=now))
     return False
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from starlette.applications import Starlette
 
 from bot import ids
-from bot.alerts.delivery import Sender
+from bot.alerts.delivery import MAX_ATTEMPTS, Sender
 from bot.alerts.poller import Poller
 from bot.config import Settings
 from storage.db import transaction
@@ -305,3 +305,27 @@ async def test_simultaneous_presses_have_one_winner_and_everyone_else_is_told(
     assert len(answers) == len(people) - 1 and all(f"<@{winner}> has this lead since" in a for a in answers)
     for channel in CHANNELS:
         assert f"Claimed by <@{winner}>" in text_of(card(fake_slack, channel))
+
+
+async def test_a_card_redrawn_many_times_still_retries_a_failed_edit(
+    lead: int, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, database_url: str
+) -> None:
+    for _ in range(MAX_ATTEMPTS):  # each claim and each release redraws both cards
+        await slack.interaction(press(fake_slack, "C1", ids.ACTION_LEAD_CLAIM, "U2"))
+        await settle(app)
+        await slack.interaction(press(fake_slack, "C1", ids.ACTION_LEAD_RELEASE, "U2"))
+        await settle(app)
+    await slack.interaction(press(fake_slack, "C1", ids.ACTION_LEAD_CLAIM, "U4"))
+    await app.state.services.after_ack.drain()
+    fake_slack.fail_next("chat.update", "internal_error", times=2)
+
+    report = await Sender(app.state.services, spacing=0).tick()
+
+    assert (report.retried, report.failed) == (2, 0)  # a new edit's first failure, not its ninth
+    rows = (await rawdb.dump(database_url))["deliveries"]
+    assert [(r["status"], bool(r["needs_update"]), r["attempts"]) for r in rows] == [("sent", True, 1)] * 2
+    async with transaction(app.state.services.sessions) as session:
+        await session.execute(update(Delivery).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+    await Sender(app.state.services, spacing=0).tick()
+    for channel in CHANNELS:
+        assert "Claimed by <@U4>" in text_of(card(fake_slack, channel))
