@@ -31,7 +31,7 @@ from datetime import time
 from typing import Any
 
 from bot.errors import UsageError
-from bot.slack.escape import escape_mrkdwn
+from bot.slack.escape import escape_mrkdwn, unescape_mrkdwn
 from bot.whatconverts.leads import LEAD_TYPES, Lead, snake
 
 TYPE_WORDS: dict[str, str] = {
@@ -77,7 +77,6 @@ _CHANNEL_NAME_RE = re.compile(r"#([^\s<>|#&,:]{1,80})")
 _LINK_RE = re.compile(r"<([a-z][a-z0-9+.-]*:[^<>|\s,]*)(?:\|([^<>,]*))?>", re.IGNORECASE)
 _MENTION_RE = re.compile(r"<[#@!][^<>,]*>")
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -189,7 +188,7 @@ def _usage(token: str, bad: _Invalid, command: str) -> UsageError:
     # Slack sent the token HTML-escaped: show what the user typed, on one line, then escape it
     # again so a token like `<!channel>` can't ping anyone. Invisible characters are shown as
     # U+FFFD: a text-direction override would otherwise reorder the rest of the reply.
-    shown = visible(" ".join(_unescape(token).split()))
+    shown = visible(" ".join(unescape_mrkdwn(token).split()))
     if len(shown) > 40:
         shown = shown[:39] + "…"
     shown = escape_mrkdwn(shown).replace("`", "'") or '""'  # a backtick would end the code span early
@@ -322,13 +321,8 @@ def _clean(raw: str, *, strip: bool = True) -> str:
 
     if _MENTION_RE.search(raw):
         raise _Invalid("a mention can't be a value", _FIELD_EXAMPLES["source"])
-    text = _unescape(_LINK_RE.sub(lambda m: m.group(2) or m.group(1), raw))
+    text = unescape_mrkdwn(_LINK_RE.sub(lambda m: m.group(2) or m.group(1), raw))
     return text.strip() if strip else text
-
-
-def _unescape(text: str) -> str:
-    # One pass, so it exactly inverts escape_mrkdwn (what Slack applies to command text).
-    return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(1)], text)
 
 
 def _value_problem(key: str, value: str) -> str | None:

@@ -140,6 +140,22 @@ DETAILS: dict[str, list[str]] = {
         "`today`, `yesterday`, `7d`, `30d`, or any number of days up to 30 (`14d`). `today` and "
         "`yesterday` are days in your Slack time zone; the answer names it.",
     ),
+    "find": [
+        "*What it looks up*\n"
+        "A phone number or an email address: the contact's leads, newest first (the latest 10, and how many "
+        "more WhatConverts has), from the last year. A number may be typed any way, `(704) 555-0101`, "
+        "`704-555-0101` or `+1 704 555 0101`; without a country code it is dialled from the connection's "
+        f"country (`{COMMAND} connection` shows it). Give the whole number with its area code.",
+        "*Which connections*\n"
+        "Every connection of the workspace (with more than 10, name one), or only the one named with "
+        "`connection:acme`. A number without a country code is looked up as dialled from each connection's country.",
+        "*Examples*\n"
+        f"• `{COMMAND} find (704) 555-0101`\n"
+        f"• `{COMMAND} find +44 20 7946 0018 connection:london`\n"
+        f"• `{COMMAND} find jo@example.com`\n"
+        "Only you see the answer. Each connection searched costs one WhatConverts request, counted against "
+        "its key's daily quota; the answer says what it cost.",
+    ],
     "test": ["Posts a sample lead card in this channel: what alerts look like, and proof the app can post here."],
     "help": ["`help` lists the subcommands; `help <subcommand>` explains one, e.g. `help subscribe` for every filter."],
 }

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 
 def escape_mrkdwn(text: str) -> str:
     """Escape `&`, `<`, `>` so text can't form mentions (`<!channel>`), links or user references."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape_mrkdwn(text: str) -> str:
+    """Undo `escape_mrkdwn` in one pass: Slack escapes command text that way, this gives back what was typed."""
+    return _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], text)
 
 
 def safe_url(url: object) -> str | None:

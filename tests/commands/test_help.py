@@ -8,11 +8,12 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.alerts import filters
+from bot.commands import find
 from bot.slack.payloads import tokenize
 from tests.fakes.signing import SlackClient
 
 SUBCOMMANDS = ("connect", "disconnect", "status", "quota", "webhook", "subscribe", "unsubscribe", "list", "leads",
-               "stats", "test", "help")  # fmt: skip
+               "stats", "find", "test", "help")  # fmt: skip
 
 
 def valid(reply: dict) -> list[str]:
@@ -65,6 +66,14 @@ async def test_every_example_in_help_parses(installed: None, slack: SlackClient)
         for example in re.findall(rf"`/whatconverts {name}([^`]*)`", page.split("*Examples*")[1]):
             words = [w for w in tokenize(example) if w not in ("today", "yesterday", "14d")]
             filters.parse_subscription(words)
+
+    page = (await slack.ask("help find"))["text"]
+    examples = re.findall(r"`/whatconverts find([^`]*)`", page.split("*Examples*")[1])
+    assert len(examples) >= 3
+    for example in examples:
+        label, words = find.split_connection(tokenize(example))
+        assert label in (None, "london")
+        assert find.contact_for(find.typed_text(words), "GB" if label else "US") is not None, example
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
