@@ -58,7 +58,7 @@ def _grammar() -> list[str]:
         "`@me` instead of a channel: the leads come to you alone, as direct messages from the app (its "
         "Messages tab), with the same cards and buttons. Any member may have their own; they stop if "
         "you leave the workspace. `list` shows yours, `unsubscribe @me` stops them all.\n"
-        "`+notify:@ada`: a channel's cards mention Ada (\"For @ada\"), so Slack notifies her. Pick people "
+        '`+notify:@ada`: a channel\'s cards mention Ada ("For @ada"), so Slack notifies her. Pick people '
         f"from Slack's @-autocomplete; several with commas: `+notify:@ada,@bea` (up to {filters.MAX_NOTIFY}). "
         "People only: `@channel` and `@here` are refused.",
         "*Several subscriptions in one channel*\n"
