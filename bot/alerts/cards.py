@@ -51,7 +51,7 @@ LINK_URL_CHARS = 1000  # longer URLs are dropped rather than cut, a cut URL is a
 # able to make "evil" display as "live". Newlines and tabs survive in multi-line text only.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 # A Slack user id: the only thing a card may mention (`+notify`), never `<!channel>` or `<!here>`.
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 def truncate(text: str, limit: int) -> str:

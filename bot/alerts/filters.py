@@ -82,8 +82,8 @@ _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 # A person as Slack sends a picked @-mention in command text (`<@U123|ada>`), and a user id alone.
 # Only people: `<!channel>`, `<!here>` and `<!subteam^…>` never match, so no card can ping a crowd.
-_USER_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>|]*)?>")
-_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
+_USER_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^<>|]*)?>")
+_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,20}")
 MAX_NOTIFY = 10
 
 
