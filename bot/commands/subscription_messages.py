@@ -145,7 +145,8 @@ def list_message(
         header = f"*Subscriptions {place} ({len(rows)})* — shown as you'd type them after `/whatconverts subscribe`"
         parts.append((header, [_line(r, with_connection=several_connections) for r in rows]))
     else:
-        parts.append((f"No subscriptions {place}. Add one with `/whatconverts subscribe [#channel] [filters]`.", []))
+        empty = f"No subscriptions {place}. Add one with `/whatconverts subscribe [#channel|@me] [filters]`."
+        parts.append((empty, []))
     if personal:
         header = f"*Your personal alerts ({len(personal)})* — in your direct messages from the app"
         parts.append((header, [_line(r, with_connection=several_connections) for r in personal]))
