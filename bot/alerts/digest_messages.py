@@ -29,10 +29,12 @@ def _stats(leads: Sequence[Lead], locale: Locale) -> list[str]:
 
 
 def digest_message(leads: Sequence[Lead], *, channel_id: str, locale: Locale = DEFAULT) -> dict:
+    """The day's digest for a channel, or (a user id) for that person's alerts, in their DM."""
+    where = "your personal alerts" if channel_id.startswith(("U", "W")) else f"<#{channel_id}>"
     if not leads:
-        text = f":spiral_calendar_pad: Daily digest for <#{channel_id}>: no new leads since the last one."
+        text = f":spiral_calendar_pad: Daily digest for {where}: no new leads since the last one."
         return {"text": text, "blocks": [section(text)]}
-    head = f":spiral_calendar_pad: *Daily digest for <#{channel_id}>: {len(leads)} new lead{'s' * (len(leads) != 1)}*"
+    head = f":spiral_calendar_pad: *Daily digest for {where}: {len(leads)} new lead{'s' * (len(leads) != 1)}*"
     text = "\n".join([head, *_stats(leads, locale)])
     return {"text": text, "blocks": [section(text)]}
 

@@ -54,11 +54,18 @@ def _grammar() -> list[str]:
         "`+urgent:calls`, `+urgent:source:google`: leads matching this still post during quiet hours "
         "(lead types and field filters; repeat `+urgent:` to add more).\n"
         "Times are 24-hour HH:MM in the time zone of whoever subscribes.",
+        "*Personal alerts and mentions*\n"
+        "`@me` instead of a channel: the leads come to you alone, as direct messages from the app (its "
+        "Messages tab), with the same cards and buttons. Any member may have their own; they stop if "
+        "you leave the workspace. `list` shows yours, `unsubscribe @me` stops them all.\n"
+        '`+notify:@ada`: a channel\'s cards mention Ada ("For @ada"), so Slack notifies her. Pick people '
+        f"from Slack's @-autocomplete; several with commas: `+notify:@ada,@bea` (up to {filters.MAX_NOTIFY}). "
+        "People only: `@channel` and `@here` are refused.",
         "*Several subscriptions in one channel*\n"
         "A lead that matches several subscriptions of a channel posts once: one card, as soon as any "
         "of them would post it (a card beats quiet hours, which beat a digest). It is compact only if "
         "all of them are `+compact`, gets thread replies if any has `+thread`, and posts during quiet "
-        "hours if any finds it `+urgent`.",
+        "hours if any finds it `+urgent`, and mentions everyone any of them names in `+notify`.",
         "*Examples*\n"
         f"• `{COMMAND} subscribe` — every lead, in this channel\n"
         f"• `{COMMAND} subscribe #sales calls forms +source:google -medium:organic`\n"
@@ -67,6 +74,8 @@ def _grammar() -> list[str]:
         f"• `{COMMAND} subscribe #team +digest:09:00`\n"
         f"• `{COMMAND} subscribe #sales +quiet:20:00-08:00 +urgent:calls +thread`\n"
         f'• `{COMMAND} subscribe #acme connection:acme account:"Acme Corp" -source:facebook`\n'
+        f"• `{COMMAND} subscribe @me calls +source:google` — your own alerts, in your direct messages\n"
+        f"• `{COMMAND} subscribe #sales calls +notify:@ada,@bea`\n"
         "Pick the channel from Slack's autocomplete (default: this channel). A subscription starts "
         f"from now: no flood of history. `{COMMAND} list` shows subscriptions in this grammar, "
         f"`{COMMAND} unsubscribe <id>` removes one.",
@@ -122,10 +131,12 @@ DETAILS: dict[str, list[str]] = {
     "unsubscribe": [
         "`unsubscribe` removes this channel's subscription (name its id when there are several); "
         "`unsubscribe 12` removes subscription 12; `unsubscribe all` removes every subscription of this "
-        f"channel. `{COMMAND} list` shows the ids.",
+        f"channel; `unsubscribe @me` stops all your personal alerts. `{COMMAND} list` shows the ids. "
+        "Anyone may remove their own; admins any.",
     ],
     "list": [
-        "`list` shows this channel's subscriptions, `list all` every one in the workspace, printed as you "
+        "`list` shows this channel's subscriptions and your own personal alerts, `list all` every one in "
+        "the workspace (admins also see everyone's personal alerts, marked with their name), printed as you "
         f"would type them after `{COMMAND} subscribe`, with state, cards in the last 24 h, waiting and failed."
     ],
     "leads": _lead_query(
