@@ -158,6 +158,30 @@ def phone(raw: str, country: str = DEFAULT_COUNTRY) -> Phone:
     return Phone(shown, e164)
 
 
+def typed_phone(raw: str, country: str = DEFAULT_COUNTRY) -> Phone | None:
+    """A number someone typed to look it up, dialled from `country`: its E.164 form and its international
+    form ('+1 704-555-0101'), when phonenumbers finds it possible as a whole number; None otherwise.
+
+    Possible, not valid: a number a lead gave may be one phonenumbers' tables don't know yet. A local
+    number without its area code ('555-0101') is not a whole number.
+    """
+    raw = raw.strip()
+    if not _PHONE_TEXT.fullmatch(raw):
+        return None
+    try:
+        number = phonenumbers.parse(raw, country if country in COUNTRIES else DEFAULT_COUNTRY)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    number.extension = None  # leads store the number without it: show what is looked up
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if not (_E164.fullmatch(e164) and _LINK_LABEL.fullmatch(shown)):
+        return None
+    return Phone(shown, e164)
+
+
 def example_phone(country: str) -> str | None:
     """A made-up number of `country` as its cards would show it ('(201) 555-0123' for US)."""
     number = phonenumbers.example_number(country)

@@ -181,7 +181,12 @@ class AppSecret(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    """A channel's interest in a connection's leads, with filters in the command grammar."""
+    """A channel's (or one person's) interest in a connection's leads, with filters in the command grammar.
+
+    A personal subscription (`subscribe @me`) has `owner_user_id` set: its cards go to that user's
+    direct messages from the app, and `channel_id` holds the same user id (Slack posts to a user id
+    in the app's DM), so routing, merging and pacing treat the DM as one more channel.
+    """
 
     __tablename__ = "subscriptions"
     __table_args__ = NEVER_REUSE_IDS
@@ -191,6 +196,8 @@ class Subscription(SQLModel, table=True):
     connection_id: int = Field(foreign_key="connections.id", ondelete="CASCADE", index=True)
     channel_id: str = Field(max_length=32, index=True)
     channel_name: str | None = Field(default=None, max_length=255)
+    # Whose personal alerts these are (None: a channel's subscription).
+    owner_user_id: str | None = Field(default=None, max_length=32)
     filters_json: str = Field(sa_column=Column(Text(), nullable=False))
     created_by: str = Field(max_length=32)
     status: str = Field(default="active", max_length=16)  # active | paused | broken
@@ -264,6 +271,7 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("subscription_id", "lead_id", name="uq_delivery_subscription_lead"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_message", "channel_id", "message_ts"),
+        Index("ix_deliveries_card_channel", "card_channel_id", "message_ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -287,11 +295,20 @@ class Delivery(SQLModel, table=True):
     # A send whose outcome we can't know (timeout, crash mid-send): a retry may duplicate it.
     uncertain: bool = False
     message_ts: str | None = Field(default=None, max_length=32)
+    # The conversation the card is in, as Slack answered the post: for a personal alert (posted to
+    # a user id) the DM's `D…` id, which edits, thread replies and the card's buttons name. None
+    # for cards posted before it was kept: those are in `channel_id`.
+    card_channel_id: str | None = Field(default=None, max_length=32)
     # JSON list of "who did what" lines shown on the card ("✓ marked quotable by <@U1>").
     notes_json: str = Field(default="[]", sa_column=Column(Text(), nullable=False, server_default="[]"))
     last_error: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+    @property
+    def card_channel(self) -> str:
+        """Where the card is: the conversation Slack posted it in."""
+        return self.card_channel_id or self.channel_id
 
 
 class ChannelPace(SQLModel, table=True):

@@ -42,7 +42,7 @@ async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
 
 
 _ROW_DEFAULTS = {"hold": None, "claimed_by": None, "claim_until": None, "message_ts": None, "last_error": None,
-                 "sent_at": None, "shown_json": None, "notes_json": "[]"}  # fmt: skip
+                 "sent_at": None, "shown_json": None, "notes_json": "[]", "card_channel_id": None}  # fmt: skip
 
 
 def _complete(row: dict[str, Any]) -> dict[str, Any]:
@@ -362,7 +362,8 @@ async def mark_sent(
 
 
 async def mark_many_sent(session: AsyncSession, marks: Sequence[dict[str, Any]], *, owner: str) -> None:
-    """`mark_sent` for a batch, as one executemany of a statement compiled once."""
+    """`mark_sent` for a batch, as one executemany of a statement compiled once; a mark's optional
+    `card_channel` is the conversation Slack said the card was posted in (a DM's `D…` id)."""
     if not marks:
         return
     table = Delivery.__table__  # type: ignore[attr-defined]
@@ -372,6 +373,9 @@ async def mark_many_sent(session: AsyncSession, marks: Sequence[dict[str, Any]],
         .values(
             status="sent",
             message_ts=func.coalesce(bindparam("m_ts", type_=table.c.message_ts.type), table.c.message_ts),
+            card_channel_id=func.coalesce(
+                bindparam("m_card", type_=table.c.card_channel_id.type), table.c.card_channel_id
+            ),
             sent_at=func.coalesce(table.c.sent_at, bindparam("m_now", type_=table.c.sent_at.type)),
             claimed_by=None,
             claim_until=None,
@@ -382,9 +386,10 @@ async def mark_many_sent(session: AsyncSession, marks: Sequence[dict[str, Any]],
         )
     )
     params = [
-        {"m_id": m["delivery_id"], "m_owner": owner, "m_ts": m["ts"], "m_now": m["now"], "m_shown": m["shown_json"]}
+        {"m_id": m["delivery_id"], "m_owner": owner, "m_ts": m["ts"], "m_card": m.get("card_channel"),
+         "m_now": m["now"], "m_shown": m["shown_json"]}
         for m in marks
-    ]
+    ]  # fmt: skip
     await session.execute(stmt, params)
 
 
@@ -548,9 +553,18 @@ async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+def _card_at(channel_id: str, message_ts: str) -> Any:
+    """The card posted at `message_ts` in `channel_id`: the conversation Slack named (a DM's `D…` id for
+    a personal alert), or for cards from before that was kept, the channel it was posted to."""
+    return and_(
+        Delivery.message_ts == message_ts,
+        or_(Delivery.card_channel_id == channel_id, Delivery.channel_id == channel_id),
+    )
+
+
 async def find_by_message(session: AsyncSession, *, channel_id: str, message_ts: str) -> Delivery | None:
     """The delivery behind a posted card (for its buttons)."""
-    stmt = select(Delivery).where(Delivery.channel_id == channel_id, Delivery.message_ts == message_ts)
+    stmt = select(Delivery).where(_card_at(channel_id, message_ts))
     return (await session.execute(stmt.limit(1).execution_options(populate_existing=True))).scalar_one_or_none()
 
 
@@ -578,7 +592,7 @@ async def card_owner(
         select(Delivery, Subscription, Connection)
         .join(Subscription, Subscription.id == Delivery.subscription_id)
         .join(Connection, Connection.id == Subscription.connection_id)
-        .where(Delivery.channel_id == channel_id, Delivery.message_ts == message_ts)
+        .where(_card_at(channel_id, message_ts))
         .limit(1)
     )
     row = (await session.execute(stmt)).first()

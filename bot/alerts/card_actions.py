@@ -59,6 +59,7 @@ class CardContext:
     delivery: Delivery
     connection: Connection
     compact: bool
+    notify: tuple[str, ...] = ()  # who the card mentions (`+notify`), kept when it is redrawn
 
 
 async def card_context(services: Services, *, team_id: str, channel_id: str, message_ts: str) -> CardContext:
@@ -70,7 +71,8 @@ async def card_context(services: Services, *, team_id: str, channel_id: str, mes
         raise NotFound("This card's subscription or connection was removed, so it can't be changed from here.")
     delivery, sub, conn = found
     rules = [filters.from_json(s.filters_json) for s in (sub, *others.get(delivery.id or 0, []))]
-    return CardContext(delivery=delivery, connection=conn, compact=overlap.card_options(rules).compact)
+    options = overlap.card_options(rules)
+    return CardContext(delivery=delivery, connection=conn, compact=options.compact, notify=options.notify)
 
 
 def _money(value: Decimal, currency: str) -> str:
@@ -133,11 +135,12 @@ async def apply(
             actions=True,
             notes=notes,
             locale=settings.locale_of(context.connection),
+            notify=context.notify,
             claims=True,
             claim=claim_shown(claim),
         )
         try:
-            await client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message)
+            await client.chat_update(channel=delivery.card_channel, ts=delivery.message_ts or "", **message)
         except SlackApiError as exc:
             raise UserFacingError(
                 f"The lead changed, but Slack didn't let me update the card ({error_code(exc)})."

@@ -59,6 +59,8 @@ LINK_URL_CHARS = 1000  # longer URLs are dropped rather than cut, a cut URL is a
 # Control characters, lone surrogates and bidi overrides/isolates: invisible in Slack, or (U+202E)
 # able to make "evil" display as "live". Newlines and tabs survive in multi-line text only.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# A Slack user id: the only thing a card may mention (`+notify`), never `<!channel>` or `<!here>`.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -346,6 +348,15 @@ def _spam_card(lead: Lead) -> dict:
     }
 
 
+def _for(notify: Sequence[str]) -> tuple[dict | None, str]:
+    """The card's "For @ada, @bea" line and the same for its notification text (mobile pushes read
+    only `text`): real mentions, so Slack notifies them, of user ids only."""
+    people = ", ".join(f"<@{user}>" for user in dict.fromkeys(notify) if _USER_ID.fullmatch(user))
+    if not people:
+        return None, ""
+    return {"type": "context", "elements": [_mrkdwn(f":bust_in_silhouette: For {people}")]}, f" · for {people}"
+
+
 def lead_card(
     lead: Lead,
     *,
@@ -353,18 +364,21 @@ def lead_card(
     actions: bool = False,
     notes: Sequence[str] = (),
     locale: Locale = DEFAULT,
+    notify: Sequence[str] = (),
     claims: bool = False,
     claim: CardClaim | None = None,
 ) -> dict:
     """The message for one lead; `notes` are already-safe mrkdwn lines of our own (e.g. who marked it).
 
-    `locale` is the connection's currency and country. `actions` adds the buttons that write to
-    WhatConverts; `claims` the claim controls ("I'll take it", or Release and a hand-over picker
-    while `claim` has a holder); `claim` adds the line saying who has it. A spam lead gets the
-    folded spam card.
+    `locale` is the connection's currency and country; `notify` the user ids the card is for (it
+    mentions them, `+notify`). `actions` adds the buttons that write to WhatConverts; `claims` the
+    claim controls ("I'll take it", or Release and a hand-over picker while `claim` has a holder);
+    `claim` adds the line saying who has it. A spam lead gets the folded spam card, which mentions
+    nobody and has no buttons.
     """
     if lead.spam:
         return _spam_card(lead)
+    for_line, also = _for(notify)
     if compact:
         body = [{"type": "section", "text": _mrkdwn(_compact_line(lead, locale))}]
     else:
@@ -377,8 +391,12 @@ def lead_card(
             *(b for b in (_excerpt(lead), _links(lead)) if b),
         ]
     controls = _actions(lead, write=actions, claims=claims, claim=claim)
-    blocks = [*body, _context(lead), *(b for b in (_notes(notes), _claimed(claim), controls) if b)]
-    return {"text": _fallback(lead, locale), "blocks": blocks[:MAX_BLOCKS]}
+    extra = (b for b in (_notes(notes), _claimed(claim), controls) if b)
+    blocks = [body[0], *(b for b in (for_line,) if b), *body[1:], _context(lead), *extra]
+    text = _fallback(lead, locale)
+    if also:
+        text = truncate(text, MAX_FALLBACK_TEXT - len(also)) + also
+    return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
 
 
 SAMPLE_NOTICE = "🧪 *Sample card — not a real lead.* New leads will look like this."

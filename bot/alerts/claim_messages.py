@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.alerts.cards import CLAIM_LABEL
 from bot.formats import UNDER_A_MINUTE, elapsed
-from bot.slack.blocks import fallback, section
+from bot.slack.blocks import destination, fallback, section
 from bot.slack.escape import mention
 
 
@@ -52,4 +52,4 @@ def changed_meanwhile(holder: str | None) -> dict:
 
 def handed_to_you(*, by: str, lead_id: int, channel_id: str) -> str:
     """The direct message to whoever a lead is handed over to (their name on a card notifies nobody)."""
-    return f":raising_hand: {mention(by)} handed you lead #{lead_id}: its card is in <#{channel_id}>."
+    return f":raising_hand: {mention(by)} handed you lead #{lead_id}: its card is in {destination(channel_id)}."

@@ -3,9 +3,11 @@
 Pacing is shared through the database (`channel_pace`), so all processes together post about
 one message per second per channel. Outcomes are decided by error type (`bot.slack.errors`):
 429 waits `Retry-After`; a gone channel (or one the app may not post in) breaks its subscription
-and tells its creator; `token_expired` refreshes the token and tries once more; a dead token or a
-missing scope makes the workspace's cards wait for a reinstall; transient errors retry with capped
-exponential backoff and jitter up to a bound; nothing is dropped without a recorded reason.
+and tells its creator; a person's alerts (`subscribe @me`, posted to their user id, so Slack puts
+them in the app's DM) stop when users.info says they were deactivated (Slack still takes posts to
+their DM) or made a guest; `token_expired` refreshes the token and tries once more; a dead token or
+a missing scope makes the workspace's cards wait for a reinstall; transient errors retry with
+capped exponential backoff and jitter up to a bound; nothing is dropped without a recorded reason.
 
 Why one module: it is one object, the `Sender`, whose steps (claim, pace, post, record) share its
 in-flight state and its one decision table of outcomes; card building and routing are elsewhere.
@@ -32,10 +34,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formats
-from bot.alerts import cards, changes, filters, overlap, routing
+from bot.alerts import cards, changes, filters, overlap, personal, routing
 from bot.alerts.card_actions import claim_shown, grants_write
 from bot.services import Services
 from bot.slack import workspaces
+from bot.slack.blocks import destination
 from bot.slack.errors import (
     SlackBadMessage,
     SlackChannelGone,
@@ -211,6 +214,7 @@ class Sender:
         clients: dict[str, AsyncWebClient | None] = {}
         for team_id in {d.team_id for d in claimed}:
             clients[team_id] = await self._client(team_id)
+        gone = await personal.stopped(self.services, subs.values(), clients)
         outcomes = await asyncio.gather(
             *(
                 self._send(
@@ -222,6 +226,7 @@ class Sender:
                     actions=writable.get(d.subscription_id, False),
                     locale=locales.get(d.subscription_id, formats.DEFAULT),
                     others=merged.get(d.id or 0, []),
+                    gone=gone,
                     claim=claim_shown(held.get((d.team_id, d.lead_id))),
                 )
                 for d in claimed
@@ -261,6 +266,7 @@ class Sender:
         actions: bool,
         locale: formats.Locale,
         others: Sequence[Subscription] = (),
+        gone: dict[tuple[str, str], str] | None = None,
         claim: cards.CardClaim | None = None,
     ) -> None:
         assert delivery.id is not None
@@ -270,6 +276,12 @@ class Sender:
             # Uninstalled workspaces lose their deliveries with their connections; this one waits.
             await self._defer(delivery, NO_TOKEN_WAIT, "the workspace needs a reinstall")
             report.retried += 1
+            return
+        if subscription.owner_user_id and (reason := (gone or {}).get((delivery.team_id, subscription.owner_user_id))):
+            # Their alerts stop, and this card (with any others waiting for them) is never sent.
+            report.failed += 1
+            self.services.metrics.deliveries_failed.labels(reason).inc()
+            await self._break(subscription, reason)
             return
         rules = filters.from_json(subscription.filters_json)
         merged = [(sub, filters.from_json(sub.filters_json)) for sub in others]
@@ -286,7 +298,13 @@ class Sender:
             report.held += 1
             return
         message = cards.lead_card(
-            lead, compact=options.compact, actions=actions, locale=locale, claims=True, claim=claim
+            lead,
+            compact=options.compact,
+            actions=actions,
+            locale=locale,
+            notify=options.notify,
+            claims=True,
+            claim=claim,
         )
         await self._wait_for(slot, delivery)
         async with self._semaphore:
@@ -304,7 +322,8 @@ class Sender:
                 await self._failed(delivery, subscription, classify(exc), report, token=client.token)
                 return
             self._posted(delivery)
-        await self._mark(delivery, slot, ts=response.get("ts"))
+        # Posted to a user id, the card is in the app's DM: Slack names it (D…), and edits need that id.
+        await self._mark(delivery, slot, ts=response.get("ts"), card_channel=response.get("channel"))
         report.sent += 1
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
@@ -323,7 +342,7 @@ class Sender:
                 refund_attempt=True,
             )
 
-    async def _mark(self, delivery: Delivery, slot: float, *, ts: str | None) -> None:
+    async def _mark(self, delivery: Delivery, slot: float, *, ts: str | None, card_channel: str | None = None) -> None:
         """The card shows the lead as claimed; returns once that is committed.
 
         Slack has the card already, so with the database away the mark is retried for as long as
@@ -334,6 +353,7 @@ class Sender:
         mark = {
             "delivery_id": delivery.id,
             "ts": ts,
+            "card_channel": card_channel,
             "now": utcnow(),
             "shown_json": delivery.lead_json,
             "channel": key,
@@ -382,7 +402,14 @@ class Sender:
         assert delivery.id is not None
         notes = json.loads(delivery.notes_json or "[]")
         message = cards.lead_card(
-            lead, compact=options.compact, actions=actions, notes=notes, locale=locale, claims=True, claim=claim
+            lead,
+            compact=options.compact,
+            actions=actions,
+            notes=notes,
+            locale=locale,
+            notify=options.notify,
+            claims=True,
+            claim=claim,
         )
         await self._wait_for(slot, delivery)
         await self._keep_gap(delivery)
@@ -390,13 +417,13 @@ class Sender:
             await self._as_bot(
                 client,
                 delivery,
-                lambda: client.chat_update(channel=delivery.channel_id, ts=delivery.message_ts or "", **message),
+                lambda: client.chat_update(channel=delivery.card_channel, ts=delivery.message_ts or "", **message),
             )
             if options.thread and delivery.shown_json:
                 lines = changes.describe(Lead.from_api(json.loads(delivery.shown_json)), lead, locale)
                 if lines:
                     await client.chat_postMessage(
-                        channel=delivery.channel_id,
+                        channel=delivery.card_channel,
                         thread_ts=delivery.message_ts,
                         text=escape_mrkdwn("\n".join(lines)),
                         unfurl_links=False,
@@ -517,7 +544,7 @@ class Sender:
             await problems.record(
                 session,
                 team_id=delivery.team_id,
-                subject=f"lead {delivery.lead_id} in <#{delivery.channel_id}>",
+                subject=f"lead {delivery.lead_id} in {destination(delivery.channel_id)}",
                 message=f"Slack refused the lead card ({error.reason})."
                 if gave_up
                 else f"Posting failed {delivery.attempts} times ({error.reason}); we stopped retrying.",
@@ -526,6 +553,9 @@ class Sender:
 
     async def _break(self, subscription: Subscription, reason: str) -> None:
         assert subscription.id is not None
+        if subscription.owner_user_id:
+            await personal.stop(self.services, subscription, reason)
+            return
         fix = CHANNEL_FIX.get(reason, "Check the channel, then subscribe again.")
         async with transaction(self.services.sessions) as session:
             changed = await subscription_store.mark_broken(session, subscription_id=subscription.id, reason=reason)

@@ -32,14 +32,16 @@ def _stats(leads: Sequence[Lead], locale: Locale) -> list[str]:
 def digest_message(
     leads: Sequence[Lead], *, channel_id: str, locale: Locale = DEFAULT, speed: Speed | None = None
 ) -> dict:
-    """The daily digest; with `speed`, how fast the day's posted leads were claimed (left out when
-    none of them had a card: there is nothing to measure)."""
+    """The day's digest for a channel, or (a user id) for that person's alerts, in their DM; with
+    `speed`, how fast the day's posted leads were claimed (left out when none of them had a card:
+    there is nothing to measure)."""
+    where = "your personal alerts" if channel_id.startswith(("U", "W")) else f"<#{channel_id}>"
     fast = speed_lines(speed) if speed is not None and speed.posted else []
     if not leads:
-        text = f":spiral_calendar_pad: Daily digest for <#{channel_id}>: no new leads since the last one."
+        text = f":spiral_calendar_pad: Daily digest for {where}: no new leads since the last one."
     else:
         count = f"{len(leads)} new lead{'s' * (len(leads) != 1)}"
-        text = "\n".join([f":spiral_calendar_pad: *Daily digest for <#{channel_id}>: {count}*", *_stats(leads, locale)])
+        text = "\n".join([f":spiral_calendar_pad: *Daily digest for {where}: {count}*", *_stats(leads, locale)])
     blocks = [section(text), *([section("\n".join(fast))] if fast else [])]
     return {"text": fallback("\n".join([text, *fast])), "blocks": blocks}
 

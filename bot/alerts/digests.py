@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot import formats
-from bot.alerts import filters, quiet, speed_records
+from bot.alerts import filters, personal, quiet, speed_records
 from bot.alerts.digest_messages import digest_message, quiet_summary_message
 from bot.services import Services
 from bot.slack.errors import error_code
@@ -120,6 +120,10 @@ class Summaries:
     async def _post(self, sub: Subscription, rows: list[Delivery], message: dict, now: datetime) -> int:
         client = await self.services.bot_client(team_id=sub.team_id)
         if client is None:
+            return 0
+        if sub.owner_user_id and (reason := await personal.standing(self.services, client, sub.owner_user_id)):
+            # A person who can't have lead data any more gets no summary either; their held leads stay parked.
+            await personal.stop(self.services, sub, reason)
             return 0
         try:
             await as_bot(

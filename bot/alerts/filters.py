@@ -9,7 +9,8 @@ any number of filters at once, include *and* exclude, and naming one lead type m
 - `[+|-]field:v1,v2` includes or excludes values of source, medium, campaign, keyword, content,
   status, quotable; `[+|-]profile:X` / `account:X` take one name or id each (names may hold commas);
 - `connection:LABEL`, flags `+spam +duplicates +compact +thread`, `+digest:HH:MM`,
-  `+quiet:HH:MM-HH:MM`, `+urgent:<lead filter>`.
+  `+quiet:HH:MM-HH:MM`, `+urgent:<lead filter>`, `+notify:@ada,@bea` (people its cards mention);
+- where the cards go, instead of a filter: `#channel`, or `@me` (the subscriber's direct messages).
 
 Values of one field OR together, fields AND together, and excludes always win. Everything here
 is pure: tokens in (from `bot.slack.payloads.tokenize`), typed values out; `matches` reads a `Lead`.
@@ -31,7 +32,7 @@ from datetime import time
 from typing import Any
 
 from bot.errors import UsageError
-from bot.slack.escape import escape_mrkdwn
+from bot.slack.escape import escape_mrkdwn, unescape_mrkdwn
 from bot.whatconverts.leads import LEAD_TYPES, Lead, snake
 
 TYPE_WORDS: dict[str, str] = {
@@ -77,16 +78,22 @@ _CHANNEL_NAME_RE = re.compile(r"#([^\s<>|#&,:]{1,80})")
 _LINK_RE = re.compile(r"<([a-z][a-z0-9+.-]*:[^<>|\s,]*)(?:\|([^<>,]*))?>", re.IGNORECASE)
 _MENTION_RE = re.compile(r"<[#@!][^<>,]*>")
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+# A person as Slack sends a picked @-mention in command text (`<@U123|ada>`), and a user id alone.
+# Only people: `<!channel>`, `<!here>` and `<!subteam^…>` never match, so no card can ping a crowd.
+_USER_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^<>|]*)?>")
+_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,20}")
+MAX_NOTIFY = 10
 
 
 @dataclass(frozen=True)
 class ChannelRef:
-    """The channel named in `subscribe`: an id when Slack resolved the mention, else just a name."""
+    """Where `subscribe` sends cards: a channel (an id when Slack resolved the mention, else just a
+    name), or with `user` a person's direct messages ("me" for `@me`, else the id of a mention)."""
 
     id: str | None
     name: str | None
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ class Filters:
     digest: time | None = None
     quiet: tuple[time, time] | None = None  # may wrap midnight
     urgent: Filters | None = None  # leads matching it bypass quiet hours; holds only types/include/exclude
+    notify: frozenset[str] = frozenset()  # user ids the cards mention ("For @ada"): routing by rule
 
     def __post_init__(self) -> None:
         # Every Filters must render to text that parses back to it, so from_json and direct
@@ -134,6 +142,11 @@ class Filters:
             not isinstance(self.urgent, Filters) or self.urgent != _lead_filter(self.urgent)
         ):
             raise ValueError("urgent takes only lead types and field filters")
+        object.__setattr__(self, "notify", frozenset(self.notify))
+        if not all(isinstance(u, str) and _USER_ID_RE.fullmatch(u) for u in self.notify):
+            raise ValueError("notify takes Slack user ids")
+        if len(self.notify) > MAX_NOTIFY:
+            raise ValueError(f"notify takes at most {MAX_NOTIFY} people")
 
 
 class _Invalid(Exception):
@@ -171,9 +184,9 @@ def parse_subscription(args: Sequence[str], *, command: str = "subscribe") -> tu
     draft = _Draft()
     for token in args:
         try:
-            if token.startswith(("#", "<#")):
+            if token.startswith(("#", "<#")) or person_of(token) is not None:
                 if channel is not None:
-                    raise _Invalid("a subscription posts to one channel", "#sales calls")
+                    raise _Invalid("a subscription posts to one place: a channel, or you (`@me`)", "#sales calls")
                 channel = _channel(token)
             else:
                 _read(token, draft, nested=False)
@@ -189,7 +202,7 @@ def _usage(token: str, bad: _Invalid, command: str) -> UsageError:
     # Slack sent the token HTML-escaped: show what the user typed, on one line, then escape it
     # again so a token like `<!channel>` can't ping anyone. Invisible characters are shown as
     # U+FFFD: a text-direction override would otherwise reorder the rest of the reply.
-    shown = visible(" ".join(_unescape(token).split()))
+    shown = visible(" ".join(unescape_mrkdwn(token).split()))
     if len(shown) > 40:
         shown = shown[:39] + "…"
     shown = escape_mrkdwn(shown).replace("`", "'") or '""'  # a backtick would end the code span early
@@ -214,7 +227,17 @@ def _invisible(char: str) -> bool:
     return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
+def person_of(token: str) -> str | None:
+    """`@me` as "me", a picked @-mention as its user id; None for anything else."""
+    if token.lower() == "@me":
+        return "me"
+    match = _USER_MENTION_RE.fullmatch(token)
+    return match.group(1) if match else None
+
+
 def _channel(token: str) -> ChannelRef:
+    if person := person_of(token):
+        return ChannelRef(id=None, name=None, user=person)
     if match := _CHANNEL_ID_RE.fullmatch(token):
         return ChannelRef(id=match.group(1), name=match.group(2) or None)
     if (match := _CHANNEL_NAME_RE.fullmatch(token)) and not any(map(_invisible, token)):
@@ -241,7 +264,7 @@ def _read(token: str, draft: _Draft, *, nested: bool) -> None:
             _setting(draft, FLAGS[key], sign == "+")
         elif key in FLAGS and not nested:
             raise _Invalid(f"flags start with + (`+{key}`)", f"calls +{key}")
-        elif key in (*FIELDS, "connection", "digest", "quiet", "urgent"):
+        elif key in (*FIELDS, "connection", "digest", "quiet", "urgent", "notify"):
             raise _Invalid(f"`{key}` needs a value after a colon", _FIELD_EXAMPLES.get(key, EXAMPLE))
         elif nested:
             raise _Invalid("`urgent` takes a lead type or a field filter", _FIELD_EXAMPLES["urgent"])
@@ -252,10 +275,12 @@ def _read(token: str, draft: _Draft, *, nested: bool) -> None:
         target = draft.exclude if sign == "-" else draft.include
         target.update((key, value) for value in _values(key, raw))
         return
-    if key in ("connection", "digest", "quiet", "urgent") and (sign == "-" or nested):
+    if key in ("connection", "digest", "quiet", "urgent", "notify") and (sign == "-" or nested):
         where = "inside +urgent" if nested else "with -"
         raise _Invalid(f"`{key}` can't be used {where}", _FIELD_EXAMPLES[key])
-    if key == "connection":
+    if key == "notify":
+        _notify(raw, draft)
+    elif key == "connection":
         label = _clean(raw).lower()
         if not LABEL_RE.fullmatch(label):
             raise _Invalid("a connection label is letters, digits, dot, dash or underscore", "connection:acme calls")
@@ -291,7 +316,30 @@ _FIELD_EXAMPLES = {
     "digest": "+digest:09:00",
     "quiet": "+quiet:22:00-07:00 +urgent:calls",
     "urgent": "+quiet:22:00-07:00 +urgent:source:google",
+    "notify": "#sales calls +notify:@ada,@bea",
 }
+
+
+def _notify(raw: str, draft: _Draft) -> None:
+    """`+notify:@ada,@bea`: people picked from Slack's @-autocomplete (so Slack sent `<@U…|ada>`).
+
+    The command's own escaping is undone first, so the Home form's kept text (escaped like typed
+    text) reads back the same. Anything but a person is refused: a channel-wide ping or a name
+    Slack didn't resolve.
+    """
+    people = []
+    for part in unescape_mrkdwn(raw).split(","):
+        match = _USER_MENTION_RE.fullmatch(part.strip())
+        if match is None:
+            raise _Invalid(
+                "`notify` takes people picked from Slack's @-autocomplete, separated by commas",
+                _FIELD_EXAMPLES["notify"],
+            )
+        people.append(match.group(1))
+    notify = set(draft.settings.get("notify", ())) | set(people)
+    if len(notify) > MAX_NOTIFY:
+        raise _Invalid(f"`notify` takes at most {MAX_NOTIFY} people", _FIELD_EXAMPLES["notify"])
+    draft.settings["notify"] = frozenset(notify)
 
 
 def _setting(draft: _Draft, name: str, value: object) -> None:
@@ -322,13 +370,8 @@ def _clean(raw: str, *, strip: bool = True) -> str:
 
     if _MENTION_RE.search(raw):
         raise _Invalid("a mention can't be a value", _FIELD_EXAMPLES["source"])
-    text = _unescape(_LINK_RE.sub(lambda m: m.group(2) or m.group(1), raw))
+    text = unescape_mrkdwn(_LINK_RE.sub(lambda m: m.group(2) or m.group(1), raw))
     return text.strip() if strip else text
-
-
-def _unescape(text: str) -> str:
-    # One pass, so it exactly inverts escape_mrkdwn (what Slack applies to command text).
-    return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(1)], text)
 
 
 def _value_problem(key: str, value: str) -> str | None:
@@ -410,6 +453,8 @@ def _tokens(filters: Filters) -> list[str]:
         words.append(f"+quiet:{filters.quiet[0]:%H:%M}-{filters.quiet[1]:%H:%M}")
     if filters.urgent is not None:
         words += [f"+urgent:{word}" for word in _tokens(filters.urgent) or ["all"]]
+    if filters.notify:
+        words.append("+notify:" + ",".join(f"<@{user}>" for user in sorted(filters.notify)))
     return words
 
 
@@ -465,6 +510,7 @@ def _to_obj(filters: Filters) -> dict[str, Any]:
         "digest": f"{filters.digest:%H:%M}" if filters.digest else None,
         "quiet": [f"{t:%H:%M}" for t in filters.quiet] if filters.quiet else None,
         "urgent": _to_obj(filters.urgent) if filters.urgent is not None else None,
+        **({"notify": sorted(filters.notify)} if filters.notify else {}),
     }
 
 
@@ -515,6 +561,7 @@ def _from_obj(data: object) -> Filters:
         digest=clock(data["digest"]) if data.get("digest") is not None else None,
         quiet=(clock(quiet[0]), clock(quiet[1])) if quiet is not None else None,
         urgent=_from_obj(data["urgent"]) if data.get("urgent") is not None else None,
+        notify=frozenset(_strings(data.get("notify") or [])),
         **flags,
     )
 

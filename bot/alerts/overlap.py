@@ -11,7 +11,7 @@ is lost and the lead is shown as soon as any of them would show it ("the most im
 - Quiet hours hold the card only while every matching subscription that posts cards is inside
   its quiet hours and finds the lead not urgent: `+urgent` of any of them lets it through.
 - The card is compact only if every matching subscription asks for `+compact`; changes are
-  replied in thread if any asks for `+thread`.
+  replied in thread if any asks for `+thread`; it mentions everyone any of them names in `+notify`.
 
 Pure functions: subscriptions and their parsed filters in, decisions out. Storing and sending
 them is bot.alerts.routing's and bot.alerts.delivery's job. Subscriptions of different connections merge too
@@ -39,11 +39,17 @@ class CardOptions:
 
     compact: bool
     thread: bool
+    notify: tuple[str, ...] = ()  # user ids the card mentions, sorted
 
 
 def card_options(rules: Sequence[filters.Filters]) -> CardOptions:
-    """The fuller card wins (compact only if all are); one `+thread` is enough for thread replies."""
-    return CardOptions(compact=bool(rules) and all(r.compact for r in rules), thread=any(r.thread for r in rules))
+    """The fuller card wins (compact only if all are); one `+thread` is enough for thread replies;
+    the card mentions everyone any of them asks it to (`+notify`)."""
+    return CardOptions(
+        compact=bool(rules) and all(r.compact for r in rules),
+        thread=any(r.thread for r in rules),
+        notify=tuple(sorted({user for r in rules for user in r.notify})),
+    )
 
 
 def held_quietly(

@@ -54,11 +54,18 @@ def _grammar() -> list[str]:
         "`+urgent:calls`, `+urgent:source:google`: leads matching this still post during quiet hours "
         "(lead types and field filters; repeat `+urgent:` to add more).\n"
         "Times are 24-hour HH:MM in the time zone of whoever subscribes.",
+        "*Personal alerts and mentions*\n"
+        "`@me` instead of a channel: the leads come to you alone, as direct messages from the app (its "
+        "Messages tab), with the same cards and buttons. Any member may have their own; they stop if "
+        "you leave the workspace. `list` shows yours, `unsubscribe @me` stops them all.\n"
+        '`+notify:@ada`: a channel\'s cards mention Ada ("For @ada"), so Slack notifies her. Pick people '
+        f"from Slack's @-autocomplete; several with commas: `+notify:@ada,@bea` (up to {filters.MAX_NOTIFY}). "
+        "People only: `@channel` and `@here` are refused.",
         "*Several subscriptions in one channel*\n"
         "A lead that matches several subscriptions of a channel posts once: one card, as soon as any "
         "of them would post it (a card beats quiet hours, which beat a digest). It is compact only if "
         "all of them are `+compact`, gets thread replies if any has `+thread`, and posts during quiet "
-        "hours if any finds it `+urgent`.",
+        "hours if any finds it `+urgent`, and mentions everyone any of them names in `+notify`.",
         "*Examples*\n"
         f"• `{COMMAND} subscribe` — every lead, in this channel\n"
         f"• `{COMMAND} subscribe #sales calls forms +source:google -medium:organic`\n"
@@ -67,6 +74,8 @@ def _grammar() -> list[str]:
         f"• `{COMMAND} subscribe #team +digest:09:00`\n"
         f"• `{COMMAND} subscribe #sales +quiet:20:00-08:00 +urgent:calls +thread`\n"
         f'• `{COMMAND} subscribe #acme connection:acme account:"Acme Corp" -source:facebook`\n'
+        f"• `{COMMAND} subscribe @me calls +source:google` — your own alerts, in your direct messages\n"
+        f"• `{COMMAND} subscribe #sales calls +notify:@ada,@bea`\n"
         "Pick the channel from Slack's autocomplete (default: this channel). A subscription starts "
         f"from now: no flood of history. `{COMMAND} list` shows subscriptions in this grammar, "
         f"`{COMMAND} unsubscribe <id>` removes one.",
@@ -122,10 +131,12 @@ DETAILS: dict[str, list[str]] = {
     "unsubscribe": [
         "`unsubscribe` removes this channel's subscription (name its id when there are several); "
         "`unsubscribe 12` removes subscription 12; `unsubscribe all` removes every subscription of this "
-        f"channel. `{COMMAND} list` shows the ids.",
+        f"channel; `unsubscribe @me` stops all your personal alerts. `{COMMAND} list` shows the ids. "
+        "Anyone may remove their own; admins any.",
     ],
     "list": [
-        "`list` shows this channel's subscriptions, `list all` every one in the workspace, printed as you "
+        "`list` shows this channel's subscriptions and your own personal alerts, `list all` every one in "
+        "the workspace (admins also see everyone's personal alerts, marked with their name), printed as you "
         f"would type them after `{COMMAND} subscribe`, with state, cards in the last 24 h, waiting and failed."
     ],
     "leads": _lead_query(
@@ -145,6 +156,22 @@ DETAILS: dict[str, list[str]] = {
         "(*I'll take it*), the median and p90 time from the first card to the first claim, by person and "
         "by source. Counted from the app's own records, which keep cards for "
         "`DELIVERY_RETENTION_DAYS` (7 by default): a longer range says where they start.",
+    ],
+    "find": [
+        "*What it looks up*\n"
+        "A phone number or an email address: the contact's leads, newest first (the latest 10, and how many "
+        "more WhatConverts has), from the last year. A number may be typed any way, `(704) 555-0101`, "
+        "`704-555-0101` or `+1 704 555 0101`; without a country code it is dialled from the connection's "
+        f"country (`{COMMAND} connection` shows it). Give the whole number with its area code.",
+        "*Which connections*\n"
+        "Every connection of the workspace (with more than 10, name one), or only the one named with "
+        "`connection:acme`. A number without a country code is looked up as dialled from each connection's country.",
+        "*Examples*\n"
+        f"• `{COMMAND} find (704) 555-0101`\n"
+        f"• `{COMMAND} find +44 20 7946 0018 connection:london`\n"
+        f"• `{COMMAND} find jo@example.com`\n"
+        "Only you see the answer. Each connection searched costs one WhatConverts request, counted against "
+        "its key's daily quota; the answer says what it cost.",
     ],
     "test": ["Posts a sample lead card in this channel: what alerts look like, and proof the app can post here."],
     "help": ["`help` lists the subcommands; `help <subcommand>` explains one, e.g. `help subscribe` for every filter."],

@@ -21,7 +21,12 @@ from bot.errors import UsageError, UserFacingError
 from bot.services import Services
 from bot.slack.errors import error_code
 from bot.slack.permissions import require_member
-from bot.whatconverts.client import WhatConvertsError, WhatConvertsQuotaExceeded, WhatConvertsThrottled
+from bot.whatconverts.client import (
+    WhatConvertsAuthError,
+    WhatConvertsError,
+    WhatConvertsQuotaExceeded,
+    WhatConvertsThrottled,
+)
 from bot.whatconverts.leads import Lead
 from storage import connections as connection_store
 from storage.models import Connection
@@ -120,6 +125,21 @@ class Found:
     end: datetime
 
 
+def wc_failure(exc: WhatConvertsError) -> UserFacingError:
+    """What a command that reads leads tells the user when WhatConverts refused or failed."""
+    if isinstance(exc, WhatConvertsQuotaExceeded):
+        return UserFacingError("WhatConverts' daily API limit for this key is used up; try again after midnight UTC.")
+    if isinstance(exc, WhatConvertsThrottled):
+        return UserFacingError(
+            "WhatConverts is throttling this key right now (too many requests at once); try again in a minute."
+        )
+    if isinstance(exc, WhatConvertsAuthError):
+        return UserFacingError(
+            "WhatConverts refused this connection's credentials; reconnect it (`/whatconverts connect`)."
+        )
+    return UserFacingError("WhatConverts didn't answer properly; please try again in a minute.")
+
+
 async def _fetch(services: Services, inv: Invocation, default_range: str) -> Found:
     actor = await actor_of(services, inv)
     require_member(actor)
@@ -141,16 +161,8 @@ async def _fetch(services: Services, inv: Invocation, default_range: str) -> Fou
             lambda creds: services.wc.walk_leads(creds, start=start, end=end),
             requests=lambda result: result.requests,
         )
-    except WhatConvertsQuotaExceeded:
-        raise UserFacingError(
-            "WhatConverts' daily API limit for this key is used up; try again after midnight UTC."
-        ) from None
-    except WhatConvertsThrottled:
-        raise UserFacingError(
-            "WhatConverts is throttling this key right now (too many requests at once); try again in a minute."
-        ) from None
-    except WhatConvertsError:
-        raise UserFacingError("WhatConverts didn't answer properly; please try again in a minute.") from None
+    except WhatConvertsError as exc:
+        raise wc_failure(exc) from None
     leads = [lead for lead in walk.leads if filters.matches(rules, lead)]
     return Found(leads, label, rules, settings.locale_of(connection), connection, start, end)
 

@@ -1,4 +1,8 @@
-"""Subcommands `subscribe`, `unsubscribe` and `list`: which channels get which leads."""
+"""Subcommands `subscribe`, `unsubscribe` and `list`: which channels (or people) get which leads.
+
+A channel's subscriptions are configuration (admins, the installer, the connection's owner); any
+member but a guest may have personal alerts of their own (`subscribe @me`), in the app's DM.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from bot.alerts import filters, overlap, quiet
 from bot.commands import subscription_messages as build
 from bot.commands.table import Invocation, echo
 from bot.connect.commands import actor_of
-from bot.errors import NotFound, UsageError, UserFacingError
+from bot.errors import NotFound, PermissionDenied, UsageError, UserFacingError
 from bot.home import overview
 from bot.services import Services
 from bot.slack.errors import error_code
@@ -74,10 +78,23 @@ async def save_subscription(
     channel_id: str,
     rules: filters.Filters,
     subscription_id: int | None = None,
+    owner_user_id: str | None = None,
 ) -> Subscription:
-    """Create (or, with `subscription_id`, change) a subscription: the one path for commands and modals."""
-    require_configure(actor, owner_user_id=connection.owner_user_id)
-    name = await check_channel(client, channel_id)
+    """Create (or, with `subscription_id`, change) a subscription: the one path for commands and modals.
+
+    With `owner_user_id` it is that person's own alerts, posted to their user id (Slack puts them in
+    the app's DM): any member may have them, for themselves only, and the channel is their user id.
+    """
+    if owner_user_id is None:
+        require_configure(actor, owner_user_id=connection.owner_user_id)
+        name = await check_channel(client, channel_id)
+    else:
+        require_member(actor)
+        if owner_user_id != actor.user_id:
+            raise PermissionDenied("Personal alerts are for yourself only: `/whatconverts subscribe @me`.")
+        if rules.notify:
+            raise UsageError("`+notify` is for a channel's subscriptions: your personal alerts are yours already.")
+        channel_id, name = owner_user_id, None
     # The connection lives on the row; stored filters are about leads only (`list` adds it back).
     rules = dataclasses.replace(rules, connection=None)
     assert connection.id is not None
@@ -86,8 +103,17 @@ async def save_subscription(
             same = sub.connection_id == connection.id and filters.from_json(sub.filters_json) == rules
             if same and sub.id != subscription_id:
                 # A real mention (a channel id from Slack), so Slack shows the channel's name.
-                raise UserFacingError(f"<#{channel_id}> already has that subscription (id {sub.id}).", mrkdwn=True)
+                where = "You already have" if owner_user_id else f"<#{channel_id}> already has"
+                raise UserFacingError(f"{where} that subscription (id {sub.id}).", mrkdwn=True)
         if subscription_id is not None:
+            current = await store.get_subscription(session, subscription_id=subscription_id)
+            if current is not None and current.owner_user_id != owner_user_id:
+                # A channel's subscription never turns into someone's DMs, nor the other way round.
+                raise UserFacingError(
+                    "That subscription is someone's personal alerts: they change it with `/whatconverts subscribe @me`."
+                    if current.owner_user_id
+                    else "That subscription belongs to a channel; it can't become personal alerts."
+                )
             updated = await store.update_subscription(
                 session,
                 team_id=team_id,
@@ -108,6 +134,7 @@ async def save_subscription(
             channel_name=name,
             filters_json=filters.to_json(rules),
             created_by=actor.user_id,
+            owner_user_id=owner_user_id,
             tz=actor.tz,
             start_at=utcnow().replace(microsecond=0),
             # Today's digest time may have passed already: the first digest is tomorrow's, not an empty one now.
@@ -140,11 +167,24 @@ def _digest_done_today(rules: filters.Filters, tz: str | None) -> date | None:
     return here.date()
 
 
+def personal_owner(target: filters.ChannelRef | None, actor: Actor, *, verb: str = "subscribe") -> str | None:
+    """Whose direct messages `subscribe @me` (or a mention of oneself) means; None for a channel."""
+    if target is None or target.user is None:
+        return None
+    if target.user not in ("me", actor.user_id):
+        raise UsageError(
+            f"You can {verb} only yourself: `/whatconverts {verb} @me`. To have a channel's cards mention "
+            "someone, add `+notify:@name` to the channel's subscription."
+        )
+    return actor.user_id
+
+
 async def subscribe(services: Services, inv: Invocation) -> dict:
     actor = await actor_of(services, inv)
     require_member(actor)
     channel, rules = filters.parse_subscription(inv.args)
-    if channel is not None and not channel.id:
+    owner = personal_owner(channel, actor)
+    if channel is not None and owner is None and not channel.id:
         raise UsageError(
             f"Pick the channel from Slack's autocomplete so it becomes a link (I got `#{(channel.name or '')[:40]}`)."
         )
@@ -158,25 +198,36 @@ async def subscribe(services: Services, inv: Invocation) -> dict:
         connection=connection,
         channel_id=channel.id if channel and channel.id else inv.command.channel_id,
         rules=rules,
+        owner_user_id=owner,
     )
     overlaps = await overlapping(services, sub)
     return build.subscribed_message(sub, connection_label=connection.label, rules=rules, overlaps=overlaps)
 
 
 def _may_manage(actor: Actor, sub: Subscription, owners: dict[int, str]) -> bool:
-    return actor.may_configure(owner_user_id=owners.get(sub.connection_id)) or sub.created_by == actor.user_id
+    mine = actor.user_id in (sub.created_by, sub.owner_user_id)
+    return actor.may_configure(owner_user_id=owners.get(sub.connection_id)) or mine
+
+
+UNSUBSCRIBE_USAGE = "Usage: `/whatconverts unsubscribe [id|all|@me]`."
 
 
 async def unsubscribe(services: Services, inv: Invocation) -> dict:
     actor = await actor_of(services, inv)
     require_member(actor)
     if len(inv.args) > 1:
-        raise UsageError("Usage: `/whatconverts unsubscribe [id|all]`.")
+        raise UsageError(UNSUBSCRIBE_USAGE)
     target = inv.args[0].lower() if inv.args else None
     team_id = inv.command.team_id
     owners = {c.id or 0: c.owner_user_id for c in await _connections(services, team_id)}
     async with services.sessions() as session:
-        if target is None or target == "all":
+        if inv.args and (person := filters.person_of(inv.args[0])):
+            # `@me`: stop all of your own alerts (their channel is your user id).
+            personal_owner(filters.ChannelRef(id=None, name=None, user=person), actor, verb="unsubscribe")
+            chosen = await store.list_subscriptions(session, team_id=team_id, channel_id=actor.user_id)
+            if not chosen:
+                raise NotFound("You have no personal alerts. `/whatconverts list` shows what you have.")
+        elif target is None or target == "all":
             chosen = await store.list_subscriptions(session, team_id=team_id, channel_id=inv.command.channel_id)
             if not chosen:
                 raise NotFound("This channel has no subscriptions.")
@@ -186,9 +237,7 @@ async def unsubscribe(services: Services, inv: Invocation) -> dict:
         else:
             subscription_id = parse_id(target)
             if subscription_id is None:
-                raise UsageError(
-                    f"`{echo(target)}` isn't a subscription id. Usage: `/whatconverts unsubscribe [id|all]`."
-                )
+                raise UsageError(f"`{echo(target)}` isn't a subscription id. {UNSUBSCRIBE_USAGE}")
             sub = await store.get_subscription(session, subscription_id=subscription_id)
             if sub is None or sub.team_id != team_id:
                 raise NotFound(f"There's no subscription {subscription_id}. `/whatconverts list all` shows them.")
@@ -201,13 +250,18 @@ async def unsubscribe(services: Services, inv: Invocation) -> dict:
 
 
 async def list_(services: Services, inv: Invocation) -> dict:
-    require_member(await actor_of(services, inv))
+    """`list`: this channel's subscriptions and your own personal alerts; `list all`: every channel's,
+    with everyone's personal alerts for admins (and only your own for anyone else)."""
+    actor = await actor_of(services, inv)
+    require_member(actor)
     if inv.args and inv.args != ("all",):
         raise UsageError("Usage: `/whatconverts list` (this channel) or `/whatconverts list all`.")
     everywhere = bool(inv.args)
     team_id = inv.command.team_id
-    rows = await overview.subscription_lines(
-        services, team_id=team_id, channel_id=None if everywhere else inv.command.channel_id
-    )
     several = len(await _connections(services, team_id)) > 1
-    return build.list_message(rows, everywhere=everywhere, several_connections=several)
+    if everywhere:
+        rows = overview.visible_to(actor, await overview.subscription_lines(services, team_id=team_id))
+        return build.list_message(rows, everywhere=True, several_connections=several)
+    rows = await overview.subscription_lines(services, team_id=team_id, channel_id=inv.command.channel_id)
+    mine = await overview.subscription_lines(services, team_id=team_id, channel_id=actor.user_id)
+    return build.list_message(rows, everywhere=False, several_connections=several, personal=mine)

@@ -14,6 +14,7 @@ from bot.connect import settings
 from bot.errors import NotFound, UserFacingError
 from bot.home import modal_states, modals, overview
 from bot.services import Services
+from bot.slack.blocks import destination
 from bot.slack.boundary import Modal
 from bot.slack.errors import error_code
 from bot.slack.escape import escape_mrkdwn
@@ -104,6 +105,12 @@ async def open_subscription_modal(
     if edit:
         sub, conn = await _subscription(services, action.team_id, _id(action))
         require_configure(actor, owner_user_id=conn.owner_user_id)
+        if sub.owner_user_id:
+            # The form picks a channel: a person's alerts change with `subscribe @me`, by them.
+            raise UserFacingError(
+                "These are someone's personal alerts: they change them with `/whatconverts subscribe @me …`. "
+                "Here you can pause or remove them."
+            )
         initial = filters.from_json(sub.filters_json)
         channel_id, connection_id, subscription_id = sub.channel_id, sub.connection_id, sub.id
     elif not any(actor.may_configure(owner_user_id=r.owner_user_id) for r in rows):
@@ -205,7 +212,7 @@ async def send_test_card(services: Services, client: AsyncWebClient, action: Act
         )
     except SlackApiError as exc:
         raise UserFacingError(
-            f"I couldn't post in <#{sub.channel_id}> ({escape_mrkdwn(error_code(exc))}). "
+            f"I couldn't post in {destination(sub.channel_id)} ({escape_mrkdwn(error_code(exc))}). "
             "Invite me there (`/invite @WhatConverts`) or pick another channel.",
             mrkdwn=True,
         ) from None

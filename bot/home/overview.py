@@ -108,9 +108,18 @@ async def subscription_lines(
                 sent_24h=count.get("sent", 0),
                 pending=count.get("pending", 0) + count.get("sending", 0),
                 failed=count.get("failed", 0),
+                owner_user_id=s.owner_user_id,
             )
         )
     return lines
+
+
+def visible_to(actor: Actor, lines: list[SubscriptionLine]) -> list[SubscriptionLine]:
+    """Every channel's subscriptions, and people's own alerts: all of them for admins (and the
+    installer), only their own for anyone else."""
+    if actor.may_configure():
+        return lines
+    return [line for line in lines if line.owner_user_id in (None, actor.user_id)]
 
 
 async def recent_problems(services: Services, *, team_id: str, limit: int = 10) -> list[ProblemLine]:
@@ -154,7 +163,7 @@ async def unclaimed_leads(services: Services, *, team_id: str) -> tuple[int, lis
 async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeData:
     if actor.is_guest:
         return HomeData(role="guest")
-    subs = await subscription_lines(services, team_id=team_id)
+    subs = visible_to(actor, await subscription_lines(services, team_id=team_id))
     waiting_total, waiting = await unclaimed_leads(services, team_id=team_id)
     async with services.sessions() as session:
         owners = {c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)}

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot import ids
 from bot.alerts.cards import TYPE_LABELS
-from bot.commands.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text
+from bot.commands.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text, where
 from bot.connect.messages import (
     HEALTH,
     WEBHOOK_STEPS,
@@ -142,36 +142,37 @@ def _subscription_text(row: SubscriptionLine, *, several_connections: bool) -> s
         state += f" broken: {escape_mrkdwn(reason)} — {BROKEN_FIX.get(reason, 'subscribe again')}"
     connection = row.connection_label if several_connections else None
     return (
-        f"<#{row.channel_id}> {grammar_text(row.grammar, connection=connection)}\n"
+        f"{where(row)} {grammar_text(row.grammar, connection=connection)}\n"
         f"{state} · {row.sent_24h} card{'s' if row.sent_24h != 1 else ''} in 24 h"
         + (f" · {row.failed} failed" if row.failed else "")
     )
 
 
-def _subscription_blocks(row: SubscriptionLine, *, several_connections: bool) -> list[dict]:
+def _subscription_blocks(row: SubscriptionLine, *, several_connections: bool, admin: bool = True) -> list[dict]:
+    """A subscription with its buttons: all of them for admins; a member's own alerts can be paused
+    and removed. The form edits channels only: a person changes their alerts with `subscribe @me`."""
     value = str(row.id)
     pause = (
         _button("Resume", ids.ACTION_HOME_SUB_RESUME, value)
         if row.status in ("paused", "broken")
         else _button("Pause", ids.ACTION_HOME_SUB_PAUSE, value)
     )
+    remove = _button(
+        "Remove",
+        ids.ACTION_HOME_SUB_REMOVE,
+        value,
+        style="danger",
+        confirm=_confirm("Remove subscription?", f"Stop posting leads to {where(row)}?", "Remove"),
+    )
+    buttons = [
+        *([_button("Edit", ids.ACTION_HOME_SUB_EDIT, value)] if admin and not row.owner_user_id else []),
+        pause,
+        *([_button("Send test card", ids.ACTION_HOME_SUB_TEST, value)] if admin else []),
+        remove,
+    ]
     return [
         kit.section(_subscription_text(row, several_connections=several_connections)),
-        {
-            "type": "actions",
-            "elements": [
-                _button("Edit", ids.ACTION_HOME_SUB_EDIT, value),
-                pause,
-                _button("Send test card", ids.ACTION_HOME_SUB_TEST, value),
-                _button(
-                    "Remove",
-                    ids.ACTION_HOME_SUB_REMOVE,
-                    value,
-                    style="danger",
-                    confirm=_confirm("Remove subscription?", f"Stop posting leads to <#{row.channel_id}>?", "Remove"),
-                ),
-            ],
-        },
+        {"type": "actions", "elements": buttons},
     ]
 
 
@@ -203,7 +204,7 @@ def _waiting_line(lead: WaitingLead) -> str:
     emoji, label = TYPE_LABELS.get(lead.lead_type, TYPE_LABELS["other"])
     waited = elapsed(lead.waited)
     age = "arrived just now" if waited == UNDER_A_MINUTE else f"waiting {waited}"
-    return f"• {emoji} {label} · lead #{lead.lead_id} in <#{lead.channel_id}> · {age}"
+    return f"• {emoji} {label} · lead #{lead.lead_id} in {kit.destination(lead.channel_id)} · {age}"
 
 
 def _waiting_blocks(data: HomeData) -> list[dict]:
@@ -229,7 +230,8 @@ def home_view(data: HomeData) -> dict:
         blocks.append(
             kit.section(
                 f"New leads from WhatConverts arrive in the channels below. To change what goes where, ask {ask}. "
-                f"`{COMMAND} leads` shows you today's leads."
+                f"`{COMMAND} leads` shows you today's leads; `{COMMAND} subscribe @me calls` sends you your own "
+                "alerts here, in the Messages tab."
             )
         )
     else:
@@ -258,8 +260,8 @@ def home_view(data: HomeData) -> dict:
             _context(f"No channel gets leads yet. `{COMMAND} subscribe` in a channel, or *Add subscription*.")
         )
     for row in list(data.subscriptions)[:MAX_SUBSCRIPTIONS]:
-        if data.role == "admin":
-            blocks.extend(_subscription_blocks(row, several_connections=several))
+        if data.role == "admin" or row.owner_user_id:  # a member sees only their own personal alerts
+            blocks.extend(_subscription_blocks(row, several_connections=several, admin=data.role == "admin"))
         else:
             blocks.append(kit.section(_subscription_text(row, several_connections=several)))
     if len(data.subscriptions) > MAX_SUBSCRIPTIONS:

@@ -100,7 +100,7 @@ def register(app: AsyncApp, services: Services) -> None:
             lead = card_actions.current_lead(card)
             form = value_modal.value_modal(
                 lead_id=lead.lead_id,
-                channel_id=card.delivery.channel_id,
+                channel_id=card.delivery.card_channel,
                 message_ts=card.delivery.message_ts or "",
                 quote_value=lead.quote_value,
                 sales_value=lead.sales_value,

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands import find as find_commands
 from bot.commands import help_messages
 from bot.commands import leads as lead_commands
 from bot.commands import subscribe as subscribe_commands
@@ -49,10 +50,10 @@ def build_table(services: Services) -> CommandTable:
                    partial(connect_commands.webhook, services), slow=True),
         Subcommand("connection", "connection [label] [currency|country <code>]", "money and phone formats on cards",
                    partial(connect_commands.connection, services), slow=True),
-        Subcommand("subscribe", "subscribe [#channel] [filters]",
-                   "new leads in a channel, e.g. `calls forms +source:google -medium:organic`",
+        Subcommand("subscribe", "subscribe [#channel|@me] [filters]",
+                   "new leads in a channel (or your DMs), e.g. `calls forms +source:google -medium:organic`",
                    partial(subscribe_commands.subscribe, services), aliases=("sub",), slow=True),
-        Subcommand("unsubscribe", "unsubscribe [id|all]", "stop a subscription in this channel",
+        Subcommand("unsubscribe", "unsubscribe [id|all|@me]", "stop a subscription in this channel (or yours)",
                    partial(subscribe_commands.unsubscribe, services), aliases=("unsub",), slow=True),
         Subcommand("list", "list [all]", "subscriptions in this channel (or the workspace)",
                    partial(subscribe_commands.list_, services), aliases=("ls",), slow=True),
@@ -60,6 +61,8 @@ def build_table(services: Services) -> CommandTable:
                    partial(lead_commands.leads, services), slow=True),
         Subcommand("stats", "stats [today|yesterday|7d|30d] [filters]", "counts by type and source, values",
                    partial(lead_commands.stats, services), slow=True),
+        Subcommand("find", "find <phone|email> [connection:label]", "one contact's leads, just for you",
+                   partial(find_commands.find, services), slow=True),
         Subcommand("test", "test", "post a sample lead card in this channel",
                    partial(lead_commands.test, services), slow=True),
         Subcommand("help", "help", "what this app can do; `help <subcommand>` explains one", help_,

@@ -68,6 +68,7 @@ _TRIGGER_RE = re.compile(r"(?P<issued_ms>[0-9]{13})\.[0-9]+\.[0-9a-f]{16,}")
 # Channel-like IDs that are users or DMs: Slack resolves these itself, so the channel registry
 # does not apply to them.
 _DIRECT_PREFIXES = ("U", "W", "D")
+_USER_PREFIXES = ("U", "W")
 
 
 def bot_user_id_for(team_id: str) -> str:
@@ -120,6 +121,7 @@ class _User:
     is_ultra_restricted: bool
     tz: str | None  # None: a profile without a time zone (users.info then has no tz fields)
     is_bot: bool = False
+    deleted: bool = False  # deactivated by an admin: users.info says `deleted: true`
 
 
 @dataclass
@@ -272,6 +274,8 @@ class FakeSlack(LoopbackService):
         self._refresh_tokens: dict[str, _Grant] = {}
         self._refreshes: list[str] = []
         self._messages: dict[str, list[dict[str, Any]]] = {}
+        # The app's direct message (its Messages tab) with each user, by (team, user): a `D…` id.
+        self._dms: dict[tuple[str, str], str] = {}
         self._views: dict[tuple[str, str], dict[str, Any]] = {}
         # Modals the user has open, by view id (views.open/push add, views.update edits, a close drops).
         self._modals: dict[str, dict[str, Any]] = {}
@@ -355,6 +359,20 @@ class FakeSlack(LoopbackService):
                 is_ultra_restricted,
                 tz,
             )
+
+    def deactivate_user(self, team_id: str, user_id: str, *, deleted: bool = True) -> None:
+        """An admin deactivates ``user_id`` (``deleted=False`` reactivates): ``users.info`` then says
+        ``deleted: true``, and posts to the user's DM still succeed, as Slack's do (see ``_post_message``)."""
+        with self._lock:
+            self._team(team_id).users[user_id].deleted = deleted
+
+    def dm_channel(self, team_id: str, user_id: str) -> str:
+        """The id (``D…``) of the app's direct message with ``user_id``: where a post to the user lands."""
+        with self._lock:
+            key = (team_id, user_id)
+            if key not in self._dms:
+                self._dms[key] = f"D{self._next_seq():08d}"
+            return self._dms[key]
 
     def add_channel(
         self,
@@ -532,9 +550,16 @@ class FakeSlack(LoopbackService):
         )
 
     def messages(self, channel: str, team_id: str | None = None) -> list[dict[str, Any]]:
-        """Messages posted to ``channel`` in posting order, with ``chat.update`` edits applied."""
+        """Messages posted to ``channel`` in posting order, with ``chat.update`` edits applied.
+
+        A user id stands for the app's DM with that user (in every team, unless ``team_id`` says which).
+        """
         with self._lock:
-            found = [m for m in self._messages.get(channel, []) if team_id is None or m["team"] == team_id]
+            if channel.startswith(_USER_PREFIXES):
+                ids = [dm for (team, user), dm in self._dms.items() if user == channel and team_id in (None, team)]
+            else:
+                ids = [channel]
+            found = [m for c in ids for m in self._messages.get(c, []) if team_id is None or m["team"] == team_id]
             return copy.deepcopy(found)
 
     def published_view(self, user_id: str, team_id: str = "T1") -> dict[str, Any] | None:
@@ -886,9 +911,27 @@ class FakeSlack(LoopbackService):
             info.state = "revoked"
         return {"revoked": not test}
 
+    def _direct(self, team: _Team, channel: Any, params: dict[str, Any]) -> tuple[Any, str | None]:
+        """Where a post to ``channel`` lands, or the error Slack answers: a user id means the app's DM
+        with that user (its Messages tab; chat:write is enough, no conversations.open), and Slack
+        answers with the DM's ``D…`` id. Anything else lands where it says."""
+        if not isinstance(channel, str) or not channel.startswith(_USER_PREFIXES):
+            return channel, None
+        if team.users and channel not in team.users and channel != bot_user_id_for(team.id):
+            return channel, "channel_not_found"  # no such user: Slack can't resolve the channel
+        if params.get("thread_ts"):
+            # A reply names the conversation its parent is in (the D… id). Whether Slack resolves a
+            # user id here too is unconfirmed; refusing it keeps the app right under either reading.
+            return channel, "channel_not_found"
+        # A deactivated user's DM still takes the post: Slack answers ok and keeps the message
+        # (slackapi/python-slack-sdk#1156, "chat_postMessage succeeds to deleted user": "Even if a user
+        # is deactivated, their channel histories still exist"; Slack's advice is to check `deleted`
+        # in users.info before sending). So nothing here tells the app; only users.info does.
+        return self.dm_channel(team.id, channel), None
+
     def _post_message(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str | _Reply:
-        channel = params.get("channel")
-        problem = (
+        channel, problem = self._direct(team, params.get("channel"), params)
+        problem = problem or (
             self._check_channel(team, channel)
             or self._check_posting(team, channel, params)
             or self._check_content(params)
@@ -921,6 +964,8 @@ class FakeSlack(LoopbackService):
 
     def _update(self, params: dict[str, Any], info: _Token, team: _Team) -> dict[str, Any] | str:
         channel, ts = params.get("channel"), params.get("ts")
+        if isinstance(channel, str) and channel.startswith(_USER_PREFIXES):
+            return "channel_not_found"  # an edit names the conversation (the DM's D… id), not the user
         problem = self._check_channel(team, channel)
         if problem:
             return problem
@@ -1113,7 +1158,7 @@ class FakeSlack(LoopbackService):
                 "id": user.id,
                 "team_id": user.team_id,
                 "name": user.name,
-                "deleted": False,
+                "deleted": user.deleted,
                 "real_name": user.name,
                 **({"tz": user.tz, **_tz_fields(user.tz)} if user.tz else {}),
                 "profile": {"real_name": user.name, "display_name": user.name, "team": user.team_id},

@@ -125,3 +125,11 @@ def capped(blocks: list[dict], *, max_blocks: int, note: str) -> list[dict]:
     if len(blocks) <= max_blocks:
         return blocks
     return [*blocks[: max_blocks - 1], context(note)]
+
+
+def destination(channel_id: str) -> str:
+    """Where a subscription's cards go, as mrkdwn: `<#C…>` for a channel; for a person's alerts (a
+    user id, which Slack posts to in the app's DM) their mention and "direct messages"."""
+    if channel_id.startswith(("U", "W")):
+        return f"<@{channel_id}>'s direct messages"
+    return f"<#{channel_id}>"

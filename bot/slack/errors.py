@@ -20,6 +20,12 @@ CHANNEL_GONE = {
     "restricted_action_read_only_channel",
     "restricted_action_thread_only_channel",
     "ekm_access_denied",
+    # A person's alerts (posted to a user id): a disabled user as conversations.open answers it, and
+    # an app whose Messages tab is off. Slack answers a post to a deactivated user's DM with ok (see
+    # bot.sandbox.slack), so users.info is checked first; these are for when Slack does refuse.
+    "user_disabled",
+    "user_not_found",
+    "messages_tab_disabled",
 }
 TOKEN_DEAD = {"token_revoked", "account_inactive", "invalid_auth", "not_authed", "team_disabled"}
 OUR_BUG = {

@@ -49,21 +49,40 @@ class UserDirectory:
         self._users: dict[tuple[str | None, str], tuple[float, dict]] = {}
 
     async def actor(self, client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:
+        user = await self._lookup(client, user_id)
+        # Least privilege when Slack can't tell us (the failure isn't remembered).
+        return _actor(user if isinstance(user, dict) else {"is_restricted": True}, user_id, installer_user_id)
+
+    async def standing(self, client: AsyncWebClient, *, user_id: str) -> str | None:
+        """Why a person's alerts must stop, or None while they may get lead data (or Slack can't say now).
+
+        "user_disabled": deactivated (`deleted` in users.info), or no such user; "user_restricted": a
+        guest now. Slack still takes posts to a deactivated user's DM, so only this can tell.
+        """
+        user = await self._lookup(client, user_id)
+        if user == "user_not_found" or (isinstance(user, dict) and user.get("deleted")):
+            return "user_disabled"
+        if isinstance(user, dict) and (user.get("is_restricted") or user.get("is_ultra_restricted")):
+            return "user_restricted"
+        return None
+
+    async def _lookup(self, client: AsyncWebClient, user_id: str) -> dict | str:
+        """users.info's user, kept for `ttl`; or Slack's error code, not kept."""
         # One bot token per workspace, so the token tells workspaces apart without another lookup.
         key = (client.token, user_id)
         cached = self._users.get(key)
         if cached and cached[0] > time.monotonic():
-            return _actor(cached[1], user_id, installer_user_id)
+            return cached[1]
         try:
             response = await client.users_info(user=user_id)
             user = response.get("user") or {}
-        except SlackApiError:
-            # Least privilege when Slack can't tell us (and don't remember the failure).
-            return _actor({"is_restricted": True}, user_id, installer_user_id)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            return str(data.get("error") or "unknown_error")
         if len(self._users) > 10_000:
             self._users.clear()
         self._users[key] = (time.monotonic() + self.ttl, user)
-        return _actor(user, user_id, installer_user_id)
+        return user
 
 
 async def load_actor(client: AsyncWebClient, *, user_id: str, installer_user_id: str | None) -> Actor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -84,6 +85,30 @@ def test_phone_never_raises_and_links_only_real_numbers(raw: str, country: str) 
 
 def lead_with(phone_number: str, **more: object) -> Lead:
     return Lead.from_api({"lead_id": 9, "lead_type": "Web Form", "contact_phone_number": phone_number, **more})
+
+
+@pytest.mark.parametrize(
+    ("typed", "country", "e164", "shown"),
+    [
+        ("(704) 555-0101", "US", "+17045550101", "+1 704-555-0101"),
+        ("704.555.0101 x12", "US", "+17045550101", "+1 704-555-0101"),  # leads keep no extension
+        ("020 7946 0018", "GB", "+442079460018", "+44 20 7946 0018"),
+        ("+1 704 555 0101", "GB", "+17045550101", "+1 704-555-0101"),
+    ],
+)
+def test_a_typed_number_for_a_lookup(typed: str, country: str, e164: str, shown: str) -> None:
+    assert formats.typed_phone(typed, country) == Phone(shown, e164)
+
+
+@pytest.mark.parametrize("typed", ["555-0101", "12", "+999 123", "call 7045550101", "7045550101!", ""])
+def test_not_a_whole_number_for_a_lookup(typed: str) -> None:
+    assert formats.typed_phone(typed, "US") is None
+
+
+@given(st.text(max_size=60), st.sampled_from(["US", "GB", "DE", "JP", "ZZ"]))
+def test_a_lookup_never_raises_and_sends_only_e164(raw: str, country: str) -> None:
+    found = formats.typed_phone(raw, country)
+    assert found is None or (found.e164 is not None and re.fullmatch(r"\+\d{2,15}", found.e164))
 
 
 def test_card_links_a_real_number_in_national_format() -> None:

@@ -336,6 +336,24 @@ def test_truncate(text: str, limit: int, expected: str) -> None:
     assert len(truncate(text, limit)) <= limit
 
 
+def test_a_card_for_people_mentions_them_after_its_title_and_in_its_notification() -> None:
+    lead = sample_lead()
+    plain_card = lead_card(lead, actions=True)
+    card = lead_card(lead, actions=True, notify=["U1", "W0BEA", "U1"])
+
+    for_them = {"type": "context", "elements": [md(":bust_in_silhouette: For <@U1>, <@W0BEA>")]}
+    assert card["blocks"] == [plain_card["blocks"][0], for_them, *plain_card["blocks"][1:]]
+    assert card["text"] == plain_card["text"] + " · for <@U1>, <@W0BEA>"
+    compact = lead_card(lead, compact=True, notify=["U1"])
+    assert compact["blocks"][0]["type"] == "section" and compact["blocks"][1]["elements"][0]["text"].endswith("<@U1>")
+    # Only user ids become mentions: nothing else can ping, and a spam card mentions nobody.
+    assert lead_card(lead, notify=["<!channel>", "here", "C123"]) == lead_card(lead)
+    spam = Lead.from_api({**lead.raw, "spam": True})
+    assert lead_card(spam, notify=["U1"]) == lead_card(spam)
+    for block in card["blocks"]:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+
+
 def test_notes_beyond_ten_keep_the_latest() -> None:
     lead = Lead.from_api({"lead_id": 5})
     card = lead_card(lead, notes=[f"note {i}" for i in range(15)])

@@ -25,7 +25,7 @@ from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
-from tests.support.outbox import cards_in, posts_to
+from tests.support.outbox import cards_in, poll_now, posts_to
 from tests.support.payloads import message_press
 from tests.support.settings import make_settings
 
@@ -329,3 +329,29 @@ async def test_a_card_redrawn_many_times_still_retries_a_failed_edit(
     await Sender(app.state.services, spacing=0).tick()
     for channel in CHANNELS:
         assert "Claimed by <@U4>" in text_of(card(fake_slack, channel))
+
+
+async def test_a_personal_alert_in_a_dm_is_claimed_there_and_in_the_channel(
+    lead: int, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    """A lead also sent to someone's DM (`subscribe @me`) has a card there too: a claim shows on all three."""
+    reply = await slack.ask("subscribe @me calls", user_id="U4", channel_id="C1")
+    assert "Your direct messages from the app" in reply["text"]
+    fake_wc.add_lead(lead_type="phone_call", contact_name="Dee Emm")
+    await poll_now(app)
+    await Sender(app.state.services, spacing=0).tick()
+    dm = fake_slack.dm_channel("T1", "U4")
+    (in_dm,) = [m for m in cards_in(fake_slack, dm) if "Dee Emm" in text_of(m)]
+    pressed = message_press(
+        in_dm, ids.ACTION_LEAD_CLAIM, user_id="U4", channel_id=dm, message_ts=in_dm["ts"],
+        response_url=fake_slack.response_url(),
+    )  # fmt: skip
+    fake_slack.forget_calls()
+
+    await slack.interaction(pressed)
+    await settle(app)
+
+    for channel in (dm, *CHANNELS):
+        newest = cards_in(fake_slack, channel)[-1]
+        assert "Dee Emm" in text_of(newest) and "Claimed by <@U4>" in text_of(newest)
+    assert told(fake_slack) == []

@@ -64,7 +64,7 @@ def test_any_text_parses_or_gets_a_usage_line(text: str) -> None:
         assert exc.message
         return
     assert sub.name in {"connect", "disconnect", "status", "quota", "webhook", "subscribe", "unsubscribe", "list",
-                        "leads", "stats", "test", "help"}  # fmt: skip
+                        "leads", "stats", "find", "test", "help"}  # fmt: skip
     if sub.name == "subscribe":
         try:
             parse_subscription(invocation.args)

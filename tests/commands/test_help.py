@@ -8,11 +8,14 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.alerts import filters
+from bot.commands import find
+from bot.sandbox.command_text import escape_command
+from bot.sandbox.render import Names
 from bot.slack.payloads import tokenize
 from tests.fakes.signing import SlackClient
 
 SUBCOMMANDS = ("connect", "disconnect", "status", "quota", "webhook", "subscribe", "unsubscribe", "list", "leads",
-               "stats", "test", "help")  # fmt: skip
+               "stats", "find", "test", "help")  # fmt: skip
 
 
 def valid(reply: dict) -> list[str]:
@@ -37,8 +40,8 @@ async def test_help_subscribe_lists_the_whole_grammar(installed: None, slack: Sl
     reply = await slack.ask(text)
 
     texts = valid(reply)
-    assert texts[0].startswith("*`/whatconverts subscribe [#channel] [filters]`*") and "(also: `sub`)" in texts[0]
-    grammar = reply["text"]
+    assert texts[0].startswith("*`/whatconverts subscribe [#channel|@me] [filters]`*") and "(also: `sub`)" in texts[0]
+    grammar = "\n".join(texts)  # the blocks: the notification text is cut at 3,000 characters
     for word in set(filters.TYPE_WORD.values()):
         assert f"`{word}`" in grammar
     for field in filters.ATTRIBUTES:
@@ -47,24 +50,37 @@ async def test_help_subscribe_lists_the_whole_grammar(installed: None, slack: Sl
         assert f"`+{choice}:" in grammar and all(value in grammar for value in values)
     for token in ("`-calls`", "`all`", 'profile:"Main Site"', "`profile:12345`", "`account:Acme`", "`connection:acme`",
                   "`+spam`", "`+duplicates`", "`+compact`", "`+thread`", "`+digest:09:00`", "`+quiet:20:00-08:00`",
-                  "`+urgent:calls`", "`+urgent:source:google`", "posts once"):  # fmt: skip
+                  "`+urgent:calls`", "`+urgent:source:google`", "posts once", "`@me`", "`+notify:@ada`",
+                  "`unsubscribe @me`"):  # fmt: skip
         assert token in grammar, token
 
 
 async def test_every_example_in_help_parses(installed: None, slack: SlackClient) -> None:
     """Help can't rot: each example command is accepted by the parser it documents."""
     reply = await slack.ask("help subscribe")
-    examples = re.findall(r"`/whatconverts subscribe([^`]*)`", reply["text"].split("*Examples*")[1])
+    page = "\n".join(valid(reply))  # the blocks: the notification text is cut at 3,000 characters
+    examples = re.findall(r"`/whatconverts subscribe([^`]*)`", page.split("*Examples*")[1])
     assert len(examples) >= 6
+    people = Names(channels={}, users={"U0ADA": "ada", "U0BEA": "bea"})
     for example in examples:
-        channel, _ = filters.parse_subscription(tokenize(example))
-        assert channel is None or channel.name  # `#sales` as typed; Slack's autocomplete makes it a link
+        # As Slack sends it: `@ada` picked from the autocomplete arrives as `<@U0ADA|ada>`.
+        channel, _ = filters.parse_subscription(tokenize(escape_command(example, people)))
+        # `#sales` as typed (Slack's autocomplete makes it a link), or `@me`.
+        assert channel is None or channel.name or channel.user == "me"
 
     for name in ("leads", "stats"):
         page = (await slack.ask(f"help {name}"))["text"]
         for example in re.findall(rf"`/whatconverts {name}([^`]*)`", page.split("*Examples*")[1]):
             words = [w for w in tokenize(example) if w not in ("today", "yesterday", "14d")]
             filters.parse_subscription(words)
+
+    page = (await slack.ask("help find"))["text"]
+    examples = re.findall(r"`/whatconverts find([^`]*)`", page.split("*Examples*")[1])
+    assert len(examples) >= 3
+    for example in examples:
+        label, words = find.split_connection(tokenize(example))
+        assert label in (None, "london")
+        assert find.contact_for(find.typed_text(words), "GB" if label else "US") is not None, example
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)

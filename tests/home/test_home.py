@@ -218,3 +218,32 @@ async def test_edit_modal_changes_the_subscription_and_a_stale_edit_is_refused(
     stale = await submit(slack, fake_slack, second, filled["state"]["values"], user_id="U1")
     assert stale.json()["response_action"] == "update"
     assert "removed meanwhile" in text_of(await settled(fake_slack, second["id"]))
+
+
+def buttons(view: dict) -> list[tuple[str, str]]:
+    return [
+        (e["action_id"], e.get("value", "")) for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
+async def test_a_member_sees_and_manages_only_their_own_personal_alerts(
+    configured: None, slack: SlackClient, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    await slack.ask("subscribe @me forms", user_id="U1")  # 2: the admin's own
+    await slack.ask("subscribe @me calls", user_id="U2")  # 3: the member's
+
+    view = await home_of(slack, fake_slack, "U2")
+
+    check_view_limits(view)
+    text = text_of(view)
+    assert "<#C1>" in text and "<@U2>'s direct messages" in text and "<@U1>'s direct messages" not in text
+    assert buttons(view) == [(ids.ACTION_HOME_SUB_PAUSE, "3"), (ids.ACTION_HOME_SUB_REMOVE, "3")]
+    await slack.interaction(home_press(view, ids.ACTION_HOME_SUB_PAUSE, user_id="U2"))
+    await fake_slack.wait_for_calls("views.publish", 2)
+    assert [s["status"] for s in (await rawdb.dump(sqlite_url))["subscriptions"]] == ["active", "active", "paused"]
+
+    # Admins see everyone's; the form picks a channel, so personal alerts have no Edit button.
+    admin = await home_of(slack, fake_slack, "U1")
+    assert "<@U1>'s direct messages" in text_of(admin) and "<@U2>'s direct messages" in text_of(admin)
+    assert [value for action, value in buttons(admin) if action == ids.ACTION_HOME_SUB_EDIT] == ["1"]
+    assert (ids.ACTION_HOME_SUB_REMOVE, "3") in buttons(admin)

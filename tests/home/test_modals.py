@@ -508,6 +508,13 @@ def test_edits_apply_on_top_of_the_kept_filters() -> None:
     assert choice.filters == rules("forms +status:repeat -medium:organic +digest:09:00")
 
 
+def test_the_people_a_subscription_notifies_are_kept_by_the_form() -> None:
+    view = subscription_modal(connections=[(1, "acme")], initial=rules("calls +notify:<@U0ADA|ada>,<@U0BEA>"))
+    assert json.loads(view["private_metadata"])["keep"] == "+notify:<@U0ADA>,<@U0BEA>"
+    choice = read_subscription_modal(fill(view, {ids.BLOCK_SUB_CHANNEL: "C1", ids.BLOCK_SUB_TYPES: ["web_form"]}))
+    assert choice.filters == rules("forms +notify:<@U0ADA>,<@U0BEA>")
+
+
 def test_the_connection_label_never_becomes_a_filter() -> None:
     view = subscription_modal(connections=[(1, "acme")], initial=rules("calls connection:acme"))
     assert "connection" not in json.loads(view["private_metadata"])["keep"]

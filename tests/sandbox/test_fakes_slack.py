@@ -174,6 +174,54 @@ async def test_read_only_and_thread_only_channels_refuse_the_apps_posts(fake: Fa
 
 
 @pytest.mark.asyncio
+async def test_a_post_to_a_user_lands_in_the_apps_dm_whose_d_id_edits_and_threads_need(fake: FakeSlack) -> None:
+    """chat.postMessage with a user id as channel posts in the app's DM (its Messages tab) and answers
+    with the DM's D… id; edits and thread replies name that id, not the user."""
+    web = client(fake, fake.install("T1")["access_token"])
+    fake.add_user("T1", "U1")
+    fake.add_user("T1", "U2")
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*New lead*"}}]
+
+    first = await web.chat_postMessage(channel="U2", text="New lead", blocks=blocks)
+    second = await web.chat_postMessage(channel="U2", text="Another")
+    other = await web.chat_postMessage(channel="U1", text="Yours")
+
+    dm = fake.dm_channel("T1", "U2")
+    assert dm.startswith("D") and first["channel"] == second["channel"] == dm
+    assert other["channel"] == fake.dm_channel("T1", "U1") != dm
+    assert fake.calls_to("chat.postMessage")[0].params["channel"] == "U2"  # what the app sent
+    assert [m["text"] for m in fake.messages(dm)] == ["New lead", "Another"] == [m["text"] for m in fake.messages("U2")]
+
+    for call in (
+        web.chat_update(channel="U2", ts=first["ts"], text="x"),
+        web.chat_postMessage(channel="U2", thread_ts=first["ts"], text="x"),
+        web.chat_postMessage(channel="U404", text="nobody"),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            await call
+        assert err.value.response["error"] == "channel_not_found"
+    await web.chat_update(channel=dm, ts=first["ts"], text="New lead (updated)")
+    await web.chat_postMessage(channel=dm, thread_ts=first["ts"], text="what changed")
+    assert [m["text"] for m in fake.messages(dm)] == ["New lead (updated)", "Another", "what changed"]
+
+
+@pytest.mark.asyncio
+async def test_a_deactivated_user_is_deleted_in_users_info_and_their_dm_still_takes_posts(fake: FakeSlack) -> None:
+    """As Slack: only users.info tells (slackapi/python-slack-sdk#1156), a post to them still succeeds."""
+    web = client(fake, fake.install("T1")["access_token"])
+    fake.add_user("T1", "U2")
+    assert (await web.users_info(user="U2"))["user"]["deleted"] is False
+
+    fake.deactivate_user("T1", "U2")
+
+    assert (await web.users_info(user="U2"))["user"]["deleted"] is True
+    posted = await web.chat_postMessage(channel="U2", text="into the void")
+    assert posted["ok"] and posted["channel"] == fake.dm_channel("T1", "U2")
+    fake.deactivate_user("T1", "U2", deleted=False)
+    assert (await web.users_info(user="U2"))["user"]["deleted"] is False
+
+
+@pytest.mark.asyncio
 async def test_a_token_without_the_scope_gets_missing_scope(fake: FakeSlack) -> None:
     token = fake.install("T1")["access_token"]
     web = client(fake, token)

@@ -177,6 +177,29 @@ async def test_spam_filter_returns_only_spam_and_no_filter_includes_it(fake: Fak
     assert [lead["lead_id"] for lead in only_dupes["leads"]] == [duplicate["lead_id"]]
 
 
+async def test_contact_filters_match_e164_phone_fields_exactly_and_email_in_any_case(fake: FakeWhatConverts) -> None:
+    """`phone_number` takes E.164 and matches a lead's phone fields exactly; `email_address` ignores case."""
+    form = fake.add_lead(phone_number="+17045550101", contact_phone_number="+17045550101")
+    call = fake.add_lead(lead_type="phone_call", phone_number="", contact_phone_number="", caller_number="+17045550101")
+    fake.add_lead(phone_number="+17045550199", contact_phone_number="+17045550199")
+    mixed = fake.add_lead(email_address="Jo.Smith@Example.COM", contact_email_address="")
+    contact = fake.add_lead(email_address="", contact_email_address="jo.smith@example.com")
+    fake.add_lead(email_address="jo.smith@example.org", contact_email_address="jo.smith@example.org")
+
+    async def ids(**params: str) -> list[int]:
+        async with api(fake) as client:
+            response = await client.get("leads", params={"order": "asc", **params})
+        assert response.status_code == 200, response.text
+        return [lead["lead_id"] for lead in response.json()["leads"]]
+
+    assert await ids(phone_number="+17045550101") == [form["lead_id"], call["lead_id"]]
+    for national in ("7045550101", "(704) 555-0101", "+1 704 555 0101", "17045550101"):
+        assert await ids(phone_number=national) == [], national
+    assert await ids(email_address="jo.smith@example.com") == [mixed["lead_id"], contact["lead_id"]]
+    assert await ids(email_address="JO.SMITH@EXAMPLE.COM") == [mixed["lead_id"], contact["lead_id"]]
+    assert await ids(email_address="jo.smith@example") == []
+
+
 async def test_single_lead_uses_the_list_envelope_and_unknown_ids_match_the_fixture(fake: FakeWhatConverts) -> None:
     lead = fake.add_lead()
     async with api(fake) as client:

@@ -54,7 +54,7 @@ async def test_unsubscribe_with_a_hostile_id_gets_a_usage_line(
     reply = await slack.ask(f"unsubscribe {word}")
 
     assert GENERIC not in reply["text"]
-    assert "isn't a subscription id" in reply["text"] and "/whatconverts unsubscribe [id|all]" in reply["text"]
+    assert "isn't a subscription id" in reply["text"] and "/whatconverts unsubscribe [id|all|@me]" in reply["text"]
     assert len((await rawdb.dump(database_url))["subscriptions"]) == 1
 
 

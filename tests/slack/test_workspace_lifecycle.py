@@ -25,6 +25,7 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support.install import install
 from tests.support.outbox import cards_in, new_leads, rows, subscribed, unpaced
 from tests.support.settings import make_settings
+from tests.support.waiting import eventually
 
 __all__ = ["subscribed"]  # a fixture, used by name
 
@@ -98,8 +99,13 @@ async def test_tokens_revoked_keeps_everything_and_a_reinstall_resumes_delivery(
     event = fake_slack.revoke_bot_tokens("T1")
 
     assert (await slack.event(event)).status_code == 200
-    [installation] = await rows(database_url, "slack_installations")
-    assert installation["status"] == "needs_reinstall" and installation["bot_token"] is None
+
+    async def revoked() -> dict | None:
+        [row] = await rows(database_url, "slack_installations")
+        return row if row["status"] == "needs_reinstall" else None
+
+    installation = await eventually(revoked)  # the listener runs after the ack
+    assert installation and installation["status"] == "needs_reinstall" and installation["bot_token"] is None
     assert len(await rows(database_url, "connections")) == 1
     meanwhile = await slack.command("list all")
     assert "install it again" in shown(meanwhile.text, fake_slack)
@@ -189,5 +195,8 @@ async def test_app_uninstalled_still_deletes_the_workspace(
 ) -> None:
     assert (await slack.event({"type": "app_uninstalled"})).status_code == 200
 
-    assert await rows(database_url, "slack_installations") == []
+    async def gone() -> bool:
+        return await rows(database_url, "slack_installations") == []
+
+    assert await eventually(gone)  # the listener runs after the ack
     assert await rows(database_url, "connections") == [] and await rows(database_url, "subscriptions") == []
