@@ -7,6 +7,8 @@ at chosen moments; each test asserts the thread replies Slack received and the e
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,8 +20,9 @@ from starlette.applications import Starlette
 from bot.alerts.escalation_messages import escalation_message, waited_text
 from bot.alerts.escalations import EscalationReport, Escalator
 from bot.alerts.poller import Poller
+from bot.app import build_services
 from bot.config import Settings
-from storage import polling
+from storage import outbox, polling
 from storage.db import transaction
 from storage.models import Subscription
 from tests.fakes.signing import SlackClient
@@ -338,3 +341,49 @@ def test_the_reply_mentions_people_and_groups_and_nothing_else() -> None:
         "text": ":alarm_clock: Nobody has taken this lead 15 min after it arrived. <!subteam^S0SALES> <@U0ADA> <@W0BOB>"
     }
     assert second == {"text": ":alarm_clock: Still nobody has taken this lead, 30 min after it arrived. <@U0ADA>"}
+
+
+async def test_sweeps_racing_on_two_instances_send_each_reply_once(
+    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:  # fmt: skip
+    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    for n in range(8):
+        await card_for(app, fake_slack, fake_wc, contact_name=f"Caller {n}")
+    posted = max(utc(r["posted_at"]) for r in await rows(database_url, "escalations"))
+    other = build_services(make_settings(database_url, fake_slack, fake_wc))
+    await other.start()
+    try:
+        for moment in (posted + SLA + timedelta(seconds=1), posted + 2 * SLA + timedelta(seconds=1)):
+            with at(moment):
+                reports = await asyncio.gather(
+                    *(Escalator(s, owner=f"sweep-{i}", spacing=0.0).tick()
+                      for i, s in enumerate([app.state.services, other] * 3))
+                )  # fmt: skip
+            assert sum(r.sent for r in reports) == 8 and sum(r.failed + r.retried for r in reports) == 0
+    finally:
+        await other.aclose()
+
+    threads = Counter(r["thread_ts"] for r in replies_in(fake_slack))
+    assert threads == Counter({card["ts"]: 2 for card in cards_in(fake_slack, "C1")})
+    assert {r["state"] for r in await rows(database_url, "escalations")} == {"done"}
+
+
+async def test_housekeeping_keeps_a_card_until_its_reminders_are_done(
+    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:  # fmt: skip
+    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    waiting, _ = await card_for(app, fake_slack, fake_wc, contact_name="Waiting")
+    taken, _ = await card_for(app, fake_slack, fake_wc, contact_name="Taken")
+    await claim_lead(app.state.services.sessions, taken)
+    posted = max(utc(r["posted_at"]) for r in await rows(database_url, "escalations"))
+    with at(posted + SLA + timedelta(seconds=1)):
+        assert (await sweep(app)).sent == 1
+
+    async with transaction(app.state.services.sessions) as session:
+        purged = await outbox.purge_sent(session, before=datetime.now(UTC) + timedelta(days=30))
+
+    assert purged == 1  # the taken lead's card; the waiting one has a reminder to come
+    assert [r["lead_id"] for r in await rows(database_url, "deliveries")] == [waiting]
+    assert [(r["lead_id"], r["state"]) for r in await rows(database_url, "escalations")] == [(waiting, "open")]
