@@ -87,8 +87,10 @@ SLA_MIN, SLA_MAX = timedelta(minutes=1), timedelta(days=7)
 MAX_ESCALATE = 10
 # +escalate: mentions as Slack escapes them in command text, a person or a user group; the label
 # after `|` is the name at the time and is dropped (ids are what stay true).
-_TARGET_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^<>]*)?>|<!subteam\^(S[A-Z0-9]{1,20})(?:\|[^<>]*)?>")
+_TARGET_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|([^<>]*))?>|<!subteam\^(S[A-Z0-9]{1,20})(?:\|([^<>]*))?>")
 _TARGET_ID_RE = re.compile(r"[UWS][A-Z0-9]{1,20}")
+# A mention's label kept to show it (`@ada` rather than an id): Slack's user and group handles.
+_TARGET_NAME_RE = re.compile(r"[\w.-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Filters:
     urgent: Filters | None = None  # leads matching it bypass quiet hours; holds only types/include/exclude
     sla: timedelta | None = None  # a card nobody has taken this long after it posted is escalated
     escalate: frozenset[str] = frozenset()  # told then: user ids (U…, W…) and user group ids (S…)
+    # Their handles when they were named (`((id, "ada"), …)`), to show them: not part of what the filters mean.
+    escalate_names: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Every Filters must render to text that parses back to it, so from_json and direct
@@ -147,6 +151,12 @@ class Filters:
         ):
             raise ValueError("urgent takes only lead types and field filters")
         object.__setattr__(self, "escalate", frozenset(self.escalate))
+        names = dict(self.escalate_names)
+        object.__setattr__(
+            self, "escalate_names", tuple(sorted((t, n) for t, n in names.items() if t in self.escalate))
+        )
+        if not all(isinstance(n, str) and _TARGET_NAME_RE.fullmatch(n) for _, n in self.escalate_names):
+            raise ValueError("escalate names are Slack handles")
         if problem := _escalation_problem(self.sla, self.escalate, self.digest):
             raise ValueError(problem)
 
@@ -330,10 +340,13 @@ def _read_escalation(token: str, key: str, sign: str, colon: str, raw: str, draf
             raise _Invalid("it contradicts an earlier `+sla`", example)
         draft.settings["sla"] = sla
         return
-    targets = set(draft.settings.get("escalate", ())) | _targets(raw)
+    named = _targets(raw)
+    targets = set(draft.settings.get("escalate", ())) | set(named)
     if len(targets) > MAX_ESCALATE:
         raise _Invalid(f"`+escalate` names at most {MAX_ESCALATE} people or groups", example)
     draft.settings["escalate"] = frozenset(targets)
+    names = dict(draft.settings.get("escalate_names", ())) | {t: n for t, n in named.items() if n}
+    draft.settings["escalate_names"] = tuple(names.items())
 
 
 def _sla(raw: str) -> timedelta:
@@ -346,10 +359,11 @@ def _sla(raw: str) -> timedelta:
     return sla
 
 
-def _targets(raw: str) -> set[str]:
-    """Ids of the people and user groups in `a,b,…`; a name Slack didn't turn into a mention is refused."""
+def _targets(raw: str) -> dict[str, str | None]:
+    """The people and user groups in `a,b,…` (id: handle, if Slack gave a usable one); a name Slack
+    didn't turn into a mention is refused."""
     # Unescaped first: the Home form hands the kept grammar back HTML-escaped, as Slack would.
-    text, found, at = _unescape(raw).strip(), set(), 0
+    text, found, at = _unescape(raw).strip(), {}, 0
     while True:
         match = _TARGET_RE.match(text, at)
         if match is None:
@@ -361,7 +375,8 @@ def _targets(raw: str) -> set[str]:
                 "a mention (several: separate them with commas)",
                 _FIELD_EXAMPLES["escalate"],
             )
-        found.add(match.group(1) or match.group(2))
+        label = (match.group(2) or match.group(4) or "").removeprefix("@")
+        found[match.group(1) or match.group(3)] = label if _TARGET_NAME_RE.fullmatch(label) else None
         at = match.end()
         if at == len(text):
             return found
@@ -397,9 +412,12 @@ def sla_text(sla: timedelta) -> str:
     return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
 
 
-def mention(target: str) -> str:
-    """A stored `+escalate` id as Slack markup: `<@U…>` for a person, `<!subteam^S…>` for a user group."""
-    return f"<!subteam^{target}>" if target.startswith("S") else f"<@{target}>"
+def mention(target: str, name: str | None = None) -> str:
+    """A stored `+escalate` id as Slack markup: `<@U…>` for a person, `<!subteam^S…>` for a user group
+    (with its handle as the label, as Slack sends it, when `name` is given)."""
+    if target.startswith("S"):
+        return f"<!subteam^{target}|@{name}>" if name else f"<!subteam^{target}>"
+    return f"<@{target}|{name}>" if name else f"<@{target}>"
 
 
 def _setting(draft: _Draft, name: str, value: object) -> None:
@@ -493,15 +511,17 @@ def _lead_filter(filters: Filters) -> Filters:
     return Filters(lead_types=filters.lead_types, include=filters.include, exclude=filters.exclude)
 
 
-def render(filters: Filters) -> str:
+def render(filters: Filters, *, shown: bool = False) -> str:
     """Canonical text in the subscribe grammar, as a user would type it; parses back to `filters`.
 
     Plain text holding user-typed values: pass it through `escape_mrkdwn` before showing it.
+    `shown`: for people to read, `+escalate` names people and groups by handle (`@ada`) rather
+    than in Slack's markup, which an escaped code span would show as ids (not for parsing back).
     """
-    return " ".join(_tokens(filters)) or "all"
+    return " ".join(_tokens(filters, shown=shown)) or "all"
 
 
-def _tokens(filters: Filters) -> list[str]:
+def _tokens(filters: Filters, *, shown: bool = False) -> list[str]:
     words = [TYPE_WORD[t] for t in LEAD_TYPES if t in filters.lead_types]
     for key in FIELDS:
         for sign, pairs in (("+", filters.include), ("-", filters.exclude)):
@@ -523,7 +543,11 @@ def _tokens(filters: Filters) -> list[str]:
     if filters.urgent is not None:
         words += [f"+urgent:{word}" for word in _tokens(filters.urgent) or ["all"]]
     if filters.sla is not None:
-        words += [f"+sla:{sla_text(filters.sla)}", "+escalate:" + ",".join(map(mention, sorted(filters.escalate)))]
+        names = dict(filters.escalate_names)
+        targets = [
+            f"@{names[t]}" if shown and t in names else mention(t, names.get(t)) for t in sorted(filters.escalate)
+        ]
+        words += [f"+sla:{sla_text(filters.sla)}", "+escalate:" + ",".join(targets)]
     return words
 
 
@@ -580,7 +604,15 @@ def _to_obj(filters: Filters) -> dict[str, Any]:
         "quiet": [f"{t:%H:%M}" for t in filters.quiet] if filters.quiet else None,
         "urgent": _to_obj(filters.urgent) if filters.urgent is not None else None,
         # Only when set: filters stored before +sla keep their exact JSON.
-        **({"sla": filters.sla // timedelta(minutes=1), "escalate": sorted(filters.escalate)} if filters.sla else {}),
+        **(
+            {
+                "sla": filters.sla // timedelta(minutes=1),
+                "escalate": sorted(filters.escalate),
+                "escalate_names": dict(filters.escalate_names),
+            }
+            if filters.sla
+            else {}
+        ),
     }
 
 
@@ -636,8 +668,16 @@ def _from_obj(data: object) -> Filters:
         urgent=_from_obj(data["urgent"]) if data.get("urgent") is not None else None,
         sla=timedelta(minutes=sla) if sla is not None else None,
         escalate=frozenset(_strings(data.get("escalate") or [])),
+        escalate_names=tuple(_names(data.get("escalate_names"))),
         **flags,
     )
+
+
+def _names(value: object) -> list[tuple[str, str]]:
+    """Stored handles of `+escalate` targets; ones that aren't handles are left out (they only label)."""
+    if not isinstance(value, dict):
+        return []
+    return [(t, n) for t, n in value.items() if isinstance(n, str) and _TARGET_NAME_RE.fullmatch(n)]
 
 
 def _strings(values: object) -> list[str]:

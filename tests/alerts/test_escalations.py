@@ -78,7 +78,7 @@ async def test_an_unclaimed_lead_is_escalated_at_the_sla_and_at_twice_it_then_ne
     database_url: str,
 ) -> None:  # fmt: skip
     reply = await slack.ask(f"subscribe +sla:5m +escalate:{GRACE},<!subteam^S0SALES|@sales>")
-    assert "now gets new leads" in reply["text"] and "+sla:5m" in reply["text"]
+    assert "now gets new leads" in reply["text"] and "+sla:5m +escalate:@sales,@grace" in reply["text"]
     start = datetime.now(UTC)
     _, ts = await card_for(app, fake_slack, fake_wc)
     (row,) = await rows(database_url, "escalations")

@@ -551,29 +551,47 @@ SALES = "<!subteam^S0SALES|@sales-team>"
 
 
 @pytest.mark.parametrize(
-    ("text", "sla", "escalate", "rendered"),
+    ("text", "sla", "escalate", "rendered", "shown"),
     [
-        (f"+sla:5m +escalate:{ADA}", 5, {"U0ADA"}, "+sla:5m +escalate:<@U0ADA>"),
-        (f"+sla:90m +escalate:{ADA}", 90, {"U0ADA"}, "+sla:1h30m +escalate:<@U0ADA>"),
-        (f"+sla:2h +escalate:{SALES}", 120, {"S0SALES"}, "+sla:2h +escalate:<!subteam^S0SALES>"),
+        (f"+sla:5m +escalate:{ADA}", 5, {"U0ADA"}, "+sla:5m +escalate:<@U0ADA|ada>", "+sla:5m +escalate:@ada"),
+        (f"+sla:90m +escalate:{ADA}", 90, {"U0ADA"}, "+sla:1h30m +escalate:<@U0ADA|ada>", "+sla:1h30m +escalate:@ada"),
+        (f"+sla:2h +escalate:{SALES}", 120, {"S0SALES"}, "+sla:2h +escalate:<!subteam^S0SALES|@sales-team>",
+         "+sla:2h +escalate:@sales-team"),
         (f"+SLA:1H30M +escalate:{ADA},{SALES}", 90, {"U0ADA", "S0SALES"},
-         "+sla:1h30m +escalate:<!subteam^S0SALES>,<@U0ADA>"),
-        (f"+escalate:{ADA} +sla:1m +escalate:<@W0BOB>", 1, {"U0ADA", "W0BOB"}, "+sla:1m +escalate:<@U0ADA>,<@W0BOB>"),
-        (f"sla:168h escalate:{ADA} escalate:{ADA}", 168 * 60, {"U0ADA"}, "+sla:168h +escalate:<@U0ADA>"),
+         "+sla:1h30m +escalate:<!subteam^S0SALES|@sales-team>,<@U0ADA|ada>", "+sla:1h30m +escalate:@sales-team,@ada"),
+        (f"+escalate:{ADA} +sla:1m +escalate:<@W0BOB>", 1, {"U0ADA", "W0BOB"},
+         "+sla:1m +escalate:<@U0ADA|ada>,<@W0BOB>", "+sla:1m +escalate:@ada,<@W0BOB>"),  # no handle: its id
+        (f"sla:168h escalate:{ADA} escalate:{ADA}", 168 * 60, {"U0ADA"}, "+sla:168h +escalate:<@U0ADA|ada>",
+         "+sla:168h +escalate:@ada"),
         ("+sla:15m +escalate:<@U0ADA> +escalate:<!subteam^S0SALES>", 15, {"U0ADA", "S0SALES"},
-         "+sla:15m +escalate:<!subteam^S0SALES>,<@U0ADA>"),
+         "+sla:15m +escalate:<!subteam^S0SALES>,<@U0ADA>", "+sla:15m +escalate:<!subteam^S0SALES>,<@U0ADA>"),
         # The Home form hands kept options back HTML-escaped, as Slack escapes typed text.
-        ("+sla:15m +escalate:&lt;@U0ADA&gt;", 15, {"U0ADA"}, "+sla:15m +escalate:<@U0ADA>"),
+        ("+sla:15m +escalate:&lt;@U0ADA|ada&gt;", 15, {"U0ADA"}, "+sla:15m +escalate:<@U0ADA|ada>",
+         "+sla:15m +escalate:@ada"),
+        # A label that isn't a handle (typed by hand) isn't kept to be shown.
+        ("+sla:15m +escalate:&lt;@U0ADA|`boo`&gt;", 15, {"U0ADA"}, "+sla:15m +escalate:<@U0ADA>",
+         "+sla:15m +escalate:<@U0ADA>"),
     ],
 )  # fmt: skip
-def test_sla_and_escalate(text: str, sla: int, escalate: set[str], rendered: str) -> None:
+def test_sla_and_escalate(text: str, sla: int, escalate: set[str], rendered: str, shown: str) -> None:
     parsed = filters(f"calls {text}")
     assert parsed == Filters(lead_types=frozenset({"phone_call"}), sla=timedelta(minutes=sla), escalate=escalate)
     assert render(parsed) == f"calls {rendered}"
-    assert parse_subscription(tokenize(render(parsed)))[1] == parsed
-    assert from_json(to_json(parsed)) == parsed
+    assert render(parsed, shown=True) == f"calls {shown}"
+    again = parse_subscription(tokenize(render(parsed)))[1]
+    assert again == parsed and again.escalate_names == parsed.escalate_names
+    stored = from_json(to_json(parsed))
+    assert stored == parsed and stored.escalate_names == parsed.escalate_names
     assert json.loads(to_json(parsed))["sla"] == sla
     assert matches(parsed, lead())  # escalation doesn't change which leads match
+
+
+def test_handles_only_label_an_escalation() -> None:
+    """Two subscriptions naming the same people are the same, whatever their handles were then."""
+    assert filters(f"+sla:5m +escalate:{ADA}") == filters("+sla:5m +escalate:<@U0ADA|ada-renamed>")
+    stored = json.loads(to_json(filters(f"+sla:5m +escalate:{ADA}")))
+    stored["escalate_names"] = {"U0ADA": "not a handle!", "U0OTHER": "x"}
+    assert from_json(json.dumps(stored)).escalate_names == ()
 
 
 @pytest.mark.parametrize(
