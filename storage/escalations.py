@@ -42,20 +42,26 @@ def _lead_claimed() -> Any:
     )
 
 
-async def claim(
-    session: AsyncSession, *, owner: str, now: datetime, limit: int, lease_until: datetime
-) -> tuple[list[tuple[Escalation, Delivery]], int]:
-    """Take up to `limit` due escalations, oldest first: those whose lead is claimed are closed
-    (`claimed`), the rest leased to `owner` until `lease_until`. Returns the leased ones with their
-    card's delivery, and how many were closed."""
-    due = (
+def due(*, now: datetime, limit: int) -> Any:
+    """The sweep's query: the first `limit` open escalations due by `now`, each with whether its lead
+    is claimed, locked (PostgreSQL) and skipping rows another sweep holds. Reads the partial index
+    on the open rows' `due_at` and the claims' primary key, nothing else."""
+    return (
         select(Escalation.delivery_id, _lead_claimed().label("taken"))
         .where(Escalation.state == OPEN, Escalation.due_at <= now)
         .order_by(Escalation.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Escalation)
     )
-    found = (await session.execute(due)).all()
+
+
+async def claim(
+    session: AsyncSession, *, owner: str, now: datetime, limit: int, lease_until: datetime
+) -> tuple[list[tuple[Escalation, Delivery]], int]:
+    """Take up to `limit` due escalations, oldest first: those whose lead is claimed are closed
+    (`claimed`), the rest leased to `owner` until `lease_until`. Returns the leased ones with their
+    card's delivery, and how many were closed."""
+    found = (await session.execute(due(now=now, limit=limit))).all()
     taken = [row.delivery_id for row in found if row.taken]
     wanted = [row.delivery_id for row in found if not row.taken]
     # Each update re-checks that the row is still open and due: without row locks (SQLite), a sweep
