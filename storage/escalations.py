@@ -115,8 +115,11 @@ async def extend_leases(session: AsyncSession, *, owner: str, until: dict[int, d
     await session.execute(stmt, [{"e_id": i, "e_owner": owner, "e_until": t} for i, t in sorted(until.items())])
 
 
-def _ours(delivery_id: int, owner: str) -> Any:
-    return and_(Escalation.delivery_id == delivery_id, Escalation.lease_owner == owner, Escalation.state == OPEN)
+def _leased(delivery_ids: Sequence[int], owner: str) -> Any:
+    """The open escalations among these that `owner` still holds (a lost lease writes nothing)."""
+    return and_(
+        Escalation.delivery_id.in_(list(delivery_ids)), Escalation.lease_owner == owner, Escalation.state == OPEN
+    )
 
 
 async def mark_sent(
@@ -126,7 +129,7 @@ async def mark_sent(
     sent = {"first_sent_at": at} if step == 1 else {"second_sent_at": at}
     await session.execute(
         update(Escalation)
-        .where(_ours(delivery_id, owner))
+        .where(_leased([delivery_id], owner))
         .values(
             step=step,
             state=OPEN if next_due is not None else "done",
@@ -157,11 +160,7 @@ async def reschedule(
         return
     await session.execute(
         update(Escalation)
-        .where(
-            Escalation.delivery_id.in_(list(delivery_ids)),
-            Escalation.lease_owner == owner,
-            Escalation.state == OPEN,
-        )
+        .where(_leased(delivery_ids, owner))
         .values(
             due_at=at,
             lease_owner=None,
@@ -178,10 +177,6 @@ async def close(session: AsyncSession, *, delivery_ids: Sequence[int], owner: st
         return
     await session.execute(
         update(Escalation)
-        .where(
-            Escalation.delivery_id.in_(list(delivery_ids)),
-            Escalation.lease_owner == owner,
-            Escalation.state == OPEN,
-        )
+        .where(_leased(delivery_ids, owner))
         .values(state=state, lease_owner=None, hold=None, last_error=error[:255])
     )

@@ -24,19 +24,11 @@ from hypothesis import strategies as st
 
 from bot.alerts.delivery import Sender
 from bot.alerts.escalations import Escalator
-from bot.alerts.filters import Filters, to_json
+from bot.alerts.filters import Filters
 from bot.alerts.poller import Poller
-from bot.app import build_services
-from storage import connections, polling, subscriptions
-from storage.db import transaction
-from storage.migrate import upgrade
-from tests.fakes.slack import FakeSlack
-from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.claims import claim_lead, release_lead
-from tests.support.constants import CLIENT_ID, CLIENT_SECRET, PROFILE_SECRET, PROFILE_TOKEN
-from tests.support.install import seed_installation
-from tests.support.settings import make_settings
+from tests.support.model import standalone
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CHANNELS = ("C1", "C2")
@@ -73,55 +65,39 @@ class Expected:
 async def run(
     steps: list[tuple], minutes: tuple[int, int], traveller: time_machine.Coordinates, db: Path
 ) -> tuple[Counter, Counter, set[str]]:
-    with FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as slack, FakeWhatConverts() as wc:
-        slack.add_team("T1")
-        wc.add_profile_key(PROFILE_TOKEN, PROFILE_SECRET)
-        url = f"sqlite+aiosqlite:///{db}"
-        await asyncio.to_thread(upgrade, url)
-        services = build_services(make_settings(url, slack, wc))
+    slas = [timedelta(minutes=m) for m in minutes]
+    channels = [(c, Filters(sla=sla, escalate=frozenset({"U2"}))) for c, sla in zip(CHANNELS, slas, strict=True)]
+    async with standalone(db, start=START, channels=channels) as app:
+        slack, wc, services = app.slack, app.wc, app.services
         poller, sender = Poller(services, owner="model"), Sender(services, owner="model", spacing=0.0)
         escalator = Escalator(services, owner="model", spacing=0.0)
+        leads: list[int] = []
+        claimed: set[int] = set()
+        model: list[tuple[str, Expected]] = []
+        sent: Counter[tuple[str, int, int]] = Counter()  # (channel, lead, step) the model sends
+
+        async def new_lead() -> None:
+            lead_id = wc.add_lead(date_created=datetime.now(UTC))["lead_id"]
+            await app.poll_due(datetime.now(UTC))
+            await poller.tick()
+            while (await sender.tick()).claimed:
+                pass
+            leads.append(lead_id)
+            model.extend((c, Expected(lead_id, datetime.now(UTC), sla)) for c, sla in zip(CHANNELS, slas, strict=True))
+
+        async def sweep() -> None:
+            now = datetime.now(UTC)
+            for channel, card in model:
+                if card.open and card.due <= now:
+                    if card.lead_id in claimed:
+                        card.open = False
+                    else:
+                        card.step += 1
+                        card.open = card.step < 2
+                        sent[(channel, card.lead_id, card.step)] += 1
+            await escalator.tick()
+
         try:
-            await seed_installation(services, slack, expires_in=10**6)
-            async with transaction(services.sessions) as session:
-                conn = await connections.create_connection(
-                    session, team_id="T1", label="main", kind="api_key", owner_user_id="U1",
-                    api_token=PROFILE_TOKEN, api_secret=PROFILE_SECRET,
-                )  # fmt: skip
-                for channel, sla in zip(CHANNELS, minutes, strict=True):
-                    rules = Filters(sla=timedelta(minutes=sla), escalate=frozenset({"U2"}))
-                    await subscriptions.create_subscription(
-                        session, team_id="T1", connection_id=conn.id, channel_id=channel, filters_json=to_json(rules),
-                        created_by="U1", start_at=START,
-                    )  # fmt: skip
-            leads: list[int] = []
-            claimed: set[int] = set()
-            model: list[tuple[str, Expected]] = []
-            sent: Counter[tuple[str, int, int]] = Counter()  # (channel, lead, step) the model sends
-
-            async def new_lead() -> None:
-                lead_id = wc.add_lead(date_created=datetime.now(UTC))["lead_id"]
-                async with transaction(services.sessions) as session:
-                    await polling.reschedule(session, connection_id=conn.id, next_run_at=datetime.now(UTC))
-                await poller.tick()
-                while (await sender.tick()).claimed:
-                    pass
-                leads.append(lead_id)
-                for channel, sla in zip(CHANNELS, minutes, strict=True):
-                    model.append((channel, Expected(lead_id, datetime.now(UTC), timedelta(minutes=sla))))
-
-            async def sweep() -> None:
-                now = datetime.now(UTC)
-                for channel, card in model:
-                    if card.open and card.due <= now:
-                        if card.lead_id in claimed:
-                            card.open = False
-                        else:
-                            card.step += 1
-                            card.open = card.step < 2
-                            sent[(channel, card.lead_id, card.step)] += 1
-                await escalator.tick()
-
             for step in steps:
                 if step[0] == "lead":
                     await new_lead()
@@ -140,24 +116,23 @@ async def run(
             traveller.shift(2 * 15 * MINUTE + 1)  # past every deadline: two more sweeps settle all
             await sweep()
             await sweep()
-
-            replied: Counter[tuple[str, int, int]] = Counter()
-            for channel in CHANNELS:
-                card_lead = {
-                    m["ts"]: int(re.findall(r"Lead #(\d+) · ", repr(m["blocks"]))[0])
-                    for m in slack.messages(channel)
-                    if "blocks" in m
-                }
-                for reply in (m for m in slack.messages(channel) if m.get("thread_ts")):
-                    step = 2 if reply["text"].startswith(":alarm_clock: Still") else 1
-                    replied[(channel, card_lead[reply["thread_ts"]], step)] += 1
-            slack.assert_no_refusals()
-            states = {row["state"] for row in (await rawdb.dump(url))["escalations"]}
-            return sent, replied, states
         finally:
             await poller.aclose()
             await sender.aclose()
-            await services.aclose()
+
+        replied: Counter[tuple[str, int, int]] = Counter()
+        for channel in CHANNELS:
+            card_lead = {
+                m["ts"]: int(re.findall(r"Lead #(\d+) · ", repr(m["blocks"]))[0])
+                for m in slack.messages(channel)
+                if "blocks" in m
+            }
+            for reply in (m for m in slack.messages(channel) if m.get("thread_ts")):
+                step = 2 if reply["text"].startswith(":alarm_clock: Still") else 1
+                replied[(channel, card_lead[reply["thread_ts"]], step)] += 1
+        slack.assert_no_refusals()
+        states = {row["state"] for row in (await rawdb.dump(app.url))["escalations"]}
+        return sent, replied, states
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,10 +22,8 @@ from bot.config import Settings
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
-from tests.support.connect import connect_key
-from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 from tests.support.settings import make_settings
-from tests.support.workers import Worker, worker_env
+from tests.support.workers import Worker, subscribe_channels, worker_env
 
 CHANNELS = ("C1", "C2", "C3")
 LEADS = 5
@@ -68,14 +66,7 @@ async def test_two_workers_post_each_escalation_exactly_once(
     installed: None, app_url: str, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
     postgres_url: str, tmp_path: Path,
 ) -> None:  # fmt: skip
-    fake_wc.set_daily_limit(PROFILE_TOKEN, None)
-    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
-    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    for channel in CHANNELS:
-        fake_slack.add_channel("T1", channel, name=channel.lower())
-        reply = await slack.ask("subscribe +sla:1m +escalate:<@U2|grace>", channel_id=channel)
-        assert "now gets new leads" in reply["text"]
-    fake_slack.clear()
+    await subscribe_channels(app_url, slack, fake_slack, fake_wc, CHANNELS, "+sla:1m +escalate:<@U2|grace>")
     fake_slack.enforce_channel_rate(1.0)
     env = worker_env(postgres_url, fake_slack, fake_wc, ESCALATION_TICK_SECONDS="0.3")
     workers = [Worker(env, tmp_path / f"worker{i}.log") for i in range(PROCESSES)]

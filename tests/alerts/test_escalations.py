@@ -43,6 +43,18 @@ def settings(database_url: str, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
     return make_settings(database_url, fake_slack, fake_wc)
 
 
+@pytest.fixture
+async def escalating(connected: None, slack: SlackClient) -> None:
+    """#C1 (the command's channel) gets every lead; one nobody takes in 5 minutes is escalated to @grace."""
+    reply = await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    assert "now gets new leads" in reply["text"]
+
+
+async def last_posted(database_url: str) -> datetime:
+    """When the latest card with an escalation was posted (its deadlines count from then)."""
+    return max(utc(r["posted_at"]) for r in await rows(database_url, "escalations"))
+
+
 def replies_in(fake: FakeSlack, channel: str = "C1") -> list[dict]:
     """Thread replies Slack accepted in `channel`."""
     return [m for m in fake.messages(channel) if m.get("thread_ts")]
@@ -114,16 +126,14 @@ async def test_an_unclaimed_lead_is_escalated_at_the_sla_and_at_twice_it_then_ne
 
 
 async def test_a_lead_claimed_before_its_deadline_is_never_escalated(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     taken, _ = await card_for(app, fake_slack, fake_wc, contact_name="Taken")
     left, left_ts = await card_for(app, fake_slack, fake_wc, contact_name="Left")
     await claim_lead(app.state.services.sessions, taken)
     await claim_lead(app.state.services.sessions, left)
     await release_lead(app.state.services.sessions, left)  # let go again: nobody has it
-    posted = max(utc(r["posted_at"]) for r in await rows(database_url, "escalations"))
+    posted = await last_posted(database_url)
 
     for minutes in (6, 11, 60):
         with at(posted + timedelta(minutes=minutes)):
@@ -136,10 +146,8 @@ async def test_a_lead_claimed_before_its_deadline_is_never_escalated(
 
 
 async def test_a_claim_between_the_two_replies_stops_the_second(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     lead_id, ts = await card_for(app, fake_slack, fake_wc)
     (row,) = await rows(database_url, "escalations")
     posted = utc(row["posted_at"])
@@ -200,10 +208,8 @@ async def test_quiet_hours_hold_escalations_until_they_end_but_not_urgent_ones(
 
 
 async def test_rate_limited_reply_waits_for_retry_after_and_is_posted_once(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     await card_for(app, fake_slack, fake_wc)
     (row,) = await rows(database_url, "escalations")
     due = utc(row["posted_at"]) + SLA + timedelta(seconds=1)
@@ -224,10 +230,8 @@ async def test_rate_limited_reply_waits_for_retry_after_and_is_posted_once(
 
 
 async def test_a_gone_channel_ends_the_escalation_and_breaks_the_subscription(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     await card_for(app, fake_slack, fake_wc)
     (row,) = await rows(database_url, "escalations")
     fake_slack.fail_next("chat.postMessage", "is_archived")
@@ -245,10 +249,8 @@ async def test_a_gone_channel_ends_the_escalation_and_breaks_the_subscription(
 
 
 async def test_transient_failures_retry_then_give_up_with_a_problem(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     await card_for(app, fake_slack, fake_wc)
     (row,) = await rows(database_url, "escalations")
     fake_slack.fail_next("chat.postMessage", "internal_error", times=50)
@@ -270,10 +272,8 @@ async def test_transient_failures_retry_then_give_up_with_a_problem(
 
 
 async def test_a_workspace_without_a_token_waits_and_a_paused_subscription_stops(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     await card_for(app, fake_slack, fake_wc)
     (row,) = await rows(database_url, "escalations")
     due = utc(row["posted_at"]) + SLA + timedelta(seconds=1)
@@ -344,13 +344,11 @@ def test_the_reply_mentions_people_and_groups_and_nothing_else() -> None:
 
 
 async def test_sweeps_racing_on_two_instances_send_each_reply_once(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     for n in range(8):
         await card_for(app, fake_slack, fake_wc, contact_name=f"Caller {n}")
-    posted = max(utc(r["posted_at"]) for r in await rows(database_url, "escalations"))
+    posted = await last_posted(database_url)
     other = build_services(make_settings(database_url, fake_slack, fake_wc))
     await other.start()
     try:
@@ -370,14 +368,12 @@ async def test_sweeps_racing_on_two_instances_send_each_reply_once(
 
 
 async def test_housekeeping_keeps_a_card_until_its_reminders_are_done(
-    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
-    database_url: str,
-) -> None:  # fmt: skip
-    await slack.ask(f"subscribe +sla:5m +escalate:{GRACE}")
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
     waiting, _ = await card_for(app, fake_slack, fake_wc, contact_name="Waiting")
     taken, _ = await card_for(app, fake_slack, fake_wc, contact_name="Taken")
     await claim_lead(app.state.services.sessions, taken)
-    posted = max(utc(r["posted_at"]) for r in await rows(database_url, "escalations"))
+    posted = await last_posted(database_url)
     with at(posted + SLA + timedelta(seconds=1)):
         assert (await sweep(app)).sent == 1
 
