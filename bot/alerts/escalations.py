@@ -67,6 +67,9 @@ from storage.models import Delivery, Escalation, Subscription
 from storage.types import utcnow
 
 CLAIM_LIMIT = 200
+# Replies one sweep posts in a channel: at the channel's pace (about 1/s, shared with the cards) a
+# sweep never waits long on one busy channel, and the rest go with the next sweeps.
+PER_CHANNEL = 10
 STEPS = 2  # replies at most: at the SLA and at twice it
 # A quiet-hours hold ends at the next minute the window lets cards through.
 MIN_HOLD = timedelta(minutes=1)
@@ -129,7 +132,7 @@ class Escalator:
         due = [_Due(e, d, subs.get(d.subscription_id), others=merged.get(d.id or 0, [])) for e, d in leased]
         stopped = [d for d in due if not self._decide(d, now)]
         held = [d for d in due if d.plan is not None and d.hold_for is not None]
-        sending = [d for d in due if d.plan is not None and d.hold_for is None]
+        sending, later = _per_channel([d for d in due if d.plan is not None and d.hold_for is None])
         async with transaction(self.services.sessions) as session:
             await store.close(
                 session, delivery_ids=[d.id for d in stopped], owner=self.owner, state="stopped",
@@ -140,6 +143,8 @@ class Escalator:
                 await store.reschedule(
                     session, delivery_ids=[d.id], owner=self.owner, at=now + max(d.hold_for, MIN_HOLD), hold="quiet"
                 )
+            for d in later:  # due still: the next sweep takes them
+                await store.reschedule(session, delivery_ids=[d.id], owner=self.owner, at=now, hold=d.escalation.hold)
             if sending:
                 await self._reserve(session, sending, margin)
         report.stopped, report.held = len(stopped), len(held)
@@ -293,6 +298,17 @@ class Escalator:
         for outcome in ("claimed", "sent", "held", "retried", "stopped", "failed"):
             if n := getattr(report, outcome):
                 counter.labels(outcome).inc(n)
+
+
+def _per_channel(due: Sequence[_Due]) -> tuple[list[_Due], list[_Due]]:
+    """The first PER_CHANNEL of each channel (oldest card first), and the others."""
+    taken: Counter[tuple[str, str]] = Counter()
+    now, later = [], []
+    for d in sorted(due, key=lambda d: d.id):
+        key = (d.delivery.team_id, d.delivery.channel_id)
+        taken[key] += 1
+        (now if taken[key] <= PER_CHANNEL else later).append(d)
+    return now, later
 
 
 def next_due(escalation: Escalation, sla: timedelta, sent_at: datetime) -> datetime:

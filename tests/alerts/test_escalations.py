@@ -18,7 +18,7 @@ from sqlalchemy import update
 from starlette.applications import Starlette
 
 from bot.alerts.escalation_messages import escalation_message, waited_text
-from bot.alerts.escalations import EscalationReport, Escalator
+from bot.alerts.escalations import PER_CHANNEL, EscalationReport, Escalator
 from bot.alerts.poller import Poller
 from bot.app import build_services
 from bot.config import Settings
@@ -383,3 +383,19 @@ async def test_housekeeping_keeps_a_card_until_its_reminders_are_done(
     assert purged == 1  # the taken lead's card; the waiting one has a reminder to come
     assert [r["lead_id"] for r in await rows(database_url, "deliveries")] == [waiting]
     assert [(r["lead_id"], r["state"]) for r in await rows(database_url, "escalations")] == [(waiting, "open")]
+
+
+async def test_a_sweep_posts_a_few_replies_per_channel_and_leaves_the_rest_to_the_next(
+    escalating: None, app: Starlette, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, database_url: str
+) -> None:
+    for n in range(PER_CHANNEL + 2):
+        await card_for(app, fake_slack, fake_wc, contact_name=f"Caller {n}")
+    due = await last_posted(database_url) + SLA + timedelta(seconds=1)
+
+    with at(due):
+        first = await sweep(app)
+        second = await sweep(app)
+
+    assert (first.leased, first.sent, second.sent) == (PER_CHANNEL + 2, PER_CHANNEL, 2)
+    assert len(replies_in(fake_slack)) == PER_CHANNEL + 2
+    assert {r["step"] for r in await rows(database_url, "escalations")} == {1}
