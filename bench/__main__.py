@@ -1,8 +1,8 @@
 """`python -m bench [name …]` (and `make bench`): run the benchmarks and print one report.
 
-Names: ack, webhook, poll, burst, e2e, latency, scale (all of them, in that order, by default).
-`e2e` and `scale` use PostgreSQL from TEST_POSTGRES_URL (default: the local server's `test`
-database, where a fresh database is created and dropped); it takes ~10 minutes in all.
+Names: ack, webhook, poll, burst, e2e, latency, scale, escalations (all of them, in that order, by
+default). `e2e`, `scale` and `escalations` use PostgreSQL from TEST_POSTGRES_URL (default: the local
+server's `test` database, where a fresh database is created and dropped); it takes ~10 minutes in all.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import platform
 import sys
 from collections.abc import Callable
 
-from bench import ack, burst, e2e, latency, poll, scale, webhook
+from bench import ack, burst, e2e, escalations, latency, poll, scale, webhook
 
 BENCHMARKS: dict[str, Callable[[], str]] = {
     "ack": ack.run,
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "e2e": lambda: e2e.run("sqlite") + "\n\n" + e2e.run("postgres"),
     "latency": latency.run,
     "scale": scale.run,
+    "escalations": escalations.run,
 }
 
 

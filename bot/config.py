@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # How often each process looks for due work; the work itself is claimed in the database.
     poll_tick_seconds: float = Field(default=5.0, gt=0, description="how often a process looks for due polls")
     delivery_tick_seconds: float = Field(default=1.0, gt=0, description="how often a process looks for cards to send")
+    escalation_tick_seconds: float = Field(
+        default=10.0, gt=0, description="how often a process looks for overdue leads to escalate (+sla)"
+    )
     delivery_retention_days: int = Field(
         default=7, ge=1, description="how long sent cards are remembered, so none is posted twice"
     )

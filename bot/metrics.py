@@ -77,6 +77,13 @@ class Metrics:
             "Sends repeated after an unknown outcome (crash or timeout mid-send): possible duplicates",
             registry=self.registry,
         )
+        self.escalations = Counter(
+            "whatconverts_escalations",
+            "Overdue-lead reminders (+sla) by outcome: sent, claimed (closed: someone took the lead), held, "
+            "retried, stopped, failed",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.slack_rate_limited = Counter(
             "whatconverts_slack_rate_limited", "429 answers from Slack", registry=self.registry
         )

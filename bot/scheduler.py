@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.delivery import Sender
 from bot.alerts.digests import Summaries
+from bot.alerts.escalations import Escalator
 from bot.alerts.poller import Poller
 from bot.metrics import Metrics
 from bot.services import Services
@@ -43,6 +44,8 @@ NUDGE_MAX = timedelta(milliseconds=150)
 POLL_TICK_TIMEOUT = 120.0
 DELIVER_TICK_TIMEOUT = 120.0
 SUMMARIES_TICK_TIMEOUT = 120.0
+# A sweep posts at most a couple of hundred reminders, paced per channel like the cards.
+ESCALATIONS_TICK_TIMEOUT = 120.0
 HOUSEKEEPING_TICK_TIMEOUT = 300.0
 # A cut tick gets this long to unwind; one that doesn't is left behind and its job reported stalled.
 CANCEL_GRACE = 10.0
@@ -234,8 +237,10 @@ def build_scheduler(services: Services) -> Scheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     runner = Scheduler(scheduler, metrics=services.metrics)
     poller, sender, summaries = Poller(services), Sender(services), Summaries(services)
+    escalator = Escalator(services)
     runner.on_stop.append(lambda: setattr(sender, "stopping", True))
     runner.on_stop.append(lambda: setattr(poller, "stopping", True))
+    runner.on_stop.append(lambda: setattr(escalator, "stopping", True))
     runner.on_close += [sender.aclose, poller.aclose]
     runner.every(poller.tick, seconds=settings.poll_tick_seconds, name="poll", timeout=POLL_TICK_TIMEOUT)
     burst: list[datetime] = []  # when the first delivery not yet picked up by a tick arrived
@@ -256,6 +261,9 @@ def build_scheduler(services: Services) -> Scheduler:
     # New deliveries from this process (webhooks) start a delivery tick now rather than at the next one.
     services.nudge = nudge
     runner.every(summaries.tick, seconds=60, name="summaries", first=5, timeout=SUMMARIES_TICK_TIMEOUT)
+    runner.every(
+        escalator.tick, seconds=settings.escalation_tick_seconds, name="escalations", timeout=ESCALATIONS_TICK_TIMEOUT
+    )
     runner.every(
         lambda: housekeeping(services), seconds=600, name="housekeeping", first=30, timeout=HOUSEKEEPING_TICK_TIMEOUT
     )

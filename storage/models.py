@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import EncryptedString, UTCDateTime, utcnow
@@ -353,3 +353,41 @@ class LeadClaim(SQLModel, table=True):
     first_claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     arrived_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Escalation(SQLModel, table=True):
+    """A posted card's reminders when nobody takes its lead (`+sla`): one row per card, two replies at most.
+
+    Due at the card's post time plus the SLA, then at twice the SLA; closed (`state` other than
+    `open`) once both are sent, the lead is claimed, or the reminder can't be sent. While a sweep
+    has it, `lease_owner` is set and `due_at` is when the lease runs out, so one index on the open
+    rows' `due_at` finds both due and abandoned work.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index(
+            "ix_escalations_open_due",
+            "due_at",
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    delivery_id: int = Field(primary_key=True, foreign_key="deliveries.id", ondelete="CASCADE")
+    team_id: str = Field(max_length=32)
+    lead_id: int
+    # open | done (both replies sent) | claimed (someone took the lead) | stopped (the subscription
+    # no longer escalates, or is gone) | failed (Slack refused; `last_error` says why)
+    state: str = Field(default="open", max_length=16)
+    step: int = 0  # replies sent
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # the card's; deadlines count from it
+    hold: str | None = Field(default=None, max_length=16)  # why `due_at` was moved: quiet
+    lease_owner: str | None = Field(default=None, max_length=64)
+    attempts: int = 0  # failed sends of the current step
+    # Claimed again after a sweep died mid-send: that reply may have gone out already.
+    uncertain: bool = False
+    last_error: str | None = Field(default=None, max_length=255)
+    first_sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    second_sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

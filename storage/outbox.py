@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, true, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelPace, Connection, Delivery, Subscription
+from storage.models import ChannelPace, Connection, Delivery, Escalation, Subscription
 from storage.sql import dialect_insert
 
 
@@ -541,10 +541,12 @@ async def counts_by_subscription(
 
 async def purge_sent(session: AsyncSession, *, before: datetime) -> int:
     """Forget delivered rows older than the retention (which must exceed the poll lookback)."""
+    # A card whose reminders (+sla, up to 2 x 7 days) are still to come is kept until they are done.
+    escalating = exists().where(Escalation.delivery_id == Delivery.id, Escalation.state == "open")
     result = await session.execute(
         delete(Delivery).where(
             or_(
-                and_(Delivery.status.in_(("sent", "summarized")), Delivery.sent_at < before),
+                and_(Delivery.status.in_(("sent", "summarized")), Delivery.sent_at < before, ~escalating),
                 # A merged row stands for a card another row posted: it goes when that one does.
                 and_(Delivery.status == "merged", Delivery.created_at < before),
             )

@@ -30,6 +30,7 @@ BUILDERS = (
     "bot.alerts.speed",
     "bot.alerts.value_modal",
     "bot.alerts.digest_messages",
+    "bot.alerts.escalation_messages",
     "bot.commands.help_messages",
     "bot.commands.lead_messages",
     "bot.commands.subscription_messages",

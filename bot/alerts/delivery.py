@@ -57,6 +57,7 @@ from bot.slack.tokens import as_bot
 from bot.whatconverts.leads import Lead
 from storage import claims as claim_store
 from storage import connections as connection_store
+from storage import escalations as escalation_store
 from storage import outbox, problems
 from storage import subscriptions as subscription_store
 from storage.batching import UNAVAILABLE, GroupCommit
@@ -110,6 +111,23 @@ class SendReport:
     failed: int = 0
     updated: int = 0
     held: int = 0
+
+
+async def posting_client(services: Services, team_id: str) -> AsyncWebClient | None:
+    """A client to post as the bot in background work; None while the workspace has no usable token."""
+    creds = await services.tokens.get(enterprise_id=None, team_id=team_id)
+    if creds is None:
+        return None
+    # No rate-limit retry handler here: the outbox schedules its own retries from Retry-After.
+    # The process's pooled session: a burst of posts reuses keep-alive connections instead of
+    # opening one connection per card.
+    return AsyncWebClient(
+        token=creds.bot_token,
+        base_url=services.slack.base_url,
+        team_id=team_id,
+        timeout=15,
+        session=services.slack.session,
+    )
 
 
 def retry_delay(attempts: int) -> float:
@@ -241,19 +259,7 @@ class Sender:
         return report
 
     async def _client(self, team_id: str) -> AsyncWebClient | None:
-        creds = await self.services.tokens.get(enterprise_id=None, team_id=team_id)
-        if creds is None:
-            return None
-        # No rate-limit retry handler here: the outbox schedules its own retries from Retry-After.
-        # The process's pooled session: a burst of posts reuses keep-alive connections instead of
-        # opening one connection per card.
-        return AsyncWebClient(
-            token=creds.bot_token,
-            base_url=self.services.slack.base_url,
-            team_id=team_id,
-            timeout=15,
-            session=self.services.slack.session,
-        )
+        return await posting_client(self.services, team_id)
 
     async def _send(
         self,
@@ -323,7 +329,10 @@ class Sender:
                 return
             self._posted(delivery)
         # Posted to a user id, the card is in the app's DM: Slack names it (D…), and edits need that id.
-        await self._mark(delivery, slot, ts=response.get("ts"), card_channel=response.get("channel"))
+        sla = overlap.escalation([rules, *(r for _, r in merged)])
+        await self._mark(
+            delivery, slot, ts=response.get("ts"), card_channel=response.get("channel"), sla=sla.sla if sla else None
+        )
         report.sent += 1
         self.services.metrics.deliveries_sent.inc()
         if delivery.uncertain:
@@ -342,22 +351,36 @@ class Sender:
                 refund_attempt=True,
             )
 
-    async def _mark(self, delivery: Delivery, slot: float, *, ts: str | None, card_channel: str | None = None) -> None:
+    async def _mark(
+        self,
+        delivery: Delivery,
+        slot: float,
+        *,
+        ts: str | None,
+        card_channel: str | None = None,
+        sla: timedelta | None = None,
+    ) -> None:
         """The card shows the lead as claimed; returns once that is committed.
 
         Slack has the card already, so with the database away the mark is retried for as long as
         the claim lasts: a short outage costs no duplicate. Past the claim it gives up; the row is
         still `sending`, and whoever claims it next resends it marked uncertain.
         """
-        key = (delivery.team_id, delivery.channel_id)
+        key, now = (delivery.team_id, delivery.channel_id), utcnow()
+        # +sla: the card's reminders count from now (bot.alerts.escalations).
+        escalation = None
+        if sla:
+            escalation = {"delivery_id": delivery.id, "team_id": delivery.team_id, "lead_id": delivery.lead_id}
+            escalation.update(posted_at=now, due_at=now + sla)
         mark = {
             "delivery_id": delivery.id,
             "ts": ts,
             "card_channel": card_channel,
-            "now": utcnow(),
+            "now": now,
             "shown_json": delivery.lead_json,
             "channel": key,
             "answered": self._last_post.get(key, time.time()),
+            "escalation": escalation,
         }
         claim_ends = slot + SEND_TIMEOUT + self.services.settings.delivery_claim_seconds
         delay = MARK_RETRY_FIRST
@@ -377,6 +400,7 @@ class Sender:
         gap = min(MIN_GAP, self.spacing)
         await outbox.push_back_channels(session, [(*m["channel"], m["answered"] + gap) for m in marks])
         await outbox.mark_many_sent(session, marks, owner=self.owner)
+        await escalation_store.schedule(session, [m["escalation"] for m in marks if m.get("escalation")])
 
     async def aclose(self) -> None:
         await self._marks.aclose()
@@ -552,25 +576,33 @@ class Sender:
             )
 
     async def _break(self, subscription: Subscription, reason: str) -> None:
-        assert subscription.id is not None
-        if subscription.owner_user_id:
-            await personal.stop(self.services, subscription, reason)
-            return
-        fix = CHANNEL_FIX.get(reason, "Check the channel, then subscribe again.")
-        async with transaction(self.services.sessions) as session:
-            changed = await subscription_store.mark_broken(session, subscription_id=subscription.id, reason=reason)
-            if changed:
-                await problems.record(
-                    session,
-                    team_id=subscription.team_id,
-                    subject=f"subscription {subscription.id} in <#{subscription.channel_id}>",
-                    message=f"Lead cards can't be posted there ({reason}).",
-                    fix=fix,
-                )
+        await break_subscription(self.services, subscription, reason)
+
+
+async def break_subscription(services: Services, subscription: Subscription, reason: str) -> None:
+    """Slack won't take posts in the subscription's channel: mark it broken and tell its creator, once.
+
+    A personal subscription's "channel" is its owner's DM: it stops without a DM (bot.alerts.personal).
+    """
+    assert subscription.id is not None
+    if subscription.owner_user_id:
+        await personal.stop(services, subscription, reason)
+        return
+    fix = CHANNEL_FIX.get(reason, "Check the channel, then subscribe again.")
+    async with transaction(services.sessions) as session:
+        changed = await subscription_store.mark_broken(session, subscription_id=subscription.id, reason=reason)
         if changed:
-            await notify(
-                self.services,
+            await problems.record(
+                session,
                 team_id=subscription.team_id,
-                user_ids=[subscription.created_by],
-                text=f":warning: Lead alerts for <#{subscription.channel_id}> stopped: Slack says `{reason}`. {fix}",
+                subject=f"subscription {subscription.id} in <#{subscription.channel_id}>",
+                message=f"Lead cards can't be posted there ({reason}).",
+                fix=fix,
             )
+    if changed:
+        await notify(
+            services,
+            team_id=subscription.team_id,
+            user_ids=[subscription.created_by],
+            text=f":warning: Lead alerts for <#{subscription.channel_id}> stopped: Slack says `{reason}`. {fix}",
+        )

@@ -10,6 +10,8 @@ any number of filters at once, include *and* exclude, and naming one lead type m
   status, quotable; `[+|-]profile:X` / `account:X` take one name or id each (names may hold commas);
 - `connection:LABEL`, flags `+spam +duplicates +compact +thread`, `+digest:HH:MM`,
   `+quiet:HH:MM-HH:MM`, `+urgent:<lead filter>`, `+notify:@ada,@bea` (people its cards mention);
+- `+sla:15m +escalate:@ada,@sales`: a card nobody has taken after 15 minutes gets a thread reply
+  mentioning them (bot.alerts.escalations); one needs the other;
 - where the cards go, instead of a filter: `#channel`, or `@me` (the subscriber's direct messages).
 
 Values of one field OR together, fields AND together, and excludes always win. Everything here
@@ -28,7 +30,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from bot.errors import UsageError
@@ -84,6 +86,16 @@ _TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 _USER_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^<>|]*)?>")
 _USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,20}")
 MAX_NOTIFY = 10
+# +sla: hours and/or minutes (`5m`, `90m`, `2h`, `1h30m`), within these bounds.
+_SLA_RE = re.compile(r"(?:(\d{1,4})h)?(?:(\d{1,6})m)?", re.IGNORECASE)
+SLA_MIN, SLA_MAX = timedelta(minutes=1), timedelta(days=7)
+MAX_ESCALATE = 10
+# +escalate: mentions as Slack escapes them in command text, a person or a user group; the label
+# after `|` is the name at the time and is dropped (ids are what stay true).
+_TARGET_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|([^<>]*))?>|<!subteam\^(S[A-Z0-9]{1,20})(?:\|([^<>]*))?>")
+_TARGET_ID_RE = re.compile(r"[UWS][A-Z0-9]{1,20}")
+# A mention's label kept to show it (`@ada` rather than an id): Slack's user and group handles.
+_TARGET_NAME_RE = re.compile(r"[\w.-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,10 @@ class Filters:
     quiet: tuple[time, time] | None = None  # may wrap midnight
     urgent: Filters | None = None  # leads matching it bypass quiet hours; holds only types/include/exclude
     notify: frozenset[str] = frozenset()  # user ids the cards mention ("For @ada"): routing by rule
+    sla: timedelta | None = None  # a card nobody has taken this long after it posted is escalated
+    escalate: frozenset[str] = frozenset()  # told then: user ids (U…, W…) and user group ids (S…)
+    # Their handles when they were named (`((id, "ada"), …)`), to show them: not part of what the filters mean.
+    escalate_names: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # Every Filters must render to text that parses back to it, so from_json and direct
@@ -147,6 +163,15 @@ class Filters:
             raise ValueError("notify takes Slack user ids")
         if len(self.notify) > MAX_NOTIFY:
             raise ValueError(f"notify takes at most {MAX_NOTIFY} people")
+        object.__setattr__(self, "escalate", frozenset(self.escalate))
+        names = dict(self.escalate_names)
+        object.__setattr__(
+            self, "escalate_names", tuple(sorted((t, n) for t, n in names.items() if t in self.escalate))
+        )
+        if not all(isinstance(n, str) and _TARGET_NAME_RE.fullmatch(n) for _, n in self.escalate_names):
+            raise ValueError("escalate names are Slack handles")
+        if problem := _escalation_problem(self.sla, self.escalate, self.digest):
+            raise ValueError(problem)
 
 
 class _Invalid(Exception):
@@ -172,6 +197,7 @@ class _Draft:
     settings: dict[str, Any] = field(default_factory=dict)
     urgent: _Draft | None = None
     urgent_token: str | None = None
+    escalation_token: str | None = None  # the last +sla or +escalate, named when the pair is incomplete
 
 
 def parse_subscription(args: Sequence[str], *, command: str = "subscribe") -> tuple[ChannelRef | None, Filters]:
@@ -251,6 +277,9 @@ def _read(token: str, draft: _Draft, *, nested: bool) -> None:
     key, colon, raw = body.partition(":")
     key = key.lower()
     key = FLAG_ALIASES.get(key, key)
+    if key in _ESCALATION_KEYS:
+        _read_escalation(token, key, sign, colon, raw, draft, nested=nested)
+        return
     if not colon:
         if key == "all" and sign != "-":
             draft.every = True
@@ -317,7 +346,104 @@ _FIELD_EXAMPLES = {
     "quiet": "+quiet:22:00-07:00 +urgent:calls",
     "urgent": "+quiet:22:00-07:00 +urgent:source:google",
     "notify": "#sales calls +notify:@ada,@bea",
+    "sla": "+sla:15m +escalate:@ada",
+    "escalate": "+sla:15m +escalate:@ada,@sales-team",
 }
+_ESCALATION_KEYS = ("sla", "escalate")
+
+
+def _read_escalation(token: str, key: str, sign: str, colon: str, raw: str, draft: _Draft, *, nested: bool) -> None:
+    """`+sla:15m` or `+escalate:@ada,@sales-team` (mentions, as Slack escapes them)."""
+    example = _FIELD_EXAMPLES[key]
+    if sign == "-" or nested:
+        raise _Invalid(f"`{key}` can't be used {'inside +urgent' if nested else 'with -'}", example)
+    if not colon or not raw:
+        raise _Invalid(f"`{key}` needs a value after a colon", example)
+    draft.escalation_token = token
+    if key == "sla":
+        sla = _sla(raw)
+        if draft.settings.get("sla", sla) != sla:
+            raise _Invalid("it contradicts an earlier `+sla`", example)
+        draft.settings["sla"] = sla
+        return
+    named = _targets(raw)
+    targets = set(draft.settings.get("escalate", ())) | set(named)
+    if len(targets) > MAX_ESCALATE:
+        raise _Invalid(f"`+escalate` names at most {MAX_ESCALATE} people or groups", example)
+    draft.settings["escalate"] = frozenset(targets)
+    names = dict(draft.settings.get("escalate_names", ())) | {t: n for t, n in named.items() if n}
+    draft.settings["escalate_names"] = tuple(names.items())
+
+
+def _sla(raw: str) -> timedelta:
+    match = _SLA_RE.fullmatch(raw.strip())
+    if match is None or not any(match.groups()):
+        raise _Invalid("an SLA is minutes or hours, like 5m, 90m, 2h or 1h30m", _FIELD_EXAMPLES["sla"])
+    sla = timedelta(hours=int(match.group(1) or 0), minutes=int(match.group(2) or 0))
+    if not SLA_MIN <= sla <= SLA_MAX:
+        raise _Invalid("an SLA is 1 minute to 7 days (168h)", _FIELD_EXAMPLES["sla"])
+    return sla
+
+
+def _targets(raw: str) -> dict[str, str | None]:
+    """The people and user groups in `a,b,…` (id: handle, if Slack gave a usable one); a name Slack
+    didn't turn into a mention is refused."""
+    # Unescaped first: the Home form hands the kept grammar back HTML-escaped, as Slack would.
+    text, found, at = unescape_mrkdwn(raw).strip(), {}, 0
+    while True:
+        match = _TARGET_RE.match(text, at)
+        if match is None:
+            if re.match(r"<!(channel|here|everyone)\b", text[at:]):
+                raise _Invalid("`+escalate` takes people and user groups, never @channel, @here or @everyone",
+                               _FIELD_EXAMPLES["escalate"])  # fmt: skip
+            raise _Invalid(
+                "`+escalate` takes people or user groups: pick each from Slack's autocomplete so it becomes "
+                "a mention (several: separate them with commas)",
+                _FIELD_EXAMPLES["escalate"],
+            )
+        label = (match.group(2) or match.group(4) or "").removeprefix("@")
+        found[match.group(1) or match.group(3)] = label if _TARGET_NAME_RE.fullmatch(label) else None
+        at = match.end()
+        if at == len(text):
+            return found
+        if text[at] != ",":
+            raise _Invalid("separate people and groups with commas", _FIELD_EXAMPLES["escalate"])
+        at += 1
+
+
+def _escalation_problem(sla: object, escalate: frozenset[str], digest: object) -> str | None:
+    """Why `sla` and `escalate` don't make a valid pair (the reason a user is shown), or None."""
+    if sla is None and not escalate:
+        return None
+    if sla is None:
+        return "`+escalate` needs `+sla` (how long a lead may wait before they are told)"
+    if not escalate:
+        return "`+sla` needs `+escalate` (who is told when nobody has taken a lead)"
+    if not isinstance(sla, timedelta) or sla % timedelta(minutes=1):
+        return "an SLA is whole minutes"
+    if not SLA_MIN <= sla <= SLA_MAX:
+        return "an SLA is 1 minute to 7 days (168h)"
+    if len(escalate) > MAX_ESCALATE:
+        return f"`+escalate` names at most {MAX_ESCALATE} people or groups"
+    if not all(isinstance(t, str) and _TARGET_ID_RE.fullmatch(t) for t in escalate):
+        return "`+escalate` holds user and user group ids"
+    if digest is not None:
+        return "`+sla` is for cards, and a `+digest` subscription posts none"
+    return None
+
+
+def sla_text(sla: timedelta) -> str:
+    """`+sla`'s canonical value: `5m`, `2h`, `1h30m`."""
+    hours, minutes = divmod(int(sla.total_seconds()) // 60, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
+def mention(target: str, name: str | None = None) -> str:
+    """A stored `+escalate` id as Slack markup: `<@U…>` for a person, `<!subteam^S…>` for a user group
+    (with its handle as the label, as Slack sends it, when `name` is given)."""
+    if target.startswith("S"):
+        return f"<!subteam^{target}|@{name}>" if name else f"<!subteam^{target}>"
+    return f"<@{target}|{name}>" if name else f"<@{target}>"
 
 
 def _notify(raw: str, draft: _Draft) -> None:
@@ -410,6 +536,10 @@ def _build(draft: _Draft, token: str | None = None) -> Filters:
     urgent = None
     if draft.urgent is not None:
         urgent = _build(draft.urgent, draft.urgent_token)
+    settings = draft.settings
+    incomplete = _escalation_problem(settings.get("sla"), settings.get("escalate", frozenset()), settings.get("digest"))
+    if incomplete:
+        raise _Invalid(incomplete, _FIELD_EXAMPLES["sla"], draft.escalation_token or "+sla")
     return Filters(
         lead_types=frozenset(types),
         include=frozenset(draft.include),
@@ -424,15 +554,17 @@ def _lead_filter(filters: Filters) -> Filters:
     return Filters(lead_types=filters.lead_types, include=filters.include, exclude=filters.exclude)
 
 
-def render(filters: Filters) -> str:
+def render(filters: Filters, *, shown: bool = False) -> str:
     """Canonical text in the subscribe grammar, as a user would type it; parses back to `filters`.
 
     Plain text holding user-typed values: pass it through `escape_mrkdwn` before showing it.
+    `shown`: for people to read, `+escalate` names people and groups by handle (`@ada`) rather
+    than in Slack's markup, which an escaped code span would show as ids (not for parsing back).
     """
-    return " ".join(_tokens(filters)) or "all"
+    return " ".join(_tokens(filters, shown=shown)) or "all"
 
 
-def _tokens(filters: Filters) -> list[str]:
+def _tokens(filters: Filters, *, shown: bool = False) -> list[str]:
     words = [TYPE_WORD[t] for t in LEAD_TYPES if t in filters.lead_types]
     for key in FIELDS:
         for sign, pairs in (("+", filters.include), ("-", filters.exclude)):
@@ -455,6 +587,12 @@ def _tokens(filters: Filters) -> list[str]:
         words += [f"+urgent:{word}" for word in _tokens(filters.urgent) or ["all"]]
     if filters.notify:
         words.append("+notify:" + ",".join(f"<@{user}>" for user in sorted(filters.notify)))
+    if filters.sla is not None:
+        names = dict(filters.escalate_names)
+        targets = [
+            f"@{names[t]}" if shown and t in names else mention(t, names.get(t)) for t in sorted(filters.escalate)
+        ]
+        words += [f"+sla:{sla_text(filters.sla)}", "+escalate:" + ",".join(targets)]
     return words
 
 
@@ -511,6 +649,16 @@ def _to_obj(filters: Filters) -> dict[str, Any]:
         "quiet": [f"{t:%H:%M}" for t in filters.quiet] if filters.quiet else None,
         "urgent": _to_obj(filters.urgent) if filters.urgent is not None else None,
         **({"notify": sorted(filters.notify)} if filters.notify else {}),
+        # Only when set: filters stored before +sla keep their exact JSON.
+        **(
+            {
+                "sla": filters.sla // timedelta(minutes=1),
+                "escalate": sorted(filters.escalate),
+                "escalate_names": dict(filters.escalate_names),
+            }
+            if filters.sla
+            else {}
+        ),
     }
 
 
@@ -553,6 +701,9 @@ def _from_obj(data: object) -> Filters:
     connection = data.get("connection")
     if connection is not None and not isinstance(connection, str):
         raise ValueError("connection must be a string")
+    sla = data.get("sla")
+    if sla is not None and (isinstance(sla, bool) or not isinstance(sla, int)):
+        raise ValueError("sla must be whole minutes")
     return Filters(
         lead_types=frozenset(_strings(data.get("types") or [])),
         include=pairs("include"),
@@ -562,8 +713,18 @@ def _from_obj(data: object) -> Filters:
         quiet=(clock(quiet[0]), clock(quiet[1])) if quiet is not None else None,
         urgent=_from_obj(data["urgent"]) if data.get("urgent") is not None else None,
         notify=frozenset(_strings(data.get("notify") or [])),
+        sla=timedelta(minutes=sla) if sla is not None else None,
+        escalate=frozenset(_strings(data.get("escalate") or [])),
+        escalate_names=tuple(_names(data.get("escalate_names"))),
         **flags,
     )
+
+
+def _names(value: object) -> list[tuple[str, str]]:
+    """Stored handles of `+escalate` targets; ones that aren't handles are left out (they only label)."""
+    if not isinstance(value, dict):
+        return []
+    return [(t, n) for t, n in value.items() if isinstance(n, str) and _TARGET_NAME_RE.fullmatch(n)]
 
 
 def _strings(values: object) -> list[str]:

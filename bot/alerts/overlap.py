@@ -12,6 +12,8 @@ is lost and the lead is shown as soon as any of them would show it ("the most im
   its quiet hours and finds the lead not urgent: `+urgent` of any of them lets it through.
 - The card is compact only if every matching subscription asks for `+compact`; changes are
   replied in thread if any asks for `+thread`; it mentions everyone any of them names in `+notify`.
+- Escalation (`+sla`): the shortest SLA among them wins, and everyone any of them names in
+  `+escalate` is mentioned.
 
 Pure functions: subscriptions and their parsed filters in, decisions out. Storing and sending
 them is bot.alerts.routing's and bot.alerts.delivery's job. Subscriptions of different connections merge too
@@ -52,6 +54,22 @@ def card_options(rules: Sequence[filters.Filters]) -> CardOptions:
     )
 
 
+@dataclass(frozen=True)
+class EscalationPlan:
+    """When a card's lead is overdue (after `sla` unclaimed) and whom its reminders mention."""
+
+    sla: timedelta
+    targets: frozenset[str]
+
+
+def escalation(rules: Sequence[filters.Filters]) -> EscalationPlan | None:
+    """The shortest `+sla` of the subscriptions a card stands for, with everyone their `+escalate` names."""
+    timed = [r for r in rules if r.sla is not None]
+    if not timed:
+        return None
+    return EscalationPlan(min(r.sla for r in timed if r.sla), frozenset().union(*(r.escalate for r in timed)))
+
+
 def held_quietly(
     subscription: Subscription,
     rules: filters.Filters,
@@ -67,6 +85,19 @@ def held_quietly(
     if not _quiet_now(subscription, rules, lead, now):
         return False
     return all(other.digest is not None or _quiet_now(sub, other, lead, now) for sub, other in others)
+
+
+def quiet_left(
+    subscription: Subscription,
+    rules: filters.Filters,
+    others: Sequence[tuple[Subscription, filters.Filters]],
+    lead: Lead,
+    now: datetime,
+) -> timedelta:
+    """While `held_quietly`: how long until the first of the card's subscriptions that post cards
+    may post again (its quiet hours end)."""
+    pairs = [(subscription, rules), *others]
+    return min(wait(sub, sub_rules, lead, now) for sub, sub_rules in pairs if sub_rules.digest is None)
 
 
 def first(candidates: Sequence[tuple[Subscription, filters.Filters]], lead: Lead, now: datetime) -> Subscription:

@@ -61,11 +61,19 @@ def _grammar() -> list[str]:
         '`+notify:@ada`: a channel\'s cards mention Ada ("For @ada"), so Slack notifies her. Pick people '
         f"from Slack's @-autocomplete; several with commas: `+notify:@ada,@bea` (up to {filters.MAX_NOTIFY}). "
         "People only: `@channel` and `@here` are refused.",
+        "*When nobody takes a lead*\n"
+        "`+sla:15m +escalate:@ada`: when nobody has taken a lead (the card's *I'll take it* button) 15 "
+        "minutes after its card posted, a reply in the card's thread mentions @ada; a second one at twice "
+        "that, then no more. `+sla` is minutes or hours (`5m`, `90m`, `2h`, `1h30m`; 1 minute to 7 days). "
+        "`+escalate` takes people and user groups picked from Slack's autocomplete, several with commas "
+        "(`+escalate:@ada,@sales-team`), never @channel or @here. Each needs the other. Quiet hours hold "
+        "the reminders too, unless `+urgent` matches the lead.",
         "*Several subscriptions in one channel*\n"
         "A lead that matches several subscriptions of a channel posts once: one card, as soon as any "
         "of them would post it (a card beats quiet hours, which beat a digest). It is compact only if "
         "all of them are `+compact`, gets thread replies if any has `+thread`, and posts during quiet "
-        "hours if any finds it `+urgent`, and mentions everyone any of them names in `+notify`.",
+        "hours if any finds it `+urgent`, mentions everyone any of them names in `+notify`, and the "
+        "shortest `+sla` sets its reminders, which mention everyone their `+escalate` names.",
         "*Examples*\n"
         f"• `{COMMAND} subscribe` — every lead, in this channel\n"
         f"• `{COMMAND} subscribe #sales calls forms +source:google -medium:organic`\n"
@@ -73,6 +81,7 @@ def _grammar() -> list[str]:
         f"• `{COMMAND} subscribe #busy all +compact +duplicates`\n"
         f"• `{COMMAND} subscribe #team +digest:09:00`\n"
         f"• `{COMMAND} subscribe #sales +quiet:20:00-08:00 +urgent:calls +thread`\n"
+        f"• `{COMMAND} subscribe #sales calls +sla:15m +escalate:@ada,@sales-team`\n"
         f'• `{COMMAND} subscribe #acme connection:acme account:"Acme Corp" -source:facebook`\n'
         f"• `{COMMAND} subscribe @me calls +source:google` — your own alerts, in your direct messages\n"
         f"• `{COMMAND} subscribe #sales calls +notify:@ada,@bea`\n"
@@ -88,7 +97,7 @@ def _lead_query(name: str, default: str, ranges: str) -> list[str]:
         "*Filters*\n"
         f"The same words as `subscribe` pick leads: lead types, `+source:google`, `-medium:organic`, "
         f'`+status:unique`, `profile:"Main Site"`, `connection:acme`, `+spam` … (`{COMMAND} help subscribe` '
-        "lists them all). Channels and delivery options (`+compact`, `+thread`, `+digest`, `+quiet`, "
+        "lists them all). Channels and delivery options (`+compact`, `+thread`, `+digest`, `+quiet`, `+sla`, "
         "`+urgent`) don't apply here.",
         "*Examples*\n"
         f"• `{COMMAND} {name}`\n"

@@ -40,7 +40,7 @@ _DAYS_RE = re.compile(r"(\d{1,4})d")
 # Words meant as a range, not a filter: refused as a range, not as "not a lead type".
 _RANGE_LIKE_RE = re.compile(r"\d+[a-z]*|tomorrow|week|month|year|(last|this|past)[-_]?[a-z0-9]*", re.IGNORECASE)
 # What a subscription does with the leads it picks; a lead query only picks them.
-_DELIVERY_OPTIONS = ("compact", "thread", "digest", "quiet", "urgent")
+_DELIVERY_OPTIONS = ("compact", "thread", "digest", "quiet", "urgent", "sla")
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,11 @@ async def save_subscription(
             raise PermissionDenied("Personal alerts are for yourself only: `/whatconverts subscribe @me`.")
         if rules.notify:
             raise UsageError("`+notify` is for a channel's subscriptions: your personal alerts are yours already.")
+        if rules.sla is not None:
+            # A reminder in your own DM would mention people who can't see the card.
+            raise UsageError(
+                "`+sla` and `+escalate` are for a channel's cards, where the people they name can see them."
+            )
         channel_id, name = owner_user_id, None
     # The connection lives on the row; stored filters are about leads only (`list` adds it back).
     rules = dataclasses.replace(rules, connection=None)

@@ -50,8 +50,8 @@ def subscribed_message(
     )
     text = (
         f":white_check_mark: {who} new leads from `{escape_mrkdwn(connection_label)}`: "
-        f"{grammar_text(filters.render(rules))} (subscription {sub.id}). Leads from now on; spam and duplicates "
-        f"{'included' if rules.show_spam or rules.show_duplicates else 'hidden'}."
+        f"{grammar_text(filters.render(rules, shown=True))} (subscription {sub.id}). Leads from now on; "
+        f"spam and duplicates {'included' if rules.show_spam or rules.show_duplicates else 'hidden'}."
     )
     if rules.notify:
         text += f" Its cards mention {', '.join(f'<@{user}>' for user in sorted(rules.notify))}."
@@ -76,7 +76,8 @@ def overlap_note(where: str, overlaps: Sequence[tuple[int, filters.Filters]]) ->
     if not overlaps:
         return None
     named = [
-        f"{sub_id} ({code(filters.render(rules), OVERLAP_GRAMMAR)})" for sub_id, rules in overlaps[:OVERLAPS_SHOWN]
+        f"{sub_id} ({code(filters.render(rules, shown=True), OVERLAP_GRAMMAR)})"
+        for sub_id, rules in overlaps[:OVERLAPS_SHOWN]
     ]
     if len(overlaps) > OVERLAPS_SHOWN:
         named.append(f"{len(overlaps) - OVERLAPS_SHOWN} more")

@@ -138,7 +138,7 @@ def subscription_modal(
         warning = {"type": "mrkdwn", "text": f":warning: {problem}"}
         blocks.insert(0, {"type": "section", "text": warning})
     if kept != Filters():
-        note = views.cut_to(f"Also kept, the form can't change these: {render(kept)}", KEPT_CHARS)
+        note = views.cut_to(f"Also kept, the form can't change these: {render(kept, shown=True)}", KEPT_CHARS)
         blocks.append({"type": "context", "block_id": ids.BLOCK_SUB_KEPT, "elements": [views.plain(note)]})
     editing = subscription_id is not None
     return {

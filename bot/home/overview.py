@@ -102,7 +102,7 @@ async def subscription_lines(
                 id=s.id or 0,
                 channel_id=s.channel_id,
                 connection_label=labels.get(s.connection_id, "?"),
-                grammar=filters.render(filters.from_json(s.filters_json)),
+                grammar=filters.render(filters.from_json(s.filters_json), shown=True),
                 status=s.status,
                 broken_reason=s.broken_reason,
                 sent_24h=count.get("sent", 0),

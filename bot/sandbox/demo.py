@@ -3,7 +3,8 @@
 One process, an SQLite database in a temporary folder, bound to 127.0.0.1 only. The workspace is
 installed, an API key connected and two channels subscribed through the app's real paths (OAuth,
 the connect form, signed slash commands); then leads arrive every few seconds, some of them
-later updated, and `/sandbox` shows what Slack would.
+later updated, calls nobody takes are escalated in their thread after a minute (`+sla:1m`), and
+`/sandbox` shows what Slack would.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ async def run(port: int) -> int:
             poll_min_interval_seconds=5,
             poll_tick_seconds=1,
             delivery_tick_seconds=0.5,
+            escalation_tick_seconds=5,
             log_level="WARNING",
         )
         app = create_app(settings)
@@ -143,7 +145,8 @@ async def run(port: int) -> int:
             assert (await install(base, slack)).status_code == 200
             await connect_key(base, client, token=TOKEN, secret=SECRET)
             await client.ask("subscribe +thread", channel_id="C0LEADS")
-            await client.ask("subscribe calls +compact", channel_id="C0CALLS")
+            # Calls nobody takes within a minute get a reply in their thread mentioning @grace.
+            await client.ask("subscribe calls +compact +sla:1m +escalate:<@U2|grace>", channel_id="C0CALLS")
             webhook = (await client.ask("webhook"))["text"].split("```")[1]
             trickle = asyncio.create_task(leads(slack, wc, webhook.replace(settings.app_base_url, base), stop))
             print(f"WhatConverts for Slack demo: open {base}/sandbox", flush=True)

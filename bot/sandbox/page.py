@@ -49,6 +49,10 @@ body {{ margin: 0; font: 15px/1.46 Lato, -apple-system, "Segoe UI", Roboto, Helv
 .eph-note {{ color: #616061; font-size: 12px; margin-left: 6px; }}
 .slack-ephemeral {{ background: #f8f8f8; }}
 .thread-replies {{ color: #1264a3; font-size: 13px; font-weight: 700; }}
+.thread {{ border-left: 3px solid #e1e1e1; margin-top: 4px; }}
+.thread .slack-row.reply {{ padding: 4px 10px; }}
+.thread .avatar {{ width: 24px; height: 24px; font-size: 11px; border-radius: 4px; }}
+.thread-more {{ color: #616061; font-size: 12px; padding: 2px 10px; }}
 .empty {{ color: #616061; padding: 8px 20px; }}
 .composer {{ margin: 0 20px 6px; border: 1px solid #bbb; border-radius: 8px; display: flex; flex: none; }}
 .composer input {{ flex: 1; border: 0; font: inherit; padding: 11px 12px; border-radius: 8px; outline: none; }}

@@ -41,6 +41,7 @@ NO_ANSWER = "We had some trouble connecting. Try again?"
 COMMAND_CHARS = 4000
 SHOWN_MESSAGES = 30
 SHOWN_REPLIES = 5
+SHOWN_THREAD_REPLIES = 3
 
 
 def _row(body: str, *, extra: str = "", note: str = "", classes: str = "slack-row") -> str:
@@ -68,19 +69,34 @@ class Sandbox:
 
     def channel_html(self, channel: str) -> str:
         posted = self.slack.messages(channel, TEAM)
-        threads: dict[str, int] = {}
+        threads: dict[str, list[dict[str, Any]]] = {}
         for message in posted:
             if message.get("thread_ts"):
-                threads[message["thread_ts"]] = threads.get(message["thread_ts"], 0) + 1
+                threads.setdefault(message["thread_ts"], []).append(message)
         messages = [m for m in posted if not m.get("thread_ts")][-SHOWN_MESSAGES:]
         if not messages:
             return '<p class="empty">No leads yet: the first arrives within a few seconds.</p>'
         rows = []
         for m in messages:
-            count = threads.get(m["ts"], 0)
-            extra = f'<div class="thread-replies">{count} repl{"ies" if count > 1 else "y"}</div>' if count else ""
+            extra = self._thread_html(channel, threads.get(m["ts"], []))
             rows.append(_row(message_to_html(m, message_id=f"{channel}:{m['ts']}", names=self.names), extra=extra))
         return "".join(rows)
+
+    def _thread_html(self, channel: str, replies: list[dict[str, Any]]) -> str:
+        """Under a message, its reply count and its latest replies, as Slack's thread view shows them."""
+        if not replies:
+            return ""
+        count = len(replies)
+        shown = "".join(
+            _row(message_to_html(r, message_id=f"{channel}:{r['ts']}", names=self.names), classes="slack-row reply")
+            for r in replies[-SHOWN_THREAD_REPLIES:]
+        )
+        earlier = count - min(count, SHOWN_THREAD_REPLIES)
+        more = (
+            f'<div class="thread-more">{earlier} earlier repl{"ies" if earlier > 1 else "y"}</div>' if earlier else ""
+        )
+        head = f'<div class="thread-replies">{count} repl{"ies" if count > 1 else "y"}</div>'
+        return f'{head}<div class="thread">{more}{shown}</div>'
 
     def replies_html(self, channel: str) -> str:
         def row(reply: Reply) -> str:

@@ -20,10 +20,8 @@ from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
-from tests.support.connect import connect_key
-from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 from tests.support.settings import make_settings
-from tests.support.workers import Worker, worker_env
+from tests.support.workers import Worker, subscribe_channels, worker_env
 
 CHANNELS = ("C1", "C2", "C3")
 KILLS = 20
@@ -42,13 +40,7 @@ async def test_kill_dash_nine_and_restart_loses_nothing(
     installed: None, app_url: str, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
     sqlite_url: str, tmp_path: Path,
 ) -> None:  # fmt: skip
-    fake_wc.set_daily_limit(PROFILE_TOKEN, None)
-    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
-    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    for channel in CHANNELS:
-        fake_slack.add_channel("T1", channel, name=channel.lower())
-        await slack.ask("subscribe", channel_id=channel)
-    fake_slack.clear()
+    await subscribe_channels(app_url, slack, fake_slack, fake_wc, CHANNELS)
     # Short leases and claims so a killed process's work is taken over within seconds.
     env = worker_env(sqlite_url, fake_slack, fake_wc, POLL_LEASE_SECONDS="2", DELIVERY_CLAIM_SECONDS="1")
     log = tmp_path / "workers.log"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -556,6 +557,13 @@ valid_filters = st.builds(
     urgent=st.none() | _lead_filters,
     notify=st.frozensets(st.from_regex(r"[UW][A-Z0-9]{1,11}", fullmatch=True), max_size=3),
 )
+_targets = st.frozensets(st.from_regex(r"[UWS][A-Z0-9]{2,12}", fullmatch=True), min_size=1, max_size=10)
+valid_filters = valid_filters | st.builds(
+    dataclasses.replace,
+    valid_filters.filter(lambda f: f.digest is None),
+    sla=st.integers(1, 7 * 24 * 60).map(lambda m: timedelta(minutes=m)),
+    escalate=_targets,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -591,3 +599,128 @@ def test_grammar_shaped_text_parses_or_is_a_usage_error(text: str, f: Filters) -
     assert parse_subscription(tokenize(render(parsed)))[1] == parsed
     matches(parsed, lead())
     matches(f, lead())
+
+
+# --- escalation: +sla and +escalate -----------------------------------------------------------
+
+ADA = "<@U0ADA|ada>"
+SALES = "<!subteam^S0SALES|@sales-team>"
+
+
+@pytest.mark.parametrize(
+    ("text", "sla", "escalate", "rendered", "shown"),
+    [
+        (f"+sla:5m +escalate:{ADA}", 5, {"U0ADA"}, "+sla:5m +escalate:<@U0ADA|ada>", "+sla:5m +escalate:@ada"),
+        (f"+sla:90m +escalate:{ADA}", 90, {"U0ADA"}, "+sla:1h30m +escalate:<@U0ADA|ada>", "+sla:1h30m +escalate:@ada"),
+        (f"+sla:2h +escalate:{SALES}", 120, {"S0SALES"}, "+sla:2h +escalate:<!subteam^S0SALES|@sales-team>",
+         "+sla:2h +escalate:@sales-team"),
+        (f"+SLA:1H30M +escalate:{ADA},{SALES}", 90, {"U0ADA", "S0SALES"},
+         "+sla:1h30m +escalate:<!subteam^S0SALES|@sales-team>,<@U0ADA|ada>", "+sla:1h30m +escalate:@sales-team,@ada"),
+        (f"+escalate:{ADA} +sla:1m +escalate:<@W0BOB>", 1, {"U0ADA", "W0BOB"},
+         "+sla:1m +escalate:<@U0ADA|ada>,<@W0BOB>", "+sla:1m +escalate:@ada,<@W0BOB>"),  # no handle: its id
+        (f"sla:168h escalate:{ADA} escalate:{ADA}", 168 * 60, {"U0ADA"}, "+sla:168h +escalate:<@U0ADA|ada>",
+         "+sla:168h +escalate:@ada"),
+        ("+sla:15m +escalate:<@U0ADA> +escalate:<!subteam^S0SALES>", 15, {"U0ADA", "S0SALES"},
+         "+sla:15m +escalate:<!subteam^S0SALES>,<@U0ADA>", "+sla:15m +escalate:<!subteam^S0SALES>,<@U0ADA>"),
+        # The Home form hands kept options back HTML-escaped, as Slack escapes typed text.
+        ("+sla:15m +escalate:&lt;@U0ADA|ada&gt;", 15, {"U0ADA"}, "+sla:15m +escalate:<@U0ADA|ada>",
+         "+sla:15m +escalate:@ada"),
+        # A label that isn't a handle (typed by hand) isn't kept to be shown.
+        ("+sla:15m +escalate:&lt;@U0ADA|`boo`&gt;", 15, {"U0ADA"}, "+sla:15m +escalate:<@U0ADA>",
+         "+sla:15m +escalate:<@U0ADA>"),
+    ],
+)  # fmt: skip
+def test_sla_and_escalate(text: str, sla: int, escalate: set[str], rendered: str, shown: str) -> None:
+    parsed = filters(f"calls {text}")
+    assert parsed == Filters(lead_types=frozenset({"phone_call"}), sla=timedelta(minutes=sla), escalate=escalate)
+    assert render(parsed) == f"calls {rendered}"
+    assert render(parsed, shown=True) == f"calls {shown}"
+    again = parse_subscription(tokenize(render(parsed)))[1]
+    assert again == parsed and again.escalate_names == parsed.escalate_names
+    stored = from_json(to_json(parsed))
+    assert stored == parsed and stored.escalate_names == parsed.escalate_names
+    assert json.loads(to_json(parsed))["sla"] == sla
+    assert matches(parsed, lead())  # escalation doesn't change which leads match
+
+
+def test_handles_only_label_an_escalation() -> None:
+    """Two subscriptions naming the same people are the same, whatever their handles were then."""
+    assert filters(f"+sla:5m +escalate:{ADA}") == filters("+sla:5m +escalate:<@U0ADA|ada-renamed>")
+    stored = json.loads(to_json(filters(f"+sla:5m +escalate:{ADA}")))
+    stored["escalate_names"] = {"U0ADA": "not a handle!", "U0OTHER": "x"}
+    assert from_json(json.dumps(stored)).escalate_names == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "reason"),
+    [
+        (f"+escalate:{ADA}", "+escalate:&lt;@U0ADA|ada&gt;", "`+escalate` needs `+sla`"),
+        ("+sla:5m", "+sla:5m", "`+sla` needs `+escalate`"),
+        (f"+sla:0m +escalate:{ADA}", "+sla:0m", "1 minute to 7 days"),
+        (f"+sla:30s +escalate:{ADA}", "+sla:30s", "like 5m, 90m, 2h or 1h30m"),
+        (f"+sla:169h +escalate:{ADA}", "+sla:169h", "1 minute to 7 days"),
+        (f"+sla:10081m +escalate:{ADA}", "+sla:10081m", "1 minute to 7 days"),
+        (f"+sla:1d +escalate:{ADA}", "+sla:1d", "like 5m"),
+        (f"+sla:-5m +escalate:{ADA}", "+sla:-5m", "like 5m"),
+        (f"+sla:5 +escalate:{ADA}", "+sla:5", "like 5m"),
+        (f"+sla:30m30m +escalate:{ADA}", "+sla:30m30m", "like 5m"),
+        (f"+sla:5m +sla:10m +escalate:{ADA}", "+sla:10m", "contradicts an earlier `+sla`"),
+        (f"+sla +escalate:{ADA}", "+sla", "needs a value"),
+        ("+sla:5m +escalate:", "+escalate:", "needs a value"),
+        ("+sla:5m +escalate:@ada", "+escalate:@ada", "autocomplete"),  # a name Slack didn't resolve
+        ("+sla:5m +escalate:ada", "+escalate:ada", "autocomplete"),
+        ("+sla:5m +escalate:<#C0123|sales>", "+escalate:&lt;#C0123|sales&gt;", "autocomplete"),
+        ("+sla:5m +escalate:<!channel>", "+escalate:&lt;!channel&gt;", "never @channel, @here or @everyone"),
+        ("+sla:5m +escalate:<!here|here>", "+escalate:&lt;!here|here&gt;", "never @channel"),
+        ("+sla:5m +escalate:<!everyone>", "+escalate:&lt;!everyone&gt;", "never @channel"),
+        ("+sla:5m +escalate:<@U0ADA>,<!here>", "+escalate:&lt;@U0ADA&gt;,&lt;!here&gt;", "never @channel"),
+        ("+sla:5m +escalate:<@U0ADA>,", "+escalate:&lt;@U0ADA&gt;,", "autocomplete"),
+        ("+sla:5m +escalate:<@U0ADA>x", "+escalate:&lt;@U0ADA&gt;x", "separate people and groups with commas"),
+        ("+sla:5m +escalate:<@u0ada>", "+escalate:&lt;@u0ada&gt;", "autocomplete"),
+        ("+sla:5m +escalate:<https://x.co>", "+escalate:&lt;https://x.co&gt;", "autocomplete"),
+        (f"-sla:5m +escalate:{ADA}", "-sla:5m", "can't be used with -"),
+        (f"+sla:5m -escalate:{ADA}", "-escalate:&lt;@U0ADA|ada&gt;", "can't be used with -"),
+        (f"+sla:5m +urgent:escalate:{ADA}", "+urgent:escalate:&lt;@U0ADA|ada&gt;", "inside +urgent"),
+        (f"+digest:09:00 +sla:5m +escalate:{ADA}", "+escalate:&lt;@U0ADA|ada&gt;", "`+digest` subscription posts none"),
+        ("+sla:5m +escalate:" + ",".join(f"<@U0{n:03d}>" for n in range(11)), "+escalate:", "at most 10"),
+    ],
+)
+def test_bad_sla_or_escalate_is_named_with_an_example(text: str, named: str, reason: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    message = caught.value.message
+    assert f"`{named}" in message and reason in message, message
+    assert "Example: `/whatconverts subscribe +sla:15m +escalate:@ada" in message
+    assert "<" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sla": timedelta(minutes=5)},
+        {"escalate": frozenset({"U0ADA"})},
+        {"sla": timedelta(seconds=90), "escalate": frozenset({"U0ADA"})},
+        {"sla": timedelta(days=8), "escalate": frozenset({"U0ADA"})},
+        {"sla": 5, "escalate": frozenset({"U0ADA"})},
+        {"sla": timedelta(minutes=5), "escalate": frozenset({"C0123"})},
+        {"sla": timedelta(minutes=5), "escalate": frozenset({"<@U0ADA>"})},
+        {"sla": timedelta(minutes=5), "escalate": frozenset({"U0ADA"}), "digest": time(9)},
+    ],
+)
+def test_filters_refuse_an_escalation_that_cant_be_typed(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Filters(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ['{"v": 1, "sla": "5m", "escalate": ["U0ADA"]}', '{"v": 1, "sla": true, "escalate": ["U0ADA"]}',
+     '{"v": 1, "sla": 5}', '{"v": 1, "escalate": ["U0ADA"]}', '{"v": 1, "sla": 5, "escalate": "U0ADA"}'],
+)  # fmt: skip
+def test_from_json_refuses_a_bad_escalation(stored: str) -> None:
+    with pytest.raises(ValueError):
+        from_json(stored)
+
+
+def test_filters_without_escalation_store_what_they_stored_before() -> None:
+    assert "sla" not in json.loads(to_json(filters("calls +quiet:22:00-07:00")))

@@ -19,17 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.alerts.delivery import Sender
-from bot.alerts.filters import Filters, to_json
+from bot.alerts.filters import Filters
 from bot.alerts.poller import LOOKBACK, Poller
-from bot.app import build_services
-from storage import connections, polling, subscriptions
-from storage.db import transaction
-from storage.migrate import upgrade
-from tests.fakes.slack import FakeSlack
-from tests.fakes.whatconverts import FakeWhatConverts
-from tests.support.constants import CLIENT_ID, CLIENT_SECRET, PROFILE_SECRET, PROFILE_TOKEN
-from tests.support.install import seed_installation
-from tests.support.settings import make_settings
+from tests.support.model import standalone
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LATE_MAX = int(LOOKBACK.total_seconds()) - 1
@@ -46,59 +38,41 @@ actions = st.lists(
 
 
 async def run(steps: list[tuple], traveller: time_machine.Coordinates, db: Path) -> tuple[Counter[int], set[int]]:
-    with FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as slack, FakeWhatConverts() as wc:
-        slack.add_team("T1")
-        wc.add_profile_key(PROFILE_TOKEN, PROFILE_SECRET)
-        url = f"sqlite+aiosqlite:///{db}"
-        await asyncio.to_thread(upgrade, url)
-        services = build_services(make_settings(url, slack, wc))
-        try:
-            await seed_installation(services, slack, expires_in=10**6)
-            async with transaction(services.sessions) as session:
-                conn = await connections.create_connection(
-                    session, team_id="T1", label="main", kind="api_key", owner_user_id="U1",
-                    api_token=PROFILE_TOKEN, api_secret=PROFILE_SECRET,
-                )  # fmt: skip
-                await subscriptions.create_subscription(
-                    session, team_id="T1", connection_id=conn.id, channel_id="C1", filters_json=to_json(Filters()),
-                    created_by="U1", start_at=START,
-                )  # fmt: skip
-            poller, sender = Poller(services, owner="model"), Sender(services, owner="model", spacing=0.0)
-            eligible: set[int] = set()
+    async with standalone(db, start=START, channels=[("C1", Filters())]) as app:
+        slack, wc, services = app.slack, app.wc, app.services
+        poller, sender = Poller(services, owner="model"), Sender(services, owner="model", spacing=0.0)
+        eligible: set[int] = set()
 
-            def add(late: int, spam: bool) -> None:
-                created = datetime.now(UTC) - timedelta(seconds=late)
-                lead = wc.add_lead(date_created=created, spam=spam)
-                if created.replace(microsecond=0) >= START and not spam:
-                    eligible.add(lead["lead_id"])
+        def add(late: int, spam: bool) -> None:
+            created = datetime.now(UTC) - timedelta(seconds=late)
+            lead = wc.add_lead(date_created=created, spam=spam)
+            if created.replace(microsecond=0) >= START and not spam:
+                eligible.add(lead["lead_id"])
 
-            async def poll() -> None:
-                async with transaction(services.sessions) as session:
-                    await polling.reschedule(session, connection_id=conn.id, next_run_at=datetime.now(UTC))
-                await poller.tick()
+        async def poll() -> None:
+            await app.poll_due(datetime.now(UTC))
+            await poller.tick()
 
-            for step in steps:
-                if step[0] == "lead":
-                    add(step[1], step[2])
-                elif step[0] == "same-second burst":
-                    for _ in range(step[1]):
-                        add(0, False)
-                elif step[0] == "wait":
-                    traveller.shift(step[1])
-                else:
-                    await poll()
-            await poll()  # every lead so far is late by less than the lookback: this poll sees it
-            while (await sender.tick()).claimed:
-                pass
-            posted = Counter(
-                int(m)
-                for message in slack.messages("C1")
-                for m in re.findall(r"Lead #(\d+) · ", repr(message.get("blocks")))
-            )
-            slack.assert_no_refusals()  # every card of every generated lead is one Slack accepts
-            return posted, eligible
-        finally:
-            await services.aclose()
+        for step in steps:
+            if step[0] == "lead":
+                add(step[1], step[2])
+            elif step[0] == "same-second burst":
+                for _ in range(step[1]):
+                    add(0, False)
+            elif step[0] == "wait":
+                traveller.shift(step[1])
+            else:
+                await poll()
+        await poll()  # every lead so far is late by less than the lookback: this poll sees it
+        while (await sender.tick()).claimed:
+            pass
+        posted = Counter(
+            int(m)
+            for message in slack.messages("C1")
+            for m in re.findall(r"Lead #(\d+) · ", repr(message.get("blocks")))
+        )
+        slack.assert_no_refusals()  # every card of every generated lead is one Slack accepts
+        return posted, eligible
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

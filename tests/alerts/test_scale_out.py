@@ -14,10 +14,8 @@ from bot.config import Settings
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
-from tests.support.connect import connect_key
-from tests.support.constants import PROFILE_SECRET, PROFILE_TOKEN
 from tests.support.settings import make_settings
-from tests.support.workers import Worker, worker_env
+from tests.support.workers import Worker, subscribe_channels, worker_env
 
 CHANNELS = ("C1", "C2", "C3")
 LEADS = 12
@@ -43,13 +41,7 @@ async def test_every_lead_once_and_paced(
     processes: int, installed: None, app_url: str, slack: SlackClient, fake_slack: FakeSlack,
     fake_wc: FakeWhatConverts, postgres_url: str, tmp_path: Path,
 ) -> None:  # fmt: skip
-    fake_wc.set_daily_limit(PROFILE_TOKEN, None)
-    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")
-    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
-    for channel in CHANNELS:
-        fake_slack.add_channel("T1", channel, name=channel.lower())
-        assert "now gets new leads" in (await slack.ask("subscribe", channel_id=channel))["text"]
-    fake_slack.clear()
+    await subscribe_channels(app_url, slack, fake_slack, fake_wc, CHANNELS)
     fake_slack.enforce_channel_rate(1.0)
     env = worker_env(postgres_url, fake_slack, fake_wc)
     workers = [Worker(env, tmp_path / f"worker{i}.log") for i in range(processes)]

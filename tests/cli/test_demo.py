@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -74,3 +75,19 @@ async def test_sandbox_in_a_real_browser_is_the_readme_picture(tmp_path: Path) -
     assert not re.search(r":[a-z][a-z0-9_+-]*:", shown), shown
     assert not re.search(r"[#@](C0|U)[A-Z0-9]+\b", shown), shown
     assert picture.stat().st_size > 10_000
+
+
+def test_demo_escalates_a_call_nobody_takes_in_its_thread() -> None:
+    """#calls is subscribed with `+sla:1m +escalate:@grace`: a minute after a call's card, a reply in its thread."""
+    deadline = time.monotonic() + 150
+    with running_demo() as demo:
+        while time.monotonic() < deadline:
+            calls = httpx.get(f"{demo.url}/sandbox/state", timeout=5).json()["channels"]["C0CALLS"]
+            if 'class="thread"' in calls:
+                break
+            time.sleep(1)
+        code, err = demo.stop()
+
+    assert 'class="thread"' in calls, "no escalation within 150 s"
+    assert "Nobody has taken this lead 1 min after it arrived." in calls and "@grace" in calls
+    assert code == 0, err

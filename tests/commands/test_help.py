@@ -51,8 +51,19 @@ async def test_help_subscribe_lists_the_whole_grammar(installed: None, slack: Sl
     for token in ("`-calls`", "`all`", 'profile:"Main Site"', "`profile:12345`", "`account:Acme`", "`connection:acme`",
                   "`+spam`", "`+duplicates`", "`+compact`", "`+thread`", "`+digest:09:00`", "`+quiet:20:00-08:00`",
                   "`+urgent:calls`", "`+urgent:source:google`", "posts once", "`@me`", "`+notify:@ada`",
-                  "`unsubscribe @me`"):  # fmt: skip
+                  "`unsubscribe @me`", "`+sla:15m +escalate:@ada`", "`+escalate:@ada,@sales-team`"):  # fmt: skip
         assert token in grammar, token
+
+
+# People and user groups as Slack sends them once picked from autocomplete (the manifest sets should_escape).
+MENTIONS = {"ada": "<@U0ADA|ada>", "sales-team": "<!subteam^S0SALES|@sales-team>"}
+
+
+def as_slack_sends(example: str) -> str:
+    def mentions(token: re.Match[str]) -> str:
+        return re.sub(r"(?<![<|])@([\w.-]+)", lambda name: MENTIONS[name[1]], token[0])
+
+    return re.sub(r"\+escalate:\S+", mentions, example)
 
 
 async def test_every_example_in_help_parses(installed: None, slack: SlackClient) -> None:
@@ -64,7 +75,7 @@ async def test_every_example_in_help_parses(installed: None, slack: SlackClient)
     people = Names(channels={}, users={"U0ADA": "ada", "U0BEA": "bea"})
     for example in examples:
         # As Slack sends it: `@ada` picked from the autocomplete arrives as `<@U0ADA|ada>`.
-        channel, _ = filters.parse_subscription(tokenize(escape_command(example, people)))
+        channel, _ = filters.parse_subscription(tokenize(as_slack_sends(escape_command(example, people))))
         # `#sales` as typed (Slack's autocomplete makes it a link), or `@me`.
         assert channel is None or channel.name or channel.user == "me"
 

@@ -90,6 +90,7 @@ async def test_any_number_of_days_up_to_thirty(
         ("stats frobs", "I can't use `frobs` in `stats`: it isn't a lead type, filter or channel."),
         ("leads +digest:09:00", "`+digest` is for subscriptions (how their cards post); `leads` only picks leads."),
         ("stats calls +quiet:20:00-08:00 +urgent:calls", "`+quiet` is for subscriptions"),
+        ("leads +sla:5m +escalate:<@U2|grace>", "`+sla` is for subscriptions"),
         ("leads <#C1|leads>", "`leads` answers here, only for you: leave the channel out."),
     ],
 )

@@ -126,6 +126,21 @@ async def test_an_answer_through_the_response_url_shows_once_it_arrives(sandbox:
     assert "later" in sandbox.replies_html("C0CALLS")
 
 
+async def test_thread_replies_show_under_their_message(sandbox: Sandbox, bot: AsyncWebClient) -> None:
+    card = await bot.chat_postMessage(channel="C0CALLS", text="A lead card")
+    await bot.chat_postMessage(channel="C0CALLS", text="Another card")
+    for n in range(1, 5):
+        await bot.chat_postMessage(channel="C0CALLS", thread_ts=card["ts"], text=f":alarm_clock: reply {n} <@U2>")
+
+    shown = sandbox.channel_html("C0CALLS")
+
+    head, other = shown.split("Another card")
+    assert "4 replies" in head and "1 earlier reply" in head  # the three latest, under their card
+    assert "reply 1" not in head and all(f"reply {n} " in head for n in (2, 3, 4)) and "⏰" in head
+    assert '<span class="slack-mention">@grace</span>' in head  # names, as Slack shows mentions
+    assert "repl" not in other  # the other card has no thread
+
+
 # --- button presses ---------------------------------------------------------------------------------
 
 

@@ -6,13 +6,39 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
-from tests.support.constants import CLIENT_ID, CLIENT_SECRET, ENCRYPTION_KEY, SIGNING_SECRET
+from tests.support.connect import connect_key
+from tests.support.constants import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ENCRYPTION_KEY,
+    PROFILE_SECRET,
+    PROFILE_TOKEN,
+    SIGNING_SECRET,
+)
 
 SCRIPT = str(Path(sys.executable).parent / "whatconverts-slack")
+
+
+async def subscribe_channels(
+    app_url: str, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts, channels: Sequence[str],
+    options: str = "",
+) -> None:  # fmt: skip
+    """Before starting workers: the profile key connected (quota unlimited) and each channel subscribed
+    (`subscribe <options>`); Slack's record of all that cleared."""
+    fake_wc.set_daily_limit(PROFILE_TOKEN, None)
+    fake_wc.add_lead(date_created="2020-01-01T00:00:00Z")  # history: names the profile, never delivered
+    await connect_key(app_url, slack, token=PROFILE_TOKEN, secret=PROFILE_SECRET)
+    for channel in channels:
+        fake_slack.add_channel("T1", channel, name=channel.lower())
+        reply = await slack.ask(f"subscribe {options}".strip(), channel_id=channel)
+        assert "now gets new leads" in reply["text"], reply["text"]
+    fake_slack.clear()
 
 
 def worker_env(database_url: str, slack: FakeSlack, wc: FakeWhatConverts, **extra: str) -> dict[str, str]:
