@@ -1,4 +1,6 @@
-"""Time to ack: 50 concurrent signed slash commands and 50 concurrent block actions (target p99 ≤ 200 ms).
+"""Time to ack: 50 concurrent signed slash commands, 50 concurrent block actions ("Quotable") and 50
+concurrent claim presses ("I'll take it" on one card: one wins, the others are told who has it)
+(target p99 ≤ 200 ms each).
 
 The app runs as `whatconverts-slack serve` in its own process, against the loopback fakes; the
 load generator (in this process) measures from sending each signed request to its HTTP answer.
@@ -39,6 +41,10 @@ async def main() -> list[tuple[str, list[float]]]:
             post.params, ids.ACTION_LEAD_QUOTABLE, user_id="U2", message_ts=message["ts"],
             response_url=s.slack.response_url(),
         )  # fmt: skip
+        claim = message_press(
+            post.params, ids.ACTION_LEAD_CLAIM, user_id="U2", message_ts=message["ts"],
+            response_url=s.slack.response_url(),
+        )  # fmt: skip
         env = worker_env(s.database_url, s.slack, s.wc, LOG_LEVEL="WARNING")
         commands = [
             dict(
@@ -51,6 +57,7 @@ async def main() -> list[tuple[str, list[float]]]:
             for t in COMMANDS
         ]
         action = dict(zip(("body", "content_type"), interaction_body(press), strict=True))
+        claims = dict(zip(("body", "content_type"), interaction_body(claim), strict=True))
         with tempfile.TemporaryDirectory() as tmp:
             async with app_process(env, Path(tmp) / "app.log") as base:
                 spec = {
@@ -62,6 +69,7 @@ async def main() -> list[tuple[str, list[float]]]:
                         {"name": "warm-up", "concurrency": 10, "requests": commands},
                         {"name": "slash commands", "concurrency": CONCURRENCY, "requests": commands},
                         {"name": "block actions", "concurrency": CONCURRENCY, "requests": [action]},
+                        {"name": "claim presses", "concurrency": CONCURRENCY, "requests": [claims]},
                     ],
                 }
                 results = await run_json("bench.loadgen", spec=spec)

@@ -7,12 +7,16 @@ digests and the notes under a card take them from a `Locale`.
 Phone numbers come from leads, so from strangers: only text that looks like a phone number and
 that `phonenumbers` reads as a valid number is reformatted and linked (`tel:` + E.164, digits and
 "+" only). Anything else is returned as given, for the caller to escape; it never builds a link.
+
+Spans of time (how long a lead waited before someone took it) read as "3 min", "2 h 5 min",
+"1 d 4 h": whole units, rounded down, never "0 min".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import phonenumbers
@@ -182,3 +186,23 @@ def example_phone(country: str) -> str | None:
     """A made-up number of `country` as its cards would show it ('(201) 555-0123' for US)."""
     number = phonenumbers.example_number(country)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL) if number else None
+
+
+# --------------------------------------------------------------------------- spans of time
+
+UNDER_A_MINUTE = "under a minute"
+
+
+def elapsed(span: timedelta) -> str:
+    """timedelta(minutes=3, seconds=40) → '3 min'; '2 h 5 min', '1 d 4 h'; 'under a minute' below one
+    (a negative span, from two clocks a little apart, reads as none)."""
+    minutes = int(max(span.total_seconds(), 0) // 60)
+    if minutes < 1:
+        return UNDER_A_MINUTE
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -41,6 +41,10 @@ ACTION_LEAD_QUOTABLE = "lead_quotable"
 ACTION_LEAD_NOT_QUOTABLE = "lead_not_quotable"
 ACTION_LEAD_VALUE = "lead_value"
 ACTION_LEAD_SPAM = "lead_spam"  # no longer on cards (W1); older cards still carry it
+# Speed to lead: take a lead from its card, give it back, or hand it to someone (a users_select).
+ACTION_LEAD_CLAIM = "lead_claim"
+ACTION_LEAD_RELEASE = "lead_release"
+ACTION_LEAD_HAND_OVER = "lead_hand_over"
 BLOCK_LEAD_ACTIONS = "lead_actions"
 
 # App Home buttons

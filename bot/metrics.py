@@ -57,6 +57,12 @@ class Metrics:
         self.cards_updated = Counter(
             "whatconverts_cards_updated", "Lead cards edited in place after the lead changed", registry=self.registry
         )
+        self.lead_claims = Counter(
+            "whatconverts_lead_claims",
+            "Leads taken, released and handed over from their cards",
+            ["action"],
+            registry=self.registry,
+        )
         self.webhooks = Counter(
             "whatconverts_webhooks", "WhatConverts webhook posts, by outcome", ["outcome"], registry=self.registry
         )

@@ -282,7 +282,14 @@ async def claim(
             status=case((Delivery.status.in_(("sent", "updating")), "updating"), else_="sending"),
             claimed_by=owner,
             claim_until=now + ttl,
-            attempts=Delivery.attempts + 1,
+            # A new edit of a posted card (each claim, release or change of the lead) counts its own
+            # attempts; a retried one (its last try left an error) goes on counting toward the bound.
+            attempts=case(
+                (and_(Delivery.status == "sent", Delivery.last_error.is_(None)), 1), else_=Delivery.attempts + 1
+            ),
+            # The send draws the card as it is now; whoever asks for a redraw from here on (a claim
+            # taken mid-send) sets this again, and the mark keeps it for one more edit.
+            needs_update=False,
         )
         .returning(Delivery)
     )
@@ -374,7 +381,8 @@ async def mark_many_sent(session: AsyncSession, marks: Sequence[dict[str, Any]],
             claim_until=None,
             last_error=None,
             shown_json=bindparam("m_shown"),
-            needs_update=table.c.lead_json != bindparam("m_shown"),
+            # Due again if the lead changed meanwhile, or a redraw was asked for during the send.
+            needs_update=or_(table.c.needs_update, table.c.lead_json != bindparam("m_shown")),
         )
     )
     params = [
@@ -436,9 +444,14 @@ async def mark_retry(
     uncertain: bool = False,
     refund_attempt: bool = False,
 ) -> None:
-    """Try again at `at`; a rate-limit wait (`refund_attempt`) doesn't use up one of the bounded attempts."""
+    """Try again at `at`; a rate-limit wait (`refund_attempt`) doesn't use up one of the bounded attempts.
+
+    An edit stays an edit (its card is posted: back to `sent`, due for an update), never a new post.
+    """
+    editing = Delivery.status == "updating"
     values: dict[str, Any] = {
-        "status": "pending",
+        "status": case((editing, "sent"), else_="pending"),
+        "needs_update": case((editing, True), else_=Delivery.needs_update),
         "next_attempt_at": at,
         "claimed_by": None,
         "claim_until": None,

@@ -26,6 +26,8 @@ BUILT_ON_EDGES += ("bot.app", "bot.scheduler", "bot.sandbox")
 BUILDERS = (
     "bot.alerts.cards",
     "bot.alerts.changes",
+    "bot.alerts.claim_messages",
+    "bot.alerts.speed",
     "bot.alerts.value_modal",
     "bot.alerts.digest_messages",
     "bot.alerts.escalation_messages",

@@ -28,9 +28,10 @@ from bot.slack.permissions import Actor, require_member
 from bot.whatconverts import paths as wc_paths
 from bot.whatconverts.client import WhatConvertsError, WhatConvertsQuotaExceeded
 from bot.whatconverts.leads import Lead
+from storage import claims as claim_store
 from storage import outbox
 from storage.db import transaction
-from storage.models import Connection, Delivery
+from storage.models import Connection, Delivery, LeadClaim
 
 WRITE_SCOPE = "write_leads"
 
@@ -43,6 +44,14 @@ def can_write(connection: Connection) -> bool:
 def grants_write(kind: str, oauth_scopes: str | None) -> bool:
     """`can_write` from the two columns it needs (the sender reads just those, not the credentials)."""
     return kind != "oauth" or WRITE_SCOPE in (oauth_scopes or "").replace(",", " ").split()
+
+
+def claim_shown(claim: LeadClaim | None) -> cards.CardClaim | None:
+    """A claim as its cards draw it: who has it, who was first and how long after the lead arrived."""
+    if claim is None:
+        return None
+    taken_after = claim.first_claimed_at - claim.arrived_at
+    return cards.CardClaim(holder=claim.claimed_by, first_by=claim.first_claimed_by, taken_after=taken_after)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,8 @@ async def apply(
                 lead_json=json.dumps(lead.raw, separators=(",", ":"), default=str),
                 notes_json=json.dumps(notes),
             )
+            # Redrawn whole, so the claim stays on it.
+            claim = await claim_store.get(session, team_id=delivery.team_id, lead_id=delivery.lead_id)
         message = cards.lead_card(
             lead,
             compact=context.compact,
@@ -125,6 +136,8 @@ async def apply(
             notes=notes,
             locale=settings.locale_of(context.connection),
             notify=context.notify,
+            claims=True,
+            claim=claim_shown(claim),
         )
         try:
             await client.chat_update(channel=delivery.card_channel, ts=delivery.message_ts or "", **message)

@@ -4,20 +4,29 @@ Builders here are pure (STYLE.md rule 5): they take a `Lead` and plain data and 
 `{"text": …, "blocks": […]}`. Every piece of lead text is untrusted (web forms are filled in by
 strangers), so it is cleaned, passed through `escape_mrkdwn` and then cut to Block Kit's limits with
 `truncate`; links are only built from URLs `safe_url` accepts.
+
+Who has the lead ("I'll take it") comes in as plain data (`CardClaim`), never looked up here: the
+card says who claimed it and how long after it arrived, and its buttons follow (take it, or
+release it and hand it over).
+
+Why one module: every block of a card (fields, excerpt, notes, claim, buttons, the spam and sample
+variants) shares one set of cleaning, escaping and Block Kit limit rules, and is read together
+when one of them changes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot import ids
-from bot.formats import DEFAULT, Locale, phone
+from bot.formats import DEFAULT, Locale, elapsed, phone
 from bot.formats import money as _money
 from bot.slack.blocks import cut
-from bot.slack.escape import escape_mrkdwn, safe_url
+from bot.slack.escape import escape_mrkdwn, mention, safe_url
 from bot.whatconverts.leads import EARLIEST, LATEST, MAX_CALL_SECONDS, Lead
 
 TYPE_LABELS: dict[str, tuple[str, str]] = {
@@ -234,26 +243,69 @@ def _notes(notes: Sequence[str]) -> dict | None:
     return {"type": "context", "elements": [_mrkdwn(truncate(n, MAX_CONTEXT_TEXT)) for n in kept]}
 
 
-def _button(label: str, action_id: str, lead: Lead) -> dict:
-    return {
+@dataclass(frozen=True)
+class CardClaim:
+    """Who has the lead, as its card shows it: `holder` now (None once released), who claimed it
+    first, and how long after its first card arrived that was."""
+
+    holder: str | None
+    first_by: str
+    taken_after: timedelta
+
+
+CLAIM_LABEL = "I'll take it"
+RELEASE_LABEL = "Release"
+HAND_OVER_LABEL = "Hand over to…"
+
+
+def claim_line(claim: CardClaim) -> str:
+    """'Claimed by <@U2> · 3 min after it arrived' (and who was first, once it changed hands)."""
+    assert claim.holder is not None
+    after = f"{elapsed(claim.taken_after)} after it arrived"
+    if claim.holder == claim.first_by:
+        return f":raising_hand: Claimed by {mention(claim.holder)} · {after}"
+    return f":raising_hand: Claimed by {mention(claim.holder)} · first claimed by {mention(claim.first_by)} {after}"
+
+
+def _claimed(claim: CardClaim | None) -> dict | None:
+    if claim is None or claim.holder is None:
+        return None
+    return {"type": "context", "elements": [_mrkdwn(truncate(claim_line(claim), MAX_CONTEXT_TEXT))]}
+
+
+def _button(label: str, action_id: str, lead: Lead, *, style: str | None = None) -> dict:
+    button = {
         "type": "button",
         "text": _plain(label, MAX_BUTTON_TEXT),
         "action_id": action_id,
         "value": str(lead.lead_id),
     }
+    if style:
+        button["style"] = style
+    return button
 
 
-def _actions(lead: Lead) -> dict:
-    # Only what the API can edit (platform truth W1); spam is marked in WhatConverts itself.
-    return {
-        "type": "actions",
-        "block_id": ids.BLOCK_LEAD_ACTIONS,
-        "elements": [
+def _claim_controls(lead: Lead, claim: CardClaim | None) -> list[dict]:
+    if claim is None or claim.holder is None:
+        return [_button(CLAIM_LABEL, ids.ACTION_LEAD_CLAIM, lead, style="primary")]
+    hand_over = {
+        "type": "users_select",
+        "action_id": ids.ACTION_LEAD_HAND_OVER,
+        "placeholder": _plain(HAND_OVER_LABEL, MAX_BUTTON_TEXT),
+    }
+    return [_button(RELEASE_LABEL, ids.ACTION_LEAD_RELEASE, lead), hand_over]
+
+
+def _actions(lead: Lead, *, write: bool, claims: bool, claim: CardClaim | None) -> dict | None:
+    elements = _claim_controls(lead, claim) if claims else []
+    if write:
+        # Only what the API can edit (platform truth W1); spam is marked in WhatConverts itself.
+        elements += [
             _button("Quotable", ids.ACTION_LEAD_QUOTABLE, lead),
             _button("Not quotable", ids.ACTION_LEAD_NOT_QUOTABLE, lead),
             _button("Add value", ids.ACTION_LEAD_VALUE, lead),
-        ],
-    }
+        ]
+    return {"type": "actions", "block_id": ids.BLOCK_LEAD_ACTIONS, "elements": elements} if elements else None
 
 
 def _origin(lead: Lead) -> str:
@@ -313,11 +365,16 @@ def lead_card(
     notes: Sequence[str] = (),
     locale: Locale = DEFAULT,
     notify: Sequence[str] = (),
+    claims: bool = False,
+    claim: CardClaim | None = None,
 ) -> dict:
     """The message for one lead; `notes` are already-safe mrkdwn lines of our own (e.g. who marked it).
 
     `locale` is the connection's currency and country; `notify` the user ids the card is for (it
-    mentions them, `+notify`). A spam lead gets the folded spam card, which mentions nobody.
+    mentions them, `+notify`). `actions` adds the buttons that write to WhatConverts; `claims` the
+    claim controls ("I'll take it", or Release and a hand-over picker while `claim` has a holder);
+    `claim` adds the line saying who has it. A spam lead gets the folded spam card, which mentions
+    nobody and has no buttons.
     """
     if lead.spam:
         return _spam_card(lead)
@@ -333,9 +390,9 @@ def lead_card(
             *_fields(lead, locale),
             *(b for b in (_excerpt(lead), _links(lead)) if b),
         ]
-    blocks = [body[0], *(b for b in (for_line,) if b), *body[1:], _context(lead), *(b for b in (_notes(notes),) if b)]
-    if actions:
-        blocks.append(_actions(lead))
+    controls = _actions(lead, write=actions, claims=claims, claim=claim)
+    extra = (b for b in (_notes(notes), _claimed(claim), controls) if b)
+    blocks = [body[0], *(b for b in (for_line,) if b), *body[1:], _context(lead), *extra]
     text = _fallback(lead, locale)
     if also:
         text = truncate(text, MAX_FALLBACK_TEXT - len(also)) + also

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formats
 from bot.alerts import cards, changes, filters, overlap, personal, routing
-from bot.alerts.card_actions import grants_write
+from bot.alerts.card_actions import claim_shown, grants_write
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.blocks import destination
@@ -55,6 +55,7 @@ from bot.slack.escape import escape_mrkdwn
 from bot.slack.notify import notify
 from bot.slack.tokens import as_bot
 from bot.whatconverts.leads import Lead
+from storage import claims as claim_store
 from storage import connections as connection_store
 from storage import escalations as escalation_store
 from storage import outbox, problems
@@ -215,6 +216,8 @@ class Sender:
             access = await connection_store.card_settings(
                 session, connection_ids=sorted({s.connection_id for s in subs.values()})
             )
+            # Read after the claim above: a claim taken from here on flags these rows for one more edit.
+            held = await claim_store.of_leads(session, leads={(d.team_id, d.lead_id) for d in claimed})
         report.claimed = len(claimed)
         writable = {
             sub_id: grants_write(a.kind, a.oauth_scopes)
@@ -242,6 +245,7 @@ class Sender:
                     locale=locales.get(d.subscription_id, formats.DEFAULT),
                     others=merged.get(d.id or 0, []),
                     gone=gone,
+                    claim=claim_shown(held.get((d.team_id, d.lead_id))),
                 )
                 for d in claimed
             ),
@@ -269,6 +273,7 @@ class Sender:
         locale: formats.Locale,
         others: Sequence[Subscription] = (),
         gone: dict[tuple[str, str], str] | None = None,
+        claim: cards.CardClaim | None = None,
     ) -> None:
         assert delivery.id is not None
         if subscription is None:
@@ -290,7 +295,7 @@ class Sender:
         lead = Lead.from_api(json.loads(delivery.lead_json))
         if delivery.status == "updating":
             await self._edit(
-                delivery, subscription, options, lead, slot, client, report, actions=actions, locale=locale
+                delivery, subscription, options, lead, slot, client, report, actions=actions, locale=locale, claim=claim
             )
             return
         if overlap.held_quietly(subscription, rules, merged, lead, utcnow()):
@@ -298,7 +303,15 @@ class Sender:
                 await outbox.hold(session, delivery_id=delivery.id, owner=self.owner, reason="quiet")
             report.held += 1
             return
-        message = cards.lead_card(lead, compact=options.compact, actions=actions, locale=locale, notify=options.notify)
+        message = cards.lead_card(
+            lead,
+            compact=options.compact,
+            actions=actions,
+            locale=locale,
+            notify=options.notify,
+            claims=True,
+            claim=claim,
+        )
         await self._wait_for(slot, delivery)
         async with self._semaphore:
             await self._keep_gap(delivery)
@@ -406,12 +419,21 @@ class Sender:
         *,
         actions: bool,
         locale: formats.Locale,
+        claim: cards.CardClaim | None,
     ) -> None:
-        """The lead changed after its card was posted: edit the card, and say what changed in thread."""
+        """The lead (or who has it) changed after its card was posted: edit the card, and say what
+        changed in the lead in thread."""
         assert delivery.id is not None
         notes = json.loads(delivery.notes_json or "[]")
         message = cards.lead_card(
-            lead, compact=options.compact, actions=actions, notes=notes, locale=locale, notify=options.notify
+            lead,
+            compact=options.compact,
+            actions=actions,
+            notes=notes,
+            locale=locale,
+            notify=options.notify,
+            claims=True,
+            claim=claim,
         )
         await self._wait_for(slot, delivery)
         await self._keep_gap(delivery)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.alerts.cards import TYPE_LABELS, lead_card, money
+from bot.alerts.speed import Speed, speed_lines
 from bot.commands.lead_messages import summarize
 from bot.formats import DEFAULT, Locale
-from bot.slack.blocks import MESSAGE_BLOCKS, capped, context, section
+from bot.slack.blocks import MESSAGE_BLOCKS, capped, context, fallback, section
 from bot.slack.escape import escape_mrkdwn
 from bot.whatconverts.leads import Lead
 
@@ -28,15 +29,21 @@ def _stats(leads: Sequence[Lead], locale: Locale) -> list[str]:
     return lines
 
 
-def digest_message(leads: Sequence[Lead], *, channel_id: str, locale: Locale = DEFAULT) -> dict:
-    """The day's digest for a channel, or (a user id) for that person's alerts, in their DM."""
+def digest_message(
+    leads: Sequence[Lead], *, channel_id: str, locale: Locale = DEFAULT, speed: Speed | None = None
+) -> dict:
+    """The day's digest for a channel, or (a user id) for that person's alerts, in their DM; with
+    `speed`, how fast the day's posted leads were claimed (left out when none of them had a card:
+    there is nothing to measure)."""
     where = "your personal alerts" if channel_id.startswith(("U", "W")) else f"<#{channel_id}>"
+    fast = speed_lines(speed) if speed is not None and speed.posted else []
     if not leads:
         text = f":spiral_calendar_pad: Daily digest for {where}: no new leads since the last one."
-        return {"text": text, "blocks": [section(text)]}
-    head = f":spiral_calendar_pad: *Daily digest for {where}: {len(leads)} new lead{'s' * (len(leads) != 1)}*"
-    text = "\n".join([head, *_stats(leads, locale)])
-    return {"text": text, "blocks": [section(text)]}
+    else:
+        count = f"{len(leads)} new lead{'s' * (len(leads) != 1)}"
+        text = "\n".join([f":spiral_calendar_pad: *Daily digest for {where}: {count}*", *_stats(leads, locale)])
+    blocks = [section(text), *([section("\n".join(fast))] if fast else [])]
+    return {"text": fallback("\n".join([text, *fast])), "blocks": blocks}
 
 
 def quiet_summary_message(leads: Sequence[Lead], *, locale: Locale = DEFAULT) -> dict:

@@ -3,6 +3,9 @@
 Both run on every instance from the scheduler; the database decides who posts: a digest is
 claimed by moving the subscription's `last_digest_on` to today (one instance wins), and held
 leads are claimed row by row before a summary is posted.
+
+A digest also says how fast the day's leads were claimed from their cards (speed to lead), from
+the records of the cards posted in the 24 hours before it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot import formats
-from bot.alerts import filters, personal, quiet
+from bot.alerts import filters, personal, quiet, speed_records
 from bot.alerts.digest_messages import digest_message, quiet_summary_message
 from bot.services import Services
 from bot.slack.errors import error_code
@@ -31,6 +34,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 CLAIM = timedelta(minutes=2)
+DIGEST_PERIOD = timedelta(days=1)  # a digest's speed to lead covers the day before it
 
 
 def digest_due(rules: filters.Filters, subscription: Subscription, now: datetime) -> bool:
@@ -73,7 +77,19 @@ class Summaries:
         if not claimed:
             return 0
         rows = await self._take(sub, "digest", now)
-        message = digest_message(self._leads(rows), channel_id=sub.channel_id, locale=await self._locale(sub))
+        rules = filters.from_json(sub.filters_json)
+        # The day's speed to lead for the leads this subscription picks, wherever their cards went.
+        speed = await speed_records.measure(
+            self.services,
+            team_id=sub.team_id,
+            connection_id=sub.connection_id,
+            start=now - DIGEST_PERIOD,
+            end=now,
+            keep=lambda lead: filters.matches(rules, lead),
+        )
+        message = digest_message(
+            self._leads(rows), channel_id=sub.channel_id, locale=await self._locale(sub), speed=speed
+        )
         return await self._post(sub, rows, message, now)
 
     async def _quiet_summary(self, sub: Subscription, now: datetime) -> int:

@@ -154,12 +154,18 @@ DETAILS: dict[str, list[str]] = {
         "`today`, `yesterday`, `7d`, `30d`, or any number of days up to 30 (`14d`). `today` and "
         "`yesterday` are days in your Slack time zone; the answer names it.",
     ),
-    "stats": _lead_query(
-        "stats",
-        "7d",
-        "`today`, `yesterday`, `7d`, `30d`, or any number of days up to 30 (`14d`). `today` and "
-        "`yesterday` are days in your Slack time zone; the answer names it.",
-    ),
+    "stats": [
+        *_lead_query(
+            "stats",
+            "7d",
+            "`today`, `yesterday`, `7d`, `30d`, or any number of days up to 30 (`14d`). `today` and "
+            "`yesterday` are days in your Slack time zone; the answer names it.",
+        ),
+        "*Speed to lead*\nOf those leads, how many were posted in Slack and claimed from their card "
+        "(*I'll take it*), the median and p90 time from the first card to the first claim, by person and "
+        "by source. Counted from the app's own records, which keep cards for "
+        "`DELIVERY_RETENTION_DAYS` (7 by default): a longer range says where they start.",
+    ],
     "find": [
         "*What it looks up*\n"
         "A phone number or an email address: the contact's leads, newest first (the latest 10, and how many "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.alerts.cards import TYPE_LABELS, lead_card, money
+from bot.alerts.speed import Speed, speed_lines
 from bot.formats import DEFAULT, Locale
 from bot.slack.blocks import MESSAGE_BLOCKS, capped, code, fallback, section
 from bot.slack.escape import escape_mrkdwn
@@ -65,7 +66,16 @@ def summarize(leads: Sequence[Lead]) -> Summary:
     return summary
 
 
-def stats_message(summary: Summary, *, range_label: str, grammar: str, locale: Locale = DEFAULT) -> dict:
+def stats_message(
+    summary: Summary,
+    *,
+    range_label: str,
+    grammar: str,
+    locale: Locale = DEFAULT,
+    speed: Speed | None = None,
+    remembered_days: int | None = None,
+) -> dict:
+    """The stats answer; with `speed`, its speed-to-lead lines (how many posted leads were claimed, how soon)."""
     scope = _matching(grammar)
     if not summary.total:
         text = f"No leads {range_label}{scope}."
@@ -85,4 +95,9 @@ def stats_message(summary: Summary, *, range_label: str, grammar: str, locale: L
         f"*Sales value:* {money(summary.sales_total, locale)}",
     ]
     text = "\n".join(line for line in lines if line)
-    return {"text": fallback(text), "blocks": [section(text)]}
+    blocks = [section(text)]
+    if speed is not None:
+        fast = "\n".join(speed_lines(speed, remembered_days=remembered_days))
+        blocks.append(section(fast))
+        text = f"{text}\n{fast}"
+    return {"text": fallback(text), "blocks": blocks}

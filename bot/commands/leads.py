@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk.errors import SlackApiError
 
 from bot import formats
-from bot.alerts import cards, filters
+from bot.alerts import cards, filters, speed_records
 from bot.commands import lead_messages as build
 from bot.commands.subscribe import choose_connection
 from bot.commands.table import Invocation, echo
@@ -27,7 +27,9 @@ from bot.whatconverts.client import (
     WhatConvertsQuotaExceeded,
     WhatConvertsThrottled,
 )
+from bot.whatconverts.leads import Lead
 from storage import connections as connection_store
+from storage.models import Connection
 from storage.types import utcnow
 
 DAY_WORDS = ("today", "yesterday")
@@ -110,6 +112,19 @@ def split_range(args: Sequence[str], default: str, name: str) -> tuple[str, list
     return (ranges[0] if ranges else default), rest
 
 
+@dataclass(frozen=True)
+class Found:
+    """The leads a query found in WhatConverts, and what it asked for."""
+
+    leads: list[Lead]
+    label: str  # the range as the answer names it
+    rules: filters.Filters
+    locale: formats.Locale
+    connection: Connection
+    start: datetime
+    end: datetime
+
+
 def wc_failure(exc: WhatConvertsError) -> UserFacingError:
     """What a command that reads leads tells the user when WhatConverts refused or failed."""
     if isinstance(exc, WhatConvertsQuotaExceeded):
@@ -125,9 +140,7 @@ def wc_failure(exc: WhatConvertsError) -> UserFacingError:
     return UserFacingError("WhatConverts didn't answer properly; please try again in a minute.")
 
 
-async def _fetch(
-    services: Services, inv: Invocation, default_range: str
-) -> tuple[list, str, filters.Filters, formats.Locale]:
+async def _fetch(services: Services, inv: Invocation, default_range: str) -> Found:
     actor = await actor_of(services, inv)
     require_member(actor)
     word, rest = split_range(inv.args, default_range, inv.name)
@@ -151,20 +164,37 @@ async def _fetch(
     except WhatConvertsError as exc:
         raise wc_failure(exc) from None
     leads = [lead for lead in walk.leads if filters.matches(rules, lead)]
-    return leads, label, rules, settings.locale_of(connection)
+    return Found(leads, label, rules, settings.locale_of(connection), connection, start, end)
 
 
 async def leads(services: Services, inv: Invocation) -> dict:
-    found, label, rules, locale = await _fetch(services, inv, "today")
-    latest = sorted(found, key=lambda lead: lead.date_created or utcnow(), reverse=True)[:LATEST]
+    found = await _fetch(services, inv, "today")
+    latest = sorted(found.leads, key=lambda lead: lead.date_created or utcnow(), reverse=True)[:LATEST]
+    grammar = filters.render(found.rules)
     return build.leads_message(
-        latest, total=len(found), range_label=label, grammar=filters.render(rules), locale=locale
+        latest, total=len(found.leads), range_label=found.label, grammar=grammar, locale=found.locale
     )
 
 
 async def stats(services: Services, inv: Invocation) -> dict:
-    found, label, rules, locale = await _fetch(services, inv, "7d")
-    return build.stats_message(build.summarize(found), range_label=label, grammar=filters.render(rules), locale=locale)
+    found = await _fetch(services, inv, "7d")
+    # Speed to lead for the leads found that were posted in Slack: from our own records only.
+    speed = await speed_records.measure(
+        services,
+        team_id=inv.command.team_id,
+        connection_id=found.connection.id or 0,
+        start=found.start,
+        end=found.end,
+        leads={lead.lead_id: lead for lead in found.leads},
+    )
+    return build.stats_message(
+        build.summarize(found.leads),
+        range_label=found.label,
+        grammar=filters.render(found.rules),
+        locale=found.locale,
+        speed=speed,
+        remembered_days=services.settings.delivery_retention_days,
+    )
 
 
 async def test(services: Services, inv: Invocation) -> dict:

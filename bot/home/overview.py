@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -10,12 +11,14 @@ from bot.alerts import filters, poll_plan, webhooks
 from bot.commands.subscription_messages import DAY, SubscriptionLine
 from bot.connect import service as connections
 from bot.connect.messages import ConnectionStatus, ProblemLine
-from bot.home.view import HomeData, home_view
+from bot.home.view import HomeData, WaitingLead, home_view
 from bot.services import Services
 from bot.slack import workspaces
 from bot.slack.permissions import Actor
 from bot.whatconverts import scopes
+from bot.whatconverts.leads import Lead
 from bot.whatconverts.quota import key_budget
+from storage import claims as claim_store
 from storage import connections as connection_store
 from storage import installations, outbox, polling, problems, webhook_sources
 from storage import subscriptions as subscription_store
@@ -137,10 +140,31 @@ async def workspace_notice(services: Services, *, team_id: str) -> str | None:
     )
 
 
+WAITING_SHOWN = 10
+# Spam cards have no buttons (nobody can claim them): read a few more than shown, to leave them out.
+WAITING_READ = WAITING_SHOWN + 10
+
+
+async def unclaimed_leads(services: Services, *, team_id: str) -> tuple[int, list[WaitingLead]]:
+    """How many posted leads nobody has claimed right now, and the oldest few, with how long they waited."""
+    now = utcnow()
+    async with services.sessions() as session:
+        total, rows = await claim_store.unclaimed(session, team_id=team_id, limit=WAITING_READ)
+    shown: list[WaitingLead] = []
+    for row in rows:
+        lead = Lead.from_api(json.loads(row.lead_json))
+        if lead.spam:
+            total -= 1
+            continue
+        shown.append(WaitingLead(row.lead_id, lead.lead_type, row.channel_id, now - row.arrived_at))
+    return total, shown[:WAITING_SHOWN]
+
+
 async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeData:
     if actor.is_guest:
         return HomeData(role="guest")
     subs = visible_to(actor, await subscription_lines(services, team_id=team_id))
+    waiting_total, waiting = await unclaimed_leads(services, team_id=team_id)
     async with services.sessions() as session:
         owners = {c.owner_user_id for c in await connection_store.list_connections(session, team_id=team_id)}
     if actor.is_admin or actor.is_installer or actor.user_id in owners:
@@ -151,12 +175,14 @@ async def home_data(services: Services, *, team_id: str, actor: Actor) -> HomeDa
             subscriptions=subs,
             problems=await recent_problems(services, team_id=team_id),
             notice=await workspace_notice(services, team_id=team_id),
+            waiting=waiting,
+            waiting_total=waiting_total,
         )
     creds = await services.tokens.get(enterprise_id=None, team_id=team_id)
     contacts = tuple(
         dict.fromkeys([*([creds.installer_user_id] if creds and creds.installer_user_id else []), *owners])
     )
-    return HomeData(role="member", subscriptions=subs, contacts=contacts)
+    return HomeData(role="member", subscriptions=subs, contacts=contacts, waiting=waiting, waiting_total=waiting_total)
 
 
 async def publish_home(

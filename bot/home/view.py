@@ -1,15 +1,18 @@
 """Pure builder for the App Home tab: admins run everything here; members see a read-only summary.
 
-Guests see no lead data at all. The view stays within Block Kit's 100-block limit by listing
-at most a fixed number of connections and subscriptions and pointing at `/whatconverts list all`.
+Both see the leads nobody has claimed yet, oldest first. Guests see no lead data at all. The view
+stays within Block Kit's 100-block limit by listing at most a fixed number of unclaimed leads,
+connections and subscriptions and pointing at `/whatconverts list all`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot import ids
+from bot.alerts.cards import TYPE_LABELS
 from bot.commands.subscription_messages import BROKEN_FIX, STATE, SubscriptionLine, grammar_text, where
 from bot.connect.messages import (
     HEALTH,
@@ -22,6 +25,7 @@ from bot.connect.messages import (
     sweep_text,
     webhook_profiles_text,
 )
+from bot.formats import UNDER_A_MINUTE, elapsed
 from bot.ids import COMMAND
 from bot.slack import blocks as kit
 from bot.slack.escape import escape_mrkdwn
@@ -29,6 +33,16 @@ from bot.slack.escape import escape_mrkdwn
 MAX_BLOCKS = kit.VIEW_BLOCKS
 MAX_CONNECTIONS = 10
 MAX_SUBSCRIPTIONS = 25
+
+
+@dataclass(frozen=True)
+class WaitingLead:
+    """A lead whose card is posted and nobody has claimed: its type, its first card's channel, how long it waited."""
+
+    lead_id: int
+    lead_type: str
+    channel_id: str
+    waited: timedelta
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,8 @@ class HomeData:
     problems: Sequence[ProblemLine] = ()
     contacts: Sequence[str] = field(default_factory=tuple)  # user ids to ask (installer, owners)
     notice: str | None = None  # what admins must do for the workspace itself (a reinstall)
+    waiting: Sequence[WaitingLead] = ()  # unclaimed right now, oldest first (the first few)
+    waiting_total: int = 0  # how many are unclaimed in all
 
 
 def _button(
@@ -184,6 +200,26 @@ def _guest_view() -> dict:
     }
 
 
+def _waiting_line(lead: WaitingLead) -> str:
+    emoji, label = TYPE_LABELS.get(lead.lead_type, TYPE_LABELS["other"])
+    waited = elapsed(lead.waited)
+    age = "arrived just now" if waited == UNDER_A_MINUTE else f"waiting {waited}"
+    return f"• {emoji} {label} · lead #{lead.lead_id} in {kit.destination(lead.channel_id)} · {age}"
+
+
+def _waiting_blocks(data: HomeData) -> list[dict]:
+    """The leads nobody has claimed yet, oldest first: no contact details (the card may be in a
+    channel this person isn't in), just where the card is and how long it has waited."""
+    blocks = [kit.header("Unclaimed leads")]
+    if not data.waiting:
+        return [*blocks, _context("None right now: every lead card posted lately has been claimed.")]
+    blocks.append(kit.section("\n".join(_waiting_line(lead) for lead in data.waiting)))
+    more = data.waiting_total - len(data.waiting)
+    if more > 0:
+        blocks.append(_context(f"…and {more} more."))
+    return blocks
+
+
 def home_view(data: HomeData) -> dict:
     if data.role == "guest":
         return _guest_view()
@@ -207,6 +243,8 @@ def home_view(data: HomeData) -> dict:
         )
         if data.notice:
             blocks.append(kit.section(f":warning: *{escape_mrkdwn(data.notice)}*"))
+    blocks.extend(_waiting_blocks(data))
+    if data.role == "admin":
         blocks.append(kit.header("Connections"))
         if not data.connections:
             blocks.append(_context(f"None yet. Press *Connect an account* or run `{COMMAND} connect`."))

@@ -1,20 +1,25 @@
-"""Lead card buttons (quotable, not quotable, add value) and the value modal; older cards' Spam button."""
+"""Lead card buttons (quotable, not quotable, add value), the value modal, older cards' Spam button,
+and claiming a lead from its card (I'll take it, Release, Hand over to…)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.alerts import card_actions, value_modal
+from bot.alerts import card_actions, claims, value_modal
 from bot.home import modal_states
 from bot.services import Services
 from bot.slack import views
-from bot.slack.boundary import Modal
+from bot.slack.boundary import Modal, Reach
 from bot.slack.payloads import Action
 from bot.slack.permissions import Actor, require_member
+
+# What a card button does once the press is parsed: (client, action, actor, card, reach) → done.
+ButtonHandler = Callable[[AsyncWebClient, Action, Actor, card_actions.CardContext, Reach], Coroutine[Any, Any, object]]
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -31,7 +36,10 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         return action, actor, card
 
-    def button(action_id: str, change: card_actions.Change) -> None:
+    def button(action_id: str, handle: ButtonHandler) -> None:
+        """A card button or menu: acked at once, then `handle` runs with who pressed it on which card;
+        whatever the presser must be told (why nothing changed) reaches only them, in the card's channel."""
+
         @app.action(action_id)
         async def on_press(
             ack: AsyncAck,
@@ -41,15 +49,35 @@ def register(app: AsyncApp, services: Services) -> None:
             respond: AsyncRespond,
         ) -> None:
             await ack()
+            channel_id = Action.from_payload(body).channel_id
+            reach = Reach.of(body, client, respond, channel_id=channel_id)
 
             async def work() -> None:
-                _, actor, card = await pressed(body, client, context)
-                await card_actions.apply(services, client, actor=actor, context=card, change=change)
+                action, actor, card = await pressed(body, client, context)
+                await handle(client, action, actor, card, reach)
 
-            services.after_ack(work(), body=body, client=client, respond=respond)
+            services.after_ack(work(), body=body, client=client, respond=respond, channel_id=channel_id)
 
-    button(ids.ACTION_LEAD_QUOTABLE, card_actions.quotable_change(True))
-    button(ids.ACTION_LEAD_NOT_QUOTABLE, card_actions.quotable_change(False))
+    def write(change: card_actions.Change) -> ButtonHandler:
+        return lambda client, action, actor, card, reach: card_actions.apply(
+            services, client, actor=actor, context=card, change=change
+        )
+
+    buttons: dict[str, ButtonHandler] = {
+        ids.ACTION_LEAD_QUOTABLE: write(card_actions.quotable_change(True)),
+        ids.ACTION_LEAD_NOT_QUOTABLE: write(card_actions.quotable_change(False)),
+        ids.ACTION_LEAD_CLAIM: lambda client, action, actor, card, reach: claims.take(
+            services, actor=actor, context=card, reach=reach
+        ),
+        ids.ACTION_LEAD_RELEASE: lambda client, action, actor, card, reach: claims.release(
+            services, actor=actor, context=card, reach=reach
+        ),
+        ids.ACTION_LEAD_HAND_OVER: lambda client, action, actor, card, reach: claims.hand_over(
+            services, client, actor=actor, context=card, to=action.selected_user, reach=reach
+        ),
+    }
+    for action_id, handle in buttons.items():
+        button(action_id, handle)
 
     @app.action(ids.ACTION_LEAD_SPAM)
     async def on_spam(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:

@@ -22,6 +22,7 @@ SHORTCODES: dict[str, str] = {
     "large_orange_circle": "🟠",
     "link": "🔗",
     "no_entry": "⛔",
+    "raising_hand": "🙋",
     "red_circle": "🔴",
     "spiral_calendar_pad": "🗓" + _VS16,
     "tada": "🎉",

@@ -2,8 +2,8 @@
 
 The page keeps nothing but what it shows: it polls `/sandbox/state` (faster for a few seconds
 after anything is pressed) and draws what the server rendered. `window.sandbox.press(button)` presses
-a button the way a click does and resolves when the app has acked; each call is its own request,
-so many presses can run at once.
+a button the way a click does and resolves when the app has acked (`pick(select)` reports a person
+chosen in a message's menu); each call is its own request, so many presses can run at once.
 """
 
 from __future__ import annotations
@@ -160,6 +160,16 @@ async function press(button) {
   return r.json();
 }
 
+async function pick(select) {
+  // A person chosen in a message's users_select: Slack reports the choice at once, as a block action.
+  soon();
+  const r = await post('/sandbox/action', {
+    message: select.dataset.message, action_id: select.dataset.actionId, block_id: select.dataset.blockId,
+    type: select.dataset.type, selected: select.value});
+  soon();
+  return r.json();
+}
+
 async function submitModal(button) {
   button.disabled = true; soon();
   try {
@@ -185,6 +195,10 @@ document.addEventListener('click', (e) => {
   if (b.tagName !== 'A') e.preventDefault();  // a link button opens its page and still reports the press
   press(b);
 });
+document.addEventListener('change', (e) => {
+  const menu = e.target.closest('select.slack-menu[data-action-id]');
+  if (menu && menu.value) pick(menu);
+});
 document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && S.modalId) closeModal(); });
 document.getElementById('command').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -194,7 +208,7 @@ document.getElementById('command').addEventListener('submit', async (e) => {
   await post('/sandbox/command', {text, channel: S.channel});
   await refresh(); soon();
 });
-window.sandbox = {press, refresh, readForm};
+window.sandbox = {press, pick, refresh, readForm};
 showChannel(S.channel);
 loop();
 """

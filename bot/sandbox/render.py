@@ -281,16 +281,35 @@ def _context(block: dict, names: Names) -> str:
     return f'<div class="slack-context">{"".join(spans)}</div>' if spans else ""
 
 
+def _users_menu(element: dict, *, block_id: str, message_id: str, names: Names) -> str:
+    """A users_select in a message: the workspace's people to pick from; picking one reports it, as Slack does."""
+    data = (
+        f'data-action-id="{attr(element.get("action_id"))}" data-block-id="{attr(block_id)}" '
+        f'data-message="{attr(message_id)}" data-type="users_select"'
+    )
+    placeholder = element.get("placeholder")
+    prompt = text_object_html(placeholder, names) if isinstance(placeholder, dict) else "Select a person"
+    people = sorted(names.users.items(), key=lambda item: item[1])
+    options = "".join(
+        f'<option value="{attr(uid)}">{plain_to_html(name, emoji=False)}</option>' for uid, name in people
+    )
+    return f'<select class="slack-menu" {data}><option value="">{prompt}</option>{options}</select>'
+
+
 def _actions(block: dict, *, block_id: str, message_id: str, names: Names) -> str:
     elements = block.get("elements")
     if not isinstance(elements, list):
         return ""
-    buttons = [
-        _button(e, block_id=block_id, message_id=message_id, names=names)
-        for e in elements
-        if isinstance(e, dict) and e.get("type") == "button"
-    ]
-    return f'<div class="slack-actions">{"".join(buttons)}</div>' if buttons else ""
+    controls = []
+    for e in elements:
+        if not isinstance(e, dict):
+            continue
+        if e.get("type") == "button":
+            controls.append(_button(e, block_id=block_id, message_id=message_id, names=names))
+        elif e.get("type") == "users_select":
+            controls.append(_users_menu(e, block_id=block_id, message_id=message_id, names=names))
+        # Other menus aren't drawn: the sandbox shows what it can press, not a guess.
+    return f'<div class="slack-actions">{"".join(controls)}</div>' if controls else ""
 
 
 def block_to_html(block: object, *, message_id: str = "", names: Names = NO_NAMES) -> str:
@@ -356,6 +375,8 @@ STYLE = f"""\
 .slack-button:hover {{ background: #f8f8f8; box-shadow: 0 1px 3px rgba(0,0,0,.08); }}
 .slack-button.primary {{ color: #fff; background: #007a5a; border-color: #007a5a; }}
 .slack-button.danger {{ color: #e01e5a; border-color: #e01e5a; }}
+.slack-menu {{ font: inherit; font-size: 13px; color: #1d1c1d; background: #fff; border: 1px solid rgba(29,28,29,.3);
+  border-radius: 4px; padding: 3px 8px; line-height: 20px; cursor: pointer; }}
 .slack-input label {{ font-weight: 700; color: #1d1c1d; }}
 .slack-edited {{ color: #8d8d8d; font-size: 12px; }}
 .slack-mention {{ color: #1264a3; background: rgba(29,155,209,.1); border-radius: 3px; padding: 0 2px; }}

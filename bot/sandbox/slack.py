@@ -625,6 +625,11 @@ class FakeSlack(LoopbackService):
             self._last_post.clear()
             self.rate_limited_count = 0
 
+    def forget_calls(self) -> None:
+        """Forget recorded calls only: what Slack shows (messages, views) stays as it is."""
+        with self._lock:
+            self.calls.clear()
+
     def mark(self, method: str = "response_url") -> int:
         """How many calls of ``method`` so far; pair with :meth:`next_call` to await the one after."""
         return len(self.calls_to(method))

@@ -157,16 +157,23 @@ class Sandbox:
         return next((v for v in self.slack.open_modals() if v["id"] == view_id), None)
 
     async def press(self, data: dict[str, Any]) -> httpx.Response:
-        """A button press, wherever the button is: a posted message, a reply, App Home or a modal."""
+        """A button press (or a person picked in a message's menu), wherever it is: a posted message, a
+        reply, App Home or a modal."""
         where = str(data.get("message") or "")
         trigger_id = self.slack.new_trigger_id()
-        action = {
+        action: dict[str, Any] = {
             "action_id": str(data.get("action_id") or ""),
             "block_id": str(data.get("block_id") or ""),
-            "value": str(data.get("value") or ""),
-            "type": "button",
-            "text": {"type": "plain_text", "text": str(data.get("text") or "").strip(), "emoji": True},
         }
+        if data.get("type") == "users_select":
+            # A person chosen in a menu: Slack sends who, not a value or a label.
+            action.update(type="users_select", selected_user=str(data.get("selected") or ""))
+        else:
+            action.update(
+                type="button",
+                value=str(data.get("value") or ""),
+                text={"type": "plain_text", "text": str(data.get("text") or "").strip(), "emoji": True},
+            )
         kw: dict[str, Any] = {}
         if where == "home":
             view = self.slack.published_view(USER, TEAM) or {"id": "", "type": "home"}

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+# What Slack's user ids look like (U… in a workspace, W… in an Enterprise Grid org).
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
+
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
@@ -12,6 +15,16 @@ _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 def escape_mrkdwn(text: str) -> str:
     """Escape `&`, `<`, `>` so text can't form mentions (`<!channel>`), links or user references."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def is_user_id(text: str) -> bool:
+    """Whether `text` is shaped like a Slack user id, so `<@{text}>` can only mention that user."""
+    return bool(_USER_ID.fullmatch(text))
+
+
+def mention(user_id: str) -> str:
+    """`<@U123>` for a user id; anything else escaped as text, so it can't become markup."""
+    return f"<@{user_id}>" if is_user_id(user_id) else escape_mrkdwn(user_id)
 
 
 def unescape_mrkdwn(text: str) -> str:

@@ -66,7 +66,7 @@ class TeamRef:
 
 @dataclass(frozen=True)
 class Action:
-    """One button press (`block_actions`) in a message or on the Home tab."""
+    """One button press or menu choice (`block_actions`) in a message or on the Home tab."""
 
     team_id: str
     enterprise_id: str | None
@@ -77,6 +77,7 @@ class Action:
     response_url: str | None
     trigger_id: str | None
     message_ts: str | None
+    selected_user: str | None = None  # a users_select's choice
 
     @classmethod
     def from_payload(cls, body: Mapping[str, Any]) -> Action:
@@ -93,6 +94,7 @@ class Action:
             response_url=body.get("response_url") or None,
             trigger_id=body.get("trigger_id") or None,
             message_ts=container.get("message_ts"),
+            selected_user=str(first.get("selected_user") or "") or None,
         )
 
 

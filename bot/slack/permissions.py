@@ -30,6 +30,7 @@ class Actor:
     is_guest: bool  # restricted or ultra-restricted
     tz: str | None = None
     tz_offset: int | None = None  # seconds east of UTC, for a `tz` name the tz database lacks
+    is_person: bool = True  # False for bots, apps and deactivated accounts: nobody to hand a lead to
 
     def may_configure(self, *, owner_user_id: str | None = None) -> bool:
         if self.is_guest:
@@ -97,6 +98,7 @@ def _actor(user: dict, user_id: str, installer_user_id: str | None) -> Actor:
         is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         tz=user.get("tz"),
         tz_offset=user.get("tz_offset") if isinstance(user.get("tz_offset"), int) else None,
+        is_person=not (user.get("is_bot") or user.get("is_app_user") or user.get("deleted")),
     )
 
 

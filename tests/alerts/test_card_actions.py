@@ -65,6 +65,7 @@ def never_asks_for_spam(fake_wc: FakeWhatConverts) -> Iterator[None]:
 async def test_card_has_only_the_buttons_the_api_can_honour(card: dict) -> None:
     actions = [b for b in card["message"]["blocks"] if b.get("block_id") == ids.BLOCK_LEAD_ACTIONS]
     assert [e["action_id"] for e in actions[0]["elements"]] == [
+        ids.ACTION_LEAD_CLAIM,  # takes the lead (tests/alerts/test_claims.py); writes nothing to WhatConverts
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
         ids.ACTION_LEAD_VALUE,
@@ -372,4 +373,6 @@ class TestReadOnlyOAuthGrant:
 
         (message,) = fake_slack.messages("C1")
         assert "Lead #" in str(message["blocks"])
-        assert ids.BLOCK_LEAD_ACTIONS not in str(message["blocks"])
+        # Only the claim button, which writes nothing to WhatConverts.
+        (actions,) = [b for b in message["blocks"] if b.get("block_id") == ids.BLOCK_LEAD_ACTIONS]
+        assert [e["action_id"] for e in actions["elements"]] == [ids.ACTION_LEAD_CLAIM]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot import ids
-from bot.alerts.cards import TYPE_LABELS, duration, lead_card, money, sample_lead, truncate
+from bot.alerts.cards import TYPE_LABELS, CardClaim, duration, lead_card, money, sample_card, sample_lead, truncate
 from bot.slack.escape import safe_url
 from bot.whatconverts.leads import LEAD_TYPES, Lead
 
@@ -189,6 +189,60 @@ def test_compact_card_with_values_flags_and_actions() -> None:
     assert [b["type"] for b in card["blocks"]] == ["section", "context", "actions"]
     assert card["blocks"][0]["text"]["text"] == "💬 · Chat · bing · Quote $1,200.00 · Sales $99.50"
     assert card["blocks"][1]["elements"][0]["text"] == "Lead #7 · Duplicate · :hourglass_flowing_sand: In progress"
+
+
+# --- who has the lead ------------------------------------------------------------------------------
+
+CLAIM = ids.ACTION_LEAD_CLAIM
+WRITES = [ids.ACTION_LEAD_QUOTABLE, ids.ACTION_LEAD_NOT_QUOTABLE, ids.ACTION_LEAD_VALUE]
+
+
+def controls(card: dict) -> list[tuple[str, str]]:
+    (actions,) = [b for b in card["blocks"] if b["type"] == "actions"]
+    return [(e["type"], e["action_id"]) for e in actions["elements"]]
+
+
+def test_an_unclaimed_card_offers_to_take_the_lead_first() -> None:
+    card = lead_card(sample_lead(), actions=True, claims=True)
+    (actions,) = [b for b in card["blocks"] if b["type"] == "actions"]
+    assert actions["elements"][0] == {
+        "type": "button", "text": plain("I'll take it"), "action_id": CLAIM, "value": "100000001", "style": "primary",
+    }  # fmt: skip
+    assert [a for _, a in controls(card)] == [CLAIM, *WRITES]
+    assert "Claimed by" not in json.dumps(card)
+    # Released (nobody holds it, a first claim on record): the same as never claimed.
+    released = CardClaim(holder=None, first_by="U1", taken_after=timedelta(minutes=5))
+    assert lead_card(sample_lead(), actions=True, claims=True, claim=released) == card
+
+
+@pytest.mark.parametrize(
+    ("claim", "line"),
+    [
+        (CardClaim("U2", "U2", timedelta(minutes=3, seconds=59)), "Claimed by <@U2> · 3 min after it arrived"),
+        (CardClaim("U2", "U2", timedelta(seconds=59)), "Claimed by <@U2> · under a minute after it arrived"),
+        (
+            CardClaim("U3", "U2", timedelta(hours=2, minutes=5)),
+            "Claimed by <@U3> · first claimed by <@U2> 2 h 5 min after it arrived",
+        ),
+        (
+            CardClaim("<!channel>", "U2", timedelta(days=1)),
+            "Claimed by &lt;!channel&gt; · first claimed by <@U2> 1 d after it arrived",
+        ),
+    ],
+)
+def test_a_claimed_card_says_who_has_it_and_offers_release_and_hand_over(claim: CardClaim, line: str) -> None:
+    card = lead_card(sample_lead(), compact=True, claims=True, claim=claim)
+    assert card["blocks"][-2] == {"type": "context", "elements": [md(f":raising_hand: {line}")]}
+    assert controls(card) == [("button", ids.ACTION_LEAD_RELEASE), ("users_select", ids.ACTION_LEAD_HAND_OVER)]
+    assert card["blocks"][-1]["elements"][1]["placeholder"] == plain("Hand over to…")
+    check_slack_accepts(card)
+
+
+def test_no_claim_controls_on_sample_and_spam_cards() -> None:
+    assert CLAIM not in json.dumps(sample_card())
+    spam = Lead.from_api({"lead_id": 5, "lead_type": "Web Form", "spam": True})
+    held = CardClaim("U2", "U2", timedelta(minutes=1))
+    assert [b["type"] for b in lead_card(spam, actions=True, claims=True, claim=held)["blocks"]] == ["context"]
 
 
 def test_transaction_sample_is_not_shown_in_progress() -> None:

@@ -1,9 +1,10 @@
-"""Daily digests and quiet hours with a controlled clock; two instances post one digest."""
+"""Daily digests and quiet hours with a controlled clock; two instances post one digest; a digest's
+speed to lead from a seeded history."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +22,7 @@ from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
+from tests.support.claims import claimed, posted
 from tests.support.settings import make_settings
 
 NEW_YORK = ZoneInfo("America/New_York")  # the fake's users live there
@@ -115,3 +117,35 @@ async def test_quiet_hours_hold_leads_but_let_urgent_ones_through(
     assert len(morning) == 1
     assert "1 lead arrived during quiet hours" in morning[0]["text"]
     assert "Night Form" in str(morning[0]["blocks"])
+
+
+async def test_the_digest_says_how_fast_the_days_calls_were_claimed(
+    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts
+) -> None:
+    fake_slack.add_channel("T1", "C2", name="managers")
+    await slack.ask("subscribe", channel_id="C1")  # subscription 1: cards in #leads
+    await slack.ask("subscribe calls +digest:09:00", channel_id="C2")  # the managers' digest: calls only
+    with time_machine.travel(tomorrow_at(9, 1), tick=True):
+        now = datetime.now(UTC)
+        history = [  # (type, source, posted before the digest, claimed by, minutes to claim)
+            ("phone_call", "google", timedelta(hours=20), "U1", 3),
+            ("phone_call", "google", timedelta(hours=10), "U2", 45),
+            ("phone_call", "bing", timedelta(hours=2), None, None),
+            ("web_form", "google", timedelta(hours=3), "U2", 1),  # not a call: not in this digest
+            ("phone_call", "google", timedelta(hours=25), "U1", 1),  # the day before: not in this digest
+        ]
+        for kind, source, before, by, taken in history:
+            lead = fake_wc.add_lead(lead_type=kind, lead_source=source, date_created=now - before)
+            await posted(app, lead, at=now - before)
+            if by is not None:
+                await claimed(app, lead, by=by, at=now - before + timedelta(minutes=taken))
+
+        assert await Summaries(app.state.services).tick() == 1
+
+    (digest,) = [m for m in fake_slack.messages("C2") if not m.get("thread_ts")]
+    assert digest["blocks"][1]["text"]["text"].split("\n") == [
+        "*Speed to lead:* 2 of 3 posted leads claimed (67%) · time to claim: median 3 min · p90 45 min",
+        "*Claimed by:* <@U1> 1 (median 3 min) · <@U2> 1 (median 45 min)",
+        "*By source:* google 2 of 2 (median 3 min) · bing 0 of 1",
+    ]
+    assert "Speed to lead:* 2 of 3" in digest["text"]

@@ -71,6 +71,7 @@ async def test_a_personal_alert_lands_in_the_users_dm_with_buttons_and_is_edited
     assert showing([card], "Carla Caller") and fake_slack.messages("C1") == []
     actions = [b for b in card["blocks"] if b.get("block_id") == ids.BLOCK_LEAD_ACTIONS]
     assert [e["action_id"] for e in actions[0]["elements"]] == [
+        ids.ACTION_LEAD_CLAIM,
         ids.ACTION_LEAD_QUOTABLE,
         ids.ACTION_LEAD_NOT_QUOTABLE,
         ids.ACTION_LEAD_VALUE,

@@ -113,6 +113,22 @@ def test_add_value_opens_its_modal_and_the_card_shows_the_value(page: Page) -> N
     finished(page)
 
 
+def test_take_a_lead_hand_it_over_and_release_it(page: Page) -> None:
+    card = settled_card(page)
+    card_id = card.get_attribute("id") or ""
+    card.locator("button[data-action-id='lead_claim']").click()
+    shown = by_id(page, card_id)
+    expect(shown).to_contain_text("Claimed by @ada · under a minute after it arrived", timeout=APP)
+
+    # The hand-over menu lists the workspace's people; picking one reports it at once, as in Slack.
+    shown.locator("select.slack-menu[data-action-id='lead_hand_over']").select_option(label="grace")
+    expect(shown).to_contain_text("Claimed by @grace · first claimed by @ada", timeout=APP)
+
+    shown.locator("button[data-action-id='lead_release']").click()
+    expect(shown.locator("button[data-action-id='lead_claim']")).to_be_visible(timeout=APP)
+    expect(shown).not_to_contain_text("Claimed by")
+
+
 def test_add_subscription_opens_its_modal_and_home_lists_it(page: Page) -> None:
     page.locator("#home button[data-action-id='home_sub_add']").click()
     form = modal(page, "Add subscription")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot import ids
-from bot.alerts.cards import lead_card, sample_lead
+from bot.alerts.cards import CardClaim, lead_card, sample_lead
 from bot.connect.messages import disconnect_confirm_message
 from bot.sandbox.emoji import SHORTCODES
 from bot.sandbox.render import STYLE, Names, blocks_to_html, message_to_html, mrkdwn_to_html, plain_to_html
@@ -30,6 +31,7 @@ HOSTILE = [
 
 
 ALLOWED_TAGS = {"a", "b", "i", "s", "code", "pre", "br", "blockquote", "div", "span", "h3", "hr", "button", "label"}
+ALLOWED_TAGS |= {"select", "option"}  # a message's users_select
 ALLOWED_ATTRS = {
     "href",
     "target",
@@ -42,6 +44,8 @@ ALLOWED_ATTRS = {
     "data-block-id",
     "data-message",
     "data-confirm",
+    "data-type",
+    "value",
 }
 
 
@@ -239,6 +243,25 @@ def test_lead_card_renders() -> None:
     assert {b["data-block-id"] for b in buttons} == {ids.BLOCK_LEAD_ACTIONS}
     assert {b["data-message"] for b in buttons} == {"m-1"}
     assert "(edited)" not in out
+
+
+def test_a_claimed_cards_hand_over_menu_lists_the_people_escaped() -> None:
+    """A users_select renders as a menu of the workspace's people (names are typed by people: escaped)."""
+    claim = CardClaim(holder="U1", first_by="U1", taken_after=timedelta(minutes=3))
+    card = lead_card(sample_lead(), actions=True, claims=True, claim=claim)
+    out = message_to_html(card, message_id="C0LEADS:1.2", names=NAMES)
+    assert_inert(out)
+    assert 'Claimed by <span class="slack-mention">@ada</span> · 3 min after it arrived' in out
+    (menu,) = [attrs for tag, attrs in start_tags(out) if tag == "select"]
+    assert menu == {
+        "class": "slack-menu", "data-action-id": ids.ACTION_LEAD_HAND_OVER, "data-block-id": ids.BLOCK_LEAD_ACTIONS,
+        "data-message": "C0LEADS:1.2", "data-type": "users_select",
+    }  # fmt: skip
+    assert [attrs.get("value") for tag, attrs in start_tags(out) if tag == "option"] == ["", "U6", "U1"]
+    assert '<option value="">Hand over to…</option>' in out and "a&quot;b" in out
+    buttons = [attrs["data-action-id"] for tag, attrs in start_tags(out) if tag == "button"]
+    assert buttons[0] == ids.ACTION_LEAD_RELEASE and ids.ACTION_LEAD_CLAIM not in buttons
+    assert ".slack-menu" in STYLE
 
 
 def test_danger_button_with_confirm_renders() -> None:

@@ -180,6 +180,29 @@ async def test_pressing_a_card_button_sends_slacks_block_actions(
     assert press["response_url"].endswith(f"/C0LEADS/m{ts}")
 
 
+async def test_picking_a_person_in_a_cards_menu_sends_slacks_block_actions(
+    sandbox: Sandbox, app: StandIn, bot: AsyncWebClient
+) -> None:
+    menu = {"type": "users_select", "action_id": "lead_hand_over", "placeholder": {"type": "plain_text",
+            "text": "Hand over to…"}}  # fmt: skip
+    blocks = [{"type": "actions", "block_id": "lead_actions", "elements": [menu]}]
+    ts = (await bot.chat_postMessage(channel="C0LEADS", text="card", blocks=blocks))["ts"]
+    assert 'data-action-id="lead_hand_over"' in sandbox.channel_html("C0LEADS")
+    assert '<option value="U2">grace</option>' in sandbox.channel_html("C0LEADS")
+
+    picked = {"action_id": "lead_hand_over", "block_id": "lead_actions", "type": "users_select", "selected": "U2"}
+    response = await sandbox.press({"message": f"C0LEADS:{ts}", **picked})
+
+    assert response.status_code == 200
+    (press,) = app.of_type("block_actions")
+    (action,) = press["actions"]
+    assert {k: v for k, v in action.items() if k != "action_ts"} == {
+        "action_id": "lead_hand_over", "block_id": "lead_actions", "type": "users_select", "selected_user": "U2"
+    }  # fmt: skip
+    assert press["container"] == {"type": "message", "message_ts": ts, "channel_id": "C0LEADS"}
+    assert press["message"]["blocks"] == blocks and press["response_url"].endswith(f"/C0LEADS/m{ts}")
+
+
 async def test_an_answer_can_replace_or_delete_the_reply_its_button_was_in(
     sandbox: Sandbox, app: StandIn, slack: SandboxSlack
 ) -> None:

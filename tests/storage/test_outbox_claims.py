@@ -9,13 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.alerts import filters
 from storage import outbox
 from storage.crypto import Cipher
 from storage.db import make_engine, make_sessionmaker, transaction
-from storage.models import Connection, Subscription
 from storage.types import utcnow
 from tests.support.constants import ENCRYPTION_KEY
+from tests.support.rows import subscribed_channels
 
 CHANNELS = ("C1", "C2", "C3")
 
@@ -24,25 +23,8 @@ CHANNELS = ("C1", "C2", "C3")
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = make_engine(database_url, cipher=Cipher([ENCRYPTION_KEY]))
     sessions = make_sessionmaker(engine)
+    subs = await subscribed_channels(sessions, channels=CHANNELS, start_at=utcnow() - timedelta(days=1))
     async with transaction(sessions) as session:
-        connection = Connection(
-            team_id="T1", label="main", kind="api_key", owner_user_id="U1", api_token="t", api_secret="s"
-        )
-        session.add(connection)
-        await session.flush()
-        subs = [
-            Subscription(
-                team_id="T1",
-                connection_id=connection.id or 0,
-                channel_id=channel,
-                filters_json=filters.to_json(filters.Filters()),
-                created_by="U1",
-                start_at=utcnow() - timedelta(days=1),
-            )
-            for channel in CHANNELS
-        ]
-        session.add_all(subs)
-        await session.flush()
         # Channel by channel, as a poll of one key per channel would write them: C1's five first.
         now = utcnow()
         rows = [
