@@ -11,12 +11,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 from starlette.applications import Starlette
 
 from bot import ids
 from bot.alerts.delivery import MAX_ATTEMPTS, Sender
+from bot.alerts.escalations import Escalator
 from bot.alerts.poller import Poller
 from bot.config import Settings
 from storage.db import transaction
@@ -355,3 +357,22 @@ async def test_a_personal_alert_in_a_dm_is_claimed_there_and_in_the_channel(
         newest = cards_in(fake_slack, channel)[-1]
         assert "Dee Emm" in text_of(newest) and "Claimed by <@U4>" in text_of(newest)
     assert told(fake_slack) == []
+
+
+async def test_a_lead_taken_with_the_button_is_never_escalated(
+    connected: None, app: Starlette, slack: SlackClient, fake_slack: FakeSlack, fake_wc: FakeWhatConverts,
+    database_url: str,
+) -> None:  # fmt: skip
+    """`+sla` reminders stop when someone presses I'll take it: the sweep reads the claim the button wrote."""
+    assert "now gets new leads" in (await slack.ask("subscribe +sla:5m +escalate:<@U1|ada>"))["text"]
+    fake_wc.add_lead(lead_type="phone_call", contact_name="Sal Alert")
+    await poll_now(app)
+    await Sender(app.state.services, spacing=0).tick()
+    await slack.interaction(press(fake_slack, "C1", ids.ACTION_LEAD_CLAIM, "U2"))
+    await settle(app)
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11), tick=True):
+        await Escalator(app.state.services, owner="test-escalator", spacing=0.0).tick()
+
+    assert [m for m in fake_slack.messages("C1") if m.get("thread_ts")] == []
+    assert [r["state"] for r in (await rawdb.dump(database_url))["escalations"]] == ["claimed"]
