@@ -90,18 +90,27 @@ async def test_speed_to_lead_in_the_demo_is_the_readme_picture(tmp_path: Path) -
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
                 await page.goto(f"{demo.url}/sandbox")
                 await page.click(".nav-link[data-channel='C0CALLS']")
-                cards = page.locator("#channel-C0CALLS .slack-message")
-                await cards.first.wait_for(timeout=60_000)
-                taken = cards.first
-                taken_id = await taken.get_attribute("id")
+                # A call nobody takes: its reminder comes a minute after its card (and a sweep).
+                await page.wait_for_selector("#channel-C0CALLS .thread", timeout=150_000)
+                # The card with the reminder, and the next card in the channel (threads sit in the card's row).
+                reminded, taken_id = await page.eval_on_selector(
+                    "#channel-C0CALLS",
+                    """channel => {
+                        const rows = [...channel.querySelectorAll('.slack-row:not(.reply)')];
+                        const at = rows.findIndex(row => row.querySelector('.thread'));
+                        const id = row => row.querySelector('.slack-message').id;
+                        return [id(rows[at]), id(rows[at + 1])];
+                    }""",
+                )
+                # The next call is taken from its card, so the picture shows both.
+                taken = page.locator(f"[id='{taken_id}']")
                 await taken.locator("button[data-action-id='lead_claim']").click()
                 await page.wait_for_function(
                     "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('Claimed by')",
                     arg=taken_id,
                     timeout=15_000,
                 )
-                # A later call nobody takes: its reminder comes a minute after its card (and a sweep).
-                await page.wait_for_selector("#channel-C0CALLS .thread", timeout=150_000)
+                await page.eval_on_selector(f"[id='{reminded}']", "card => card.scrollIntoView({block: 'start'})")
                 calls = await page.inner_text("#channel-C0CALLS")
                 await page.locator("#channel-C0CALLS").screenshot(path=str(picture))
             finally:
