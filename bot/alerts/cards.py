@@ -26,7 +26,7 @@ from bot import ids
 from bot.formats import DEFAULT, Locale, elapsed, phone
 from bot.formats import money as _money
 from bot.slack.blocks import cut
-from bot.slack.escape import escape_mrkdwn, mention, safe_url
+from bot.slack.escape import escape_mrkdwn, is_user_id, mention, safe_url
 from bot.whatconverts.leads import EARLIEST, LATEST, MAX_CALL_SECONDS, Lead
 
 TYPE_LABELS: dict[str, tuple[str, str]] = {
@@ -60,7 +60,6 @@ LINK_URL_CHARS = 1000  # longer URLs are dropped rather than cut, a cut URL is a
 # able to make "evil" display as "live". Newlines and tabs survive in multi-line text only.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 # A Slack user id: the only thing a card may mention (`+notify`), never `<!channel>` or `<!here>`.
-_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -351,7 +350,7 @@ def _spam_card(lead: Lead) -> dict:
 def _for(notify: Sequence[str]) -> tuple[dict | None, str]:
     """The card's "For @ada, @bea" line and the same for its notification text (mobile pushes read
     only `text`): real mentions, so Slack notifies them, of user ids only."""
-    people = ", ".join(f"<@{user}>" for user in dict.fromkeys(notify) if _USER_ID.fullmatch(user))
+    people = ", ".join(f"<@{user}>" for user in dict.fromkeys(notify) if is_user_id(user))
     if not people:
         return None, ""
     return {"type": "context", "elements": [_mrkdwn(f":bust_in_silhouette: For {people}")]}, f" · for {people}"

@@ -34,7 +34,7 @@ from datetime import time, timedelta
 from typing import Any
 
 from bot.errors import UsageError
-from bot.slack.escape import escape_mrkdwn, unescape_mrkdwn
+from bot.slack.escape import escape_mrkdwn, is_user_id, unescape_mrkdwn
 from bot.whatconverts.leads import LEAD_TYPES, Lead, snake
 
 TYPE_WORDS: dict[str, str] = {
@@ -81,10 +81,9 @@ _LINK_RE = re.compile(r"<([a-z][a-z0-9+.-]*:[^<>|\s,]*)(?:\|([^<>,]*))?>", re.IG
 _MENTION_RE = re.compile(r"<[#@!][^<>,]*>")
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
 _TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
-# A person as Slack sends a picked @-mention in command text (`<@U123|ada>`), and a user id alone.
+# A person as Slack sends a picked @-mention in command text (`<@U123|ada>`).
 # Only people: `<!channel>`, `<!here>` and `<!subteam^…>` never match, so no card can ping a crowd.
 _USER_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^<>|]*)?>")
-_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,20}")
 MAX_NOTIFY = 10
 # +sla: hours and/or minutes (`5m`, `90m`, `2h`, `1h30m`), within these bounds.
 _SLA_RE = re.compile(r"(?:(\d{1,4})h)?(?:(\d{1,6})m)?", re.IGNORECASE)
@@ -159,7 +158,7 @@ class Filters:
         ):
             raise ValueError("urgent takes only lead types and field filters")
         object.__setattr__(self, "notify", frozenset(self.notify))
-        if not all(isinstance(u, str) and _USER_ID_RE.fullmatch(u) for u in self.notify):
+        if not all(isinstance(u, str) and is_user_id(u) for u in self.notify):
             raise ValueError("notify takes Slack user ids")
         if len(self.notify) > MAX_NOTIFY:
             raise ValueError(f"notify takes at most {MAX_NOTIFY} people")
