@@ -92,16 +92,17 @@ async def test_speed_to_lead_in_the_demo_is_the_readme_picture(tmp_path: Path) -
                 await page.click(".nav-link[data-channel='C0CALLS']")
                 # A call nobody takes: its reminder comes a minute after its card (and a sweep).
                 await page.wait_for_selector("#channel-C0CALLS .thread", timeout=150_000)
-                # The card with the reminder, and the next card in the channel (threads sit in the card's row).
-                reminded, taken_id = await page.eval_on_selector(
-                    "#channel-C0CALLS",
-                    """channel => {
-                        const rows = [...channel.querySelectorAll('.slack-row:not(.reply)')];
+                # The card with the reminder and the card after it, once one has come (threads sit in the row).
+                pair = await page.wait_for_function(
+                    """() => {
+                        const rows = [...document.querySelectorAll('#channel-C0CALLS .slack-row:not(.reply)')];
                         const at = rows.findIndex(row => row.querySelector('.thread'));
                         const id = row => row.querySelector('.slack-message').id;
-                        return [id(rows[at]), id(rows[at + 1])];
+                        return at >= 0 && at + 1 < rows.length ? [id(rows[at]), id(rows[at + 1])] : null;
                     }""",
+                    timeout=60_000,
                 )
+                reminded, taken_id = await pair.json_value()
                 # The next call is taken from its card, so the picture shows both.
                 taken = page.locator(f"[id='{taken_id}']")
                 await taken.locator("button[data-action-id='lead_claim']").click()
