@@ -54,6 +54,11 @@ class Metrics:
             "whatconverts_deliveries_enqueued", "Lead cards queued, by path", ["path"], registry=self.registry
         )
         self.deliveries_sent = Counter("whatconverts_deliveries_sent", "Lead cards posted", registry=self.registry)
+        self.webhook_misses = Counter(
+            "whatconverts_webhook_misses",
+            "Profiles found by a poll not to send every new lead by webhook (polled at the normal pace after)",
+            registry=self.registry,
+        )
         self.cards_updated = Counter(
             "whatconverts_cards_updated", "Lead cards edited in place after the lead changed", registry=self.registry
         )

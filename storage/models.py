@@ -248,6 +248,9 @@ class WebhookSource(SQLModel, table=True):
     account_id: int = Field(primary_key=True)
     profile_id: int = Field(primary_key=True)
     last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # When a poll found a lead of this profile the webhook should have brought and hadn't (a webhook
+    # set up for some lead types, or for updates only): its webhooks aren't trusted for a while.
+    missed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ScopeCheck(SQLModel, table=True):

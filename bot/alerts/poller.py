@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.alerts import lead_problems, poll_failures, poll_plan, routing
+from bot.alerts import lead_problems, poll_failures, poll_plan, routing, webhook_trust
 from bot.connect import credentials, scope_refresh
 from bot.connect import service as connections
 from bot.services import Services
@@ -77,6 +77,8 @@ class Polled:
     requests: int
     skipped: int = 0  # leads without a usable lead_id
     sweep: polling.Sweep | None = None  # the sweep state this poll changed
+    trusted: frozenset[scopes.Source] = frozenset()  # pairs whose webhooks are trusted to bring new leads
+    next_if_missed: datetime | None = None  # when to poll instead should one of them turn out to miss a lead
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Known:
     """What a batch's polls need to know beyond their leases, read once per batch."""
 
     used: dict[str, int]  # requests made today, by key identity
-    webhooks: dict[int, set[scopes.Source]]  # (account, profile) pairs with a fresh webhook
+    webhooks: dict[int, set[scopes.Source]]  # (account, profile) pairs trusted to bring new leads
     scope_checks: dict[int, tuple[datetime | None, datetime | None]]
 
 
@@ -143,7 +145,6 @@ class Poller:
 
     async def _poll_batch(self, leases: list[polling.Lease], now: datetime, report: PollReport) -> None:
         ids = [lease.connection_id for lease in leases]
-        fresh_since = now - timedelta(minutes=self.services.settings.webhook_fresh_minutes)
         async with self.services.sessions() as session:
             conns = await connection_store.get_connections(session, connection_ids=ids)
             subs = await subscriptions.active_for_connections(session, connection_ids=ids)
@@ -151,7 +152,7 @@ class Poller:
             key_ids = {c.key_id for c in conns.values()}
             known = Known(
                 used=await connection_store.requests_on(session, key_ids=key_ids, day=now.date()),
-                webhooks=await webhook_sources.fresh(session, connection_ids=ids, since=fresh_since),
+                webhooks=await webhook_trust.trusted(session, self.services.settings, connection_ids=ids, now=now),
                 scope_checks=await scope_store.last_checks(session, connection_ids=ids),
             )
             members = await connection_store.key_members(session, key_ids=key_ids)
@@ -211,12 +212,27 @@ class Poller:
                 services, connection, leads, now=now, refreshed_at=refreshed_at
             )
             used_today = known.used.get(connection.key_id, 0) + walk.requests + scope_requests
-            delay = self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, known)
+            trusted = known.webhooks.get(lease.connection_id, set())
+            delay = self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, trusted)
+            # Planned now, when the budget is at hand; used if the write finds the webhooks missed a lead.
+            untrusted = self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, set())
             changed = poll_plan.next_sweep(
                 lease, now, sweep=sweep, requests=walk.requests, every_seconds=settings.update_sweep_seconds
             )
             routed = await self._results.submit(
-                Polled(lease, connection, subs, leads, now, now + delay, walk.requests, skipped, changed)
+                Polled(
+                    lease,
+                    connection,
+                    subs,
+                    leads,
+                    now,
+                    now + delay,
+                    walk.requests,
+                    skipped,
+                    changed,
+                    frozenset(trusted),
+                    now + untrusted if untrusted < delay else None,
+                )
             )
         except Exception as exc:  # the poll's error boundary: any fault is this connection's alone
             routed = exc
@@ -279,7 +295,9 @@ class Poller:
             if item.lease.connection_id not in held:
                 results.append(None)  # nothing of this poll was written, and nothing more may be
                 continue
-            results.append(await routing.route(session, subs=item.subs, leads=item.leads, now=item.now))
+            routed = await routing.route(session, subs=item.subs, leads=item.leads, now=item.now)
+            results.append(routed)
+            await self._check_webhooks(session, item, routed)
             if item.connection.status == "error":
                 await connection_store.set_status(session, connection_id=item.lease.connection_id, status="ok")
             team_id, label = item.connection.team_id, item.connection.label
@@ -288,6 +306,22 @@ class Poller:
             )
             await lead_problems.record_skipped(session, team_id=team_id, label=label, count=item.skipped, now=item.now)
         return results
+
+    async def _check_webhooks(self, session: AsyncSession, item: Polled, routed: routing.Routed) -> None:
+        """Leads this poll saw first that a trusted webhook should have brought: stop trusting it."""
+        missed = webhook_trust.misses(routed.first, item.trusted, key_type=item.connection.key_type, now=item.now)
+        if not missed:
+            return
+        connection_id = item.lease.connection_id
+        await webhook_sources.missed(session, connection_id=connection_id, sources=missed, at=item.now)
+        if item.next_if_missed is not None:
+            await polling.reschedule(session, connection_id=connection_id, next_run_at=item.next_if_missed)
+        self.services.metrics.webhook_misses.inc(len(missed))
+        log.warning(
+            "connection %s: a poll found leads its webhooks didn't bring (%s); polling at the normal pace",
+            connection_id,
+            ", ".join(f"profile {profile}" for _, profile in sorted(missed)),
+        )
 
     def _delay(
         self,
@@ -298,11 +332,10 @@ class Poller:
         sweep: bool,
         requests: int,
         used_today: int,
-        known: Known,
+        trusted: set[scopes.Source],
     ) -> timedelta:
         """Within the key's quota share (sweeps included); only a backstop while every profile sends webhooks."""
-        fresh = known.webhooks.get(lease.connection_id, set())
-        covered = scopes.coverage(connection.key_type, connections.scope_of(connection), fresh).complete
+        covered = scopes.coverage(connection.key_type, connections.scope_of(connection), trusted).complete
         seconds = poll_plan.poll_seconds(
             self.services.settings,
             now=now,

@@ -72,6 +72,7 @@ class SourceIndex:
 class Routed:
     new: int  # leads newly on their way to a channel (one per channel, however many subscriptions match)
     updated: int
+    first: tuple[Lead, ...] = ()  # leads on their way to a channel that had no row anywhere before
 
 
 def _row(lead: Lead, sub: Subscription, payload: str, now: datetime, *, status: str) -> dict:
@@ -119,6 +120,7 @@ async def route(session: AsyncSession, *, subs: Sequence[Subscription], leads: S
     # One row per (subscription, lead): PostgreSQL refuses to upsert the same row twice in a statement.
     rows: dict[tuple[int, int], dict] = {}
     new = 0
+    first: list[Lead] = []
     for lead in leads:
         payload = json.dumps(lead.raw, separators=(",", ":"), default=str)
         for sub_id in sorted(rows_of.get(lead.lead_id, ())):
@@ -128,6 +130,7 @@ async def route(session: AsyncSession, *, subs: Sequence[Subscription], leads: S
             if (sub.id or 0, lead.lead_id) not in rows and eligible(lead, sub, rules[sub.id], now=now):
                 matching.setdefault((sub.team_id, sub.channel_id), []).append((sub, rules[sub.id]))
         channels_with_row = posted_in.setdefault(lead.lead_id, set())
+        unseen = not channels_with_row
         for channel, group in matching.items():
             poster = None if channel in channels_with_row else overlap.first(group, lead, now)
             for sub, sub_rules in group:
@@ -136,9 +139,11 @@ async def route(session: AsyncSession, *, subs: Sequence[Subscription], leads: S
             if poster is not None:
                 channels_with_row.add(channel)
                 new += 1
+        if unseen and channels_with_row:
+            first.append(lead)
     merged = sum(1 for pair, row in rows.items() if row["status"] == "merged" and pair not in known)
     written = await outbox.upsert(session, list(rows.values()))
-    return Routed(new=new, updated=max(0, written - new - merged))
+    return Routed(new=new, updated=max(0, written - new - merged), first=tuple(first))
 
 
 async def merged_into(session: AsyncSession, deliveries: Sequence[Delivery]) -> dict[int, list[Subscription]]:

@@ -121,20 +121,27 @@ async def _write(
     subs_of: dict[int, list[Subscription]] = {}
     for sub in subs:
         subs_of.setdefault(sub.connection_id, []).append(sub)
+    announced: dict[int, list[Lead]] = {}  # by new-lead webhooks, which alone show new leads arrive this way
     for item in items:
         connection_id = item.connection.id or 0
         lead = item.lead
         if item.trigger == "update":
             lead = await _completed(session, item, subs_of.get(connection_id, []))
+        else:
+            announced.setdefault(connection_id, []).append(lead)
         by_connection.setdefault(connection_id, []).append(lead)
         connection_of[connection_id] = item.connection
     new = 0
     for connection_id, leads in by_connection.items():
         new += (await routing.route(session, subs=subs_of.get(connection_id, []), leads=leads, now=now)).new
         await polling.webhook_received(session, connection_id=connection_id, at=now)
-        # Freshness per (account, profile): WhatConverts sets webhooks up profile by profile.
+        # Freshness per (account, profile): WhatConverts sets webhooks up profile by profile. An
+        # update-only webhook would leave new leads to the poll, so only new-lead webhooks count.
         await webhook_sources.record(
-            session, connection_id=connection_id, sources=[scopes.source_of(lead) for lead in leads], at=now
+            session,
+            connection_id=connection_id,
+            sources=[scopes.source_of(lead) for lead in announced.get(connection_id, [])],
+            at=now,
         )
         connection = connection_of[connection_id]
         unreadable.update(

@@ -134,13 +134,14 @@ async def webhook(services: Services, inv: Invocation) -> dict:
     row = _pick(await _connections(services, inv.command.team_id), args[0] if args else None)
     require_configure(actor, owner_user_id=row.owner_user_id)
     token = await webhooks.ensure_token(services, row, rotate=rotate)
-    coverage = await overview.webhook_coverage(services, row)
+    coverage, missed_at = await overview.webhook_coverage(services, row)
     return build.webhook_message(
         label=row.label,
         url=webhooks.webhook_url(services, token),
         rotated=rotate,
         profiles=coverage.profiles,
         fresh_minutes=services.settings.webhook_fresh_minutes,
+        missed_at=missed_at,
     )
 
 

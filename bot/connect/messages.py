@@ -119,6 +119,7 @@ class ConnectionStatus:
     webhook_url: str | None = None  # only filled in for admins' views
     webhook_profiles: Sequence[tuple[str, bool]] = ()  # each profile the key sees: sent a webhook lately?
     webhook_fresh_minutes: int = 60
+    webhook_missed_at: datetime | None = None  # a poll found a lead the webhooks didn't bring (within a day)
     sweep: SweepPlan | None = None
     quota_share: float = 0.8  # of the key's quota, what the app may spend
     key_connections: int = 1  # connections (in any workspace) using the same key
@@ -175,10 +176,16 @@ def mode_text(row: ConnectionStatus) -> str:
     if row.webhook_active:
         return "instant (webhook) + backstop poll"
     sent = sum(1 for _, fresh in row.webhook_profiles if fresh)
+    missed = f" ({missed_text(row.webhook_missed_at)})" if row.webhook_missed_at else ""
     if sent and len(row.webhook_profiles) > 1:
         # WhatConverts sets webhooks up per profile: the others' leads still come by polling.
-        return f"polling; instant (webhook) for {sent} of {len(row.webhook_profiles)} profiles"
-    return "polling"
+        return f"polling; instant (webhook) for {sent} of {len(row.webhook_profiles)} profiles{missed}"
+    return f"polling{missed}"
+
+
+def missed_text(at: datetime) -> str:
+    """Why webhooks that arrive aren't relied on: a poll found a lead they didn't bring."""
+    return f"a webhook missed a lead {slack_date(at)}"
 
 
 def _names(names: Sequence[str], limit: int = 8) -> str:
@@ -186,15 +193,23 @@ def _names(names: Sequence[str], limit: int = 8) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def webhook_profiles_text(profiles: Sequence[tuple[str, bool]], *, fresh_minutes: int) -> str:
+def webhook_profiles_text(
+    profiles: Sequence[tuple[str, bool]], *, fresh_minutes: int, missed_at: datetime | None = None
+) -> str:
     """Which profiles sent webhooks lately: the URL goes into each profile's webhook settings."""
+    if missed_at is not None:
+        return webhook_profiles_text(profiles, fresh_minutes=fresh_minutes) + (
+            f" :warning: A poll found a lead the webhook didn't bring ({slack_date(missed_at)}), so leads "
+            "are polled at the normal pace for a day: in WhatConverts, make sure the webhook is set for "
+            "*New Lead* and every lead type."
+        )
     sent = [name for name, fresh in profiles if fresh]
     waiting = [name for name, fresh in profiles if not fresh]
     if len(profiles) <= 1:
-        return f"Webhooks in the last {fresh_minutes} min: {'received' if sent else 'none yet'}."
+        return f"New-lead webhooks in the last {fresh_minutes} min: {'received' if sent else 'none yet'}."
     text = (
         f"This key sees {len(profiles)} profiles, and WhatConverts sets webhooks up per profile: "
-        f"add this URL to each of them. Webhooks in the last {fresh_minutes} min: "
+        f"add this URL to each of them. New-lead webhooks in the last {fresh_minutes} min: "
         + (f"{_names(sent)}." if sent else "none yet.")
     )
     if waiting:
@@ -287,11 +302,13 @@ def webhook_message(
     rotated: bool,
     profiles: Sequence[tuple[str, bool]] = (),
     fresh_minutes: int = 60,
+    missed_at: datetime | None = None,
 ) -> dict:
     """`profiles`: each profile the key sees, and whether it sent a webhook in the last `fresh_minutes`."""
     intro = "New webhook URL (the old one no longer works)" if rotated else "Webhook URL"
+    seen = webhook_profiles_text(profiles, fresh_minutes=fresh_minutes, missed_at=missed_at)
     text = (
         f"{intro} for `{escape_mrkdwn(label)}` — keep it secret, anyone with it can send leads:\n"
-        f"```{url}```\n{WEBHOOK_STEPS}\n{webhook_profiles_text(profiles, fresh_minutes=fresh_minutes)}"
+        f"```{url}```\n{WEBHOOK_STEPS}\n{seen}"
     )
     return {"text": fallback(text), "blocks": [section(text)]}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import filters, poll_plan, webhooks
+from bot.alerts import filters, poll_plan, webhook_trust, webhooks
 from bot.commands.subscription_messages import DAY, SubscriptionLine
 from bot.connect import service as connections
 from bot.connect.messages import ConnectionStatus, ProblemLine
@@ -20,7 +20,7 @@ from bot.whatconverts.leads import Lead
 from bot.whatconverts.quota import key_budget
 from storage import claims as claim_store
 from storage import connections as connection_store
-from storage import installations, outbox, polling, problems, webhook_sources
+from storage import installations, outbox, polling, problems
 from storage import subscriptions as subscription_store
 from storage.models import Connection
 from storage.types import utcnow
@@ -31,7 +31,7 @@ async def connection_statuses(
 ) -> list[ConnectionStatus]:
     """Each connection's state; `with_webhooks` adds the (secret) webhook URLs, for admins only."""
     settings = services.settings
-    since = utcnow() - timedelta(minutes=settings.webhook_fresh_minutes)
+    now = utcnow()
     async with services.sessions() as session:
         rows = await connection_store.list_connections(session, team_id=team_id)
         ids = [c.id for c in rows if c.id is not None]
@@ -40,7 +40,8 @@ async def connection_statuses(
         used = await connection_store.requests_on(session, key_ids=key_ids, day=utcnow().date())
         members = await connection_store.key_members(session, key_ids=key_ids)
         polls = await polling.states(session, connection_ids=ids)
-        fresh = await webhook_sources.fresh(session, connection_ids=ids, since=since)
+        fresh = await webhook_trust.trusted(session, settings, connection_ids=ids, now=now)
+        missed = await webhook_trust.last_missed(session, connection_ids=ids, now=now)
     coverage = {c.id: scopes.coverage(c.key_type, connections.scope_of(c), fresh.get(c.id or 0, set())) for c in rows}
     share = services.settings.whatconverts_quota_share
     budgets = {
@@ -65,6 +66,7 @@ async def connection_statuses(
             webhook_active=coverage[c.id].complete,
             webhook_profiles=coverage[c.id].profiles,
             webhook_fresh_minutes=settings.webhook_fresh_minutes,
+            webhook_missed_at=missed.get(c.id or 0),
             # Only what is polled sweeps: a connection without subscriptions, or paused, makes no requests.
             sweep=poll_plan.sweep_plan(settings, sweep_requests=polls[c.id].sweep_requests)
             if c.id in polls and c.status in ("ok", "error")
@@ -77,12 +79,15 @@ async def connection_statuses(
     ]
 
 
-async def webhook_coverage(services: Services, connection: Connection) -> scopes.Coverage:
-    """Which of the connection's profiles sent webhooks lately (for `/whatconverts webhook`)."""
-    since = utcnow() - timedelta(minutes=services.settings.webhook_fresh_minutes)
+async def webhook_coverage(services: Services, connection: Connection) -> tuple[scopes.Coverage, datetime | None]:
+    """Which of the connection's profiles sent webhooks lately, and when one last missed a lead
+    (for `/whatconverts webhook`)."""
+    ids, now = [connection.id or 0], utcnow()
     async with services.sessions() as session:
-        fresh = await webhook_sources.fresh(session, connection_ids=[connection.id or 0], since=since)
-    return scopes.coverage(connection.key_type, connections.scope_of(connection), fresh.get(connection.id or 0, set()))
+        fresh = await webhook_trust.trusted(session, services.settings, connection_ids=ids, now=now)
+        missed = await webhook_trust.last_missed(session, connection_ids=ids, now=now)
+    coverage = scopes.coverage(connection.key_type, connections.scope_of(connection), fresh.get(ids[0], set()))
+    return coverage, missed.get(ids[0])
 
 
 async def subscription_lines(

@@ -22,6 +22,7 @@ from tests.fakes.whatconverts import FakeWhatConverts
 from tests.support import rawdb
 from tests.support.connect import connect_key, local
 from tests.support.constants import MASTER_SECRET, MASTER_TOKEN, PROFILE_SECRET, PROFILE_TOKEN
+from tests.support.polls import poll_now
 
 SAMPLE = json.loads((Path(__file__).parents[1] / "fixtures" / "whatconverts" / "webhook_chat_new.json").read_text())
 
@@ -247,27 +248,19 @@ async def test_a_webhook_on_one_profile_leaves_the_others_at_their_normal_cadenc
     services = app.state.services
     poller = Poller(services, owner="cadence-poller")
 
-    async def poll_and_wait() -> float:
-        async with transaction(services.sessions) as session:
-            await polling.reschedule(session, connection_id=1, next_run_at=datetime.now(UTC))
-        await poller.tick()
-        async with services.sessions() as session:
-            state = (await polling.states(session, connection_ids=[1]))[1]
-        return (state.next_run_at - datetime.now(UTC)).total_seconds()
-
     assert (await post(url, fake_wc.webhook_payload(fake_wc.add_lead(profile_id=30001)))).status_code == 200
-    one = await poll_and_wait()
+    one = await poll_now(services, poller)
     status = (await slack.ask("status"))["text"]
     webhook = (await slack.ask("webhook"))["text"]
     for profile_id in (30002, 30003, 30004):
         assert (await post(url, fake_wc.webhook_payload(fake_wc.add_lead(profile_id=profile_id)))).status_code == 200
-    every = await poll_and_wait()
+    every = await poll_now(services, poller)
     await poller.aclose()
 
     assert one < 2 * 60  # a master key's normal cadence: every minute
     assert "Mode: polling; instant (webhook) for 1 of 4 profiles" in status
     assert "add this URL to each of them" in webhook
-    assert "Webhooks in the last 60 min: Northwind Main Site." in webhook
+    assert "New-lead webhooks in the last 60 min: Northwind Main Site." in webhook
     assert "Not yet: Bluebird Downtown, Bluebird Uptown, Northwind Emergency Line" in webhook
     assert every > 14 * 60  # every profile sends webhooks: polling is only the backstop
     assert "instant (webhook) + backstop poll" in (await slack.ask("status"))["text"]
