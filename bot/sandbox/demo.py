@@ -2,8 +2,8 @@
 
 One process, an SQLite database in a temporary folder, bound to 127.0.0.1 only. The workspace is
 installed, an API key connected and two channels subscribed through the app's real paths (OAuth,
-the connect form, signed slash commands); then leads arrive every few seconds, some of them
-later updated, calls nobody takes are escalated in their thread after a minute (`+sla:1m`), and
+the connect form, signed slash commands); then leads arrive by webhook every few seconds, some
+of them later updated, calls nobody takes are escalated in their thread after a minute (`+sla:1m`), and
 `/sandbox` shows what Slack would.
 """
 
@@ -53,7 +53,7 @@ def refuse_production() -> str | None:
 
 
 async def leads(slack: FakeSlack, wc: FakeWhatConverts, webhook: str, stop: asyncio.Event) -> None:
-    """A steady trickle of realistic leads; some calls complete later and some get values (via webhooks)."""
+    """A steady trickle of realistic leads, each sent by webhook; some calls complete later and get values."""
     rng = random.Random()
     open_calls: list[int] = []
     async with httpx.AsyncClient() as http:
@@ -69,6 +69,10 @@ async def leads(slack: FakeSlack, wc: FakeWhatConverts, webhook: str, stop: asyn
             if kind == "phone_call" and rng.random() < 0.5:
                 fields["lead_state"] = "In Progress"
             lead = wc.add_lead(**fields)
+            # As an account whose webhook is set for New Lead and Update Lead: cards come in a
+            # second, and polling is the backstop.
+            with contextlib.suppress(httpx.HTTPError):
+                await http.post(webhook, json=wc.webhook_payload(lead))
             if fields.get("lead_state") == "In Progress":
                 open_calls.append(lead["lead_id"])
             if open_calls and rng.random() < 0.5:
