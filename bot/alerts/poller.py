@@ -215,7 +215,11 @@ class Poller:
             trusted = known.webhooks.get(lease.connection_id, set())
             delay = self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, trusted)
             # Planned now, when the budget is at hand; used if the write finds the webhooks missed a lead.
-            untrusted = self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, set())
+            untrusted = (
+                self._delay(connection, budget, now, lease, sweep, walk.requests, used_today, set())
+                if trusted
+                else delay
+            )
             changed = poll_plan.next_sweep(
                 lease, now, sweep=sweep, requests=walk.requests, every_seconds=settings.update_sweep_seconds
             )

@@ -3,8 +3,8 @@
 A webhook counts for what it proves. A *new-lead* webhook shows that the profile's new leads
 arrive by themselves; an update-only one proves nothing about new leads. A webhook may also be
 limited to some lead types ("calls only"), and nothing in a webhook says so. So the poll checks:
-a lead it finds first, old enough that its webhook would have come, from a profile trusted to
-send them, is a miss. That profile then polls at its normal pace for `MISS_MEMORY`.
+a lead it finds first, old enough that its webhook would have come (and new enough to be news),
+from a profile trusted to send them, is a miss. That profile then polls at its normal pace for `MISS_MEMORY`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from storage import webhook_sources
 
 # WhatConverts sends webhooks "immediately"; this covers one still in flight while a poll reads.
 GRACE = timedelta(minutes=2)
+# Older leads are judged no more: one seen first by a sweep (it changed to match a filter, say)
+# isn't one a new-lead webhook should have brought.
+WINDOW = timedelta(hours=1)
 # Long enough that a webhook set up for some lead types doesn't win trust back between two of the
 # leads it leaves out; short enough that fixing the webhook in WhatConverts shows by the next day.
 MISS_MEMORY = timedelta(hours=24)
@@ -50,7 +53,7 @@ def misses(first_seen: Iterable[Lead], trusted: Collection[Source], *, key_type:
     """
     if not trusted:
         return set()
-    late = [lead for lead in first_seen if lead.date_created is not None and lead.date_created <= now - GRACE]
+    late = [lead for lead in first_seen if lead.date_created and now - WINDOW <= lead.date_created <= now - GRACE]
     if key_type != "master":
         return set(trusted) if late else set()
     return {source for source in map(source_of, late) if source in trusted}

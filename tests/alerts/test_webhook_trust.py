@@ -15,8 +15,10 @@ import pytest
 import time_machine
 from starlette.applications import Starlette
 
+from bot.alerts import webhook_trust
 from bot.alerts.delivery import Sender
 from bot.alerts.poller import Poller
+from bot.whatconverts.leads import Lead
 from tests.fakes.signing import SlackClient
 from tests.fakes.slack import FakeSlack
 from tests.fakes.whatconverts import FakeWhatConverts
@@ -94,3 +96,33 @@ async def test_a_lead_the_webhook_did_not_bring_puts_polling_back_to_its_normal_
     assert ":warning: A poll found a lead the webhook didn't bring" in webhook
     assert "make sure the webhook is set for *New Lead* and every lead type" in webhook
     assert services.metrics.webhook_misses._value.get() == 1
+
+
+NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
+
+
+def lead(lead_id: int, *, minutes_old: float | None, profile_id: int = 10) -> Lead:
+    created = None if minutes_old is None else (NOW - timedelta(minutes=minutes_old)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Lead.from_api({"lead_id": lead_id, "account_id": 1, "profile_id": profile_id, "date_created": created})
+
+
+@pytest.mark.parametrize(
+    ("minutes_old", "missed"),
+    [(0.5, False), (1.9, False), (2.5, True), (59, True), (61, False), (None, False)],
+)
+def test_a_miss_is_a_lead_old_enough_for_its_webhook_and_new_enough_to_be_news(
+    minutes_old: float | None, missed: bool
+) -> None:
+    """Younger: its webhook may be on its way. Older: a sweep's find (it changed to match), not news."""
+    found = webhook_trust.misses([lead(1, minutes_old=minutes_old)], {(1, 10)}, key_type="profile", now=NOW)
+
+    assert found == ({(1, 10)} if missed else set())
+
+
+def test_an_agency_key_misses_per_profile_and_a_profile_key_as_a_whole() -> None:
+    trusted = {(1, 10), (1, 20)}
+    late = [lead(1, minutes_old=5, profile_id=20), lead(2, minutes_old=5, profile_id=30)]  # 30 isn't trusted
+
+    assert webhook_trust.misses(late, trusted, key_type="master", now=NOW) == {(1, 20)}
+    assert webhook_trust.misses(late, trusted, key_type="profile", now=NOW) == trusted
+    assert webhook_trust.misses(late, set(), key_type="profile", now=NOW) == set()
