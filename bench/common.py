@@ -180,6 +180,17 @@ async def measured_workers(env: dict[str, str], count: int, fake: Process) -> As
         print("\n".join(errors[:10]), file=sys.stderr)
 
 
+async def wait_healthy(base: str) -> None:
+    """Until `base/healthz` answers 200 (at most ~30 s: the caller's requests then say what is wrong)."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            try:
+                if (await http.get(base + "/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+
+
 @asynccontextmanager
 async def app_process(env: dict[str, str], log: Path, *, scheduler: bool = False) -> AsyncIterator[str]:
     """`whatconverts-slack serve` in its own process (so the load generator doesn't share its CPU)."""
@@ -193,13 +204,7 @@ async def app_process(env: dict[str, str], log: Path, *, scheduler: bool = False
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient() as http:
-                for _ in range(300):
-                    try:
-                        if (await http.get(base + "/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
+            await wait_healthy(base)
             spy = _profiler(proc.pid)
             try:
                 yield base

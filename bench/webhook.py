@@ -20,9 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
-
-from bench.common import app_process, free_port, percentile, run_json, stack, table
+from bench.common import app_process, free_port, percentile, run_json, stack, table, wait_healthy
 from tests.support.workers import worker_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "whatconverts"
@@ -38,13 +36,7 @@ async def floor_process() -> AsyncIterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "bench.webhook_floor", str(port)])
     try:
         base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient() as http:
-            for _ in range(300):
-                try:
-                    if (await http.get(base + "/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+        await wait_healthy(base)
         yield base
     finally:
         proc.terminate()
