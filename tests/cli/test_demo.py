@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.browser import CHROMIUM, FLAGS, needs_browser
+from tests.support.browser import browser_page, needs_browser
 from tests.support.demo import running_demo, wait_for_card
 from tests.support.processes import SCRIPT, clean_env, free_port
 
@@ -42,32 +42,25 @@ def test_demo_refuses_production_settings() -> None:
 async def test_sandbox_in_a_real_browser_is_the_readme_picture(tmp_path: Path) -> None:
     """Drive the page as a visitor would, then photograph it (for the README's docs/sandbox.png when asked)."""
     picture = DOCS / "sandbox.png" if UPDATE_SCREENSHOT else tmp_path / "sandbox.png"
-    from playwright.async_api import async_playwright
-
     with running_demo() as demo:
         wait_for_card(demo.url, cards=2)  # a channel with some history, as in a real workspace
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1400, "height": 900})
-                await page.goto(f"{demo.url}/sandbox")
-                await page.wait_for_selector("#channel-C0LEADS .slack-message")
-                card = page.locator("#channel-C0LEADS .slack-message").last
-                card_id = await card.get_attribute("id")
-                await card.locator("button[data-action-id='lead_quotable']").click()
-                await page.wait_for_function(
-                    "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('by @ada')",
-                    arg=card_id,
-                    timeout=15000,
-                )
-                await page.fill("#command-text", "/whatconverts list")
-                await page.click("#run")
-                await page.wait_for_selector("#reply :text('Subscriptions in this channel')")
-                await page.wait_for_selector("#home :text('Subscriptions')")
-                shown = await page.inner_text("body")
-                await page.screenshot(path=str(picture))
-            finally:
-                await browser.close()
+        async with browser_page(viewport={"width": 1400, "height": 900}) as page:
+            await page.goto(f"{demo.url}/sandbox")
+            await page.wait_for_selector("#channel-C0LEADS .slack-message")
+            card = page.locator("#channel-C0LEADS .slack-message").last
+            card_id = await card.get_attribute("id")
+            await card.locator("button[data-action-id='lead_quotable']").click()
+            await page.wait_for_function(
+                "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('by @ada')",
+                arg=card_id,
+                timeout=15000,
+            )
+            await page.fill("#command-text", "/whatconverts list")
+            await page.click("#run")
+            await page.wait_for_selector("#reply :text('Subscriptions in this channel')")
+            await page.wait_for_selector("#home :text('Subscriptions')")
+            shown = await page.inner_text("body")
+            await page.screenshot(path=str(picture))
 
     # What the picture shows reads like Slack: names and emoji, not ids and shortcodes.
     assert "#leads" in shown and "@ada" in shown and "🟢" in shown
@@ -81,41 +74,34 @@ async def test_speed_to_lead_in_the_demo_is_the_readme_picture(tmp_path: Path) -
     """#calls has `+sla:1m +escalate:@grace`: a call taken from its card shows who took it, one nobody
     takes gets a reminder in its thread within the minute and a bit (the README's docs/speed-to-lead.png)."""
     picture = DOCS / "speed-to-lead.png" if UPDATE_SCREENSHOT else tmp_path / "speed-to-lead.png"
-    from playwright.async_api import async_playwright
-
     with running_demo() as demo:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-                await page.goto(f"{demo.url}/sandbox")
-                await page.click(".nav-link[data-channel='C0CALLS']")
-                # A call nobody takes: its reminder comes a minute after its card (and a sweep).
-                await page.wait_for_selector("#channel-C0CALLS .thread", timeout=150_000)
-                # The card with the reminder and the card after it, once one has come (threads sit in the row).
-                pair = await page.wait_for_function(
-                    """() => {
-                        const rows = [...document.querySelectorAll('#channel-C0CALLS .slack-row:not(.reply)')];
-                        const at = rows.findIndex(row => row.querySelector('.thread'));
-                        const id = row => row.querySelector('.slack-message').id;
-                        return at >= 0 && at + 1 < rows.length ? [id(rows[at]), id(rows[at + 1])] : null;
-                    }""",
-                    timeout=60_000,
-                )
-                reminded, taken_id = await pair.json_value()
-                # The next call is taken from its card, so the picture shows both.
-                taken = page.locator(f"[id='{taken_id}']")
-                await taken.locator("button[data-action-id='lead_claim']").click()
-                await page.wait_for_function(
-                    "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('Claimed by')",
-                    arg=taken_id,
-                    timeout=15_000,
-                )
-                await page.eval_on_selector(f"[id='{reminded}']", "card => card.scrollIntoView({block: 'start'})")
-                calls = await page.inner_text("#channel-C0CALLS")
-                await page.locator("#channel-C0CALLS").screenshot(path=str(picture))
-            finally:
-                await browser.close()
+        async with browser_page(viewport={"width": 1400, "height": 1000}) as page:
+            await page.goto(f"{demo.url}/sandbox")
+            await page.click(".nav-link[data-channel='C0CALLS']")
+            # A call nobody takes: its reminder comes a minute after its card (and a sweep).
+            await page.wait_for_selector("#channel-C0CALLS .thread", timeout=150_000)
+            # The card with the reminder and the card after it, once one has come (threads sit in the row).
+            pair = await page.wait_for_function(
+                """() => {
+                    const rows = [...document.querySelectorAll('#channel-C0CALLS .slack-row:not(.reply)')];
+                    const at = rows.findIndex(row => row.querySelector('.thread'));
+                    const id = row => row.querySelector('.slack-message').id;
+                    return at >= 0 && at + 1 < rows.length ? [id(rows[at]), id(rows[at + 1])] : null;
+                }""",
+                timeout=60_000,
+            )
+            reminded, taken_id = await pair.json_value()
+            # The next call is taken from its card, so the picture shows both.
+            taken = page.locator(f"[id='{taken_id}']")
+            await taken.locator("button[data-action-id='lead_claim']").click()
+            await page.wait_for_function(
+                "id => (document.getElementById(id) || {textContent: ''}).textContent.includes('Claimed by')",
+                arg=taken_id,
+                timeout=15_000,
+            )
+            await page.eval_on_selector(f"[id='{reminded}']", "card => card.scrollIntoView({block: 'start'})")
+            calls = await page.inner_text("#channel-C0CALLS")
+            await page.locator("#channel-C0CALLS").screenshot(path=str(picture))
         code, err = demo.stop()
 
     assert "Claimed by @ada" in calls

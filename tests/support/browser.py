@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -24,3 +30,16 @@ needs_browser = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and os.environ.get("REQUIRE_BROWSER") != "1",
     reason="chromium not installed (apt-get install chromium)",
 )
+
+
+@asynccontextmanager
+async def browser_page(**options: Any) -> AsyncIterator[Page]:
+    """A page of a fresh headless Chromium (`options` as for `new_page`), closed with its browser after."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield await browser.new_page(**options)
+        finally:
+            await browser.close()
